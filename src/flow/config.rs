@@ -1,0 +1,197 @@
+//! `drover.toml`: the instance config of a home.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use toml::de::DeTable;
+
+use super::diag::{Diagnostic, Source};
+use super::fields::Checker;
+use super::{duration, suggest};
+
+pub const BUILTIN_THEMES: &[&str] = &["default", "light", "high-contrast", "colorblind"];
+
+/// Where flows come from when they live in a git repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitConfig {
+    pub url: String,
+    pub branch: String,
+    pub path: String,
+    pub interval: Duration,
+}
+
+/// The parsed `drover.toml`; every field has its documented default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Worker slots for local tasks; `None` means one per CPU.
+    pub parallelism: Option<usize>,
+    pub theme: String,
+    pub timezone: Tz,
+    pub pools: BTreeMap<String, u32>,
+    pub git: Option<GitConfig>,
+    pub keep_runs: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            parallelism: None,
+            theme: "default".into(),
+            timezone: Tz::UTC,
+            pools: BTreeMap::new(),
+            git: None,
+            keep_runs: 500,
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "parallelism",
+    "theme",
+    "timezone",
+    "pools",
+    "git",
+    "retention",
+];
+const GIT_KEYS: &[&str] = &["url", "branch", "path", "interval"];
+const RETENTION_KEYS: &[&str] = &["keep_runs"];
+
+/// Parses `drover.toml`. Returns the best config it could read (defaults for
+/// anything wrong) together with every problem found. `themes` lists the
+/// theme files present in the home (file stems).
+pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<Diagnostic>) {
+    let src = Source::new(path, text);
+    let mut config = Config::default();
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => return (config, vec![super::toml_error(&src, &e)]),
+    };
+    let mut ck = Checker::new(&src);
+    let top = doc.get_ref();
+    ck.known_keys(top, TOP_KEYS, "drover.toml");
+
+    if let Some(n) = ck.int(top, "parallelism", 1, 4096) {
+        config.parallelism = Some(n as usize);
+    }
+    if let Some((name, span)) = ck.string(top, "theme") {
+        let known = BUILTIN_THEMES.iter().any(|t| *t == name) || themes.iter().any(|t| t == name);
+        if known {
+            config.theme = name.to_string();
+        } else {
+            let all: Vec<&str> = BUILTIN_THEMES
+                .iter()
+                .copied()
+                .chain(themes.iter().map(String::as_str))
+                .collect();
+            let hint = suggest::did_you_mean(name, all.iter().copied());
+            ck.error(
+                span,
+                format!(
+                    "unknown theme \"{name}\"{hint}; built in: {}, or add themes/{name}.toml",
+                    BUILTIN_THEMES.join(", ")
+                ),
+            );
+        }
+    }
+    if let Some((name, span)) = ck.string(top, "timezone") {
+        match crate::schedule::parse_timezone(name) {
+            Ok(tz) => config.timezone = tz,
+            Err(e) => ck.error(span, e),
+        }
+    }
+    if let Some((pools, _)) = ck.table(top, "pools") {
+        for (key, _) in pools.iter() {
+            let name = key.get_ref().as_ref();
+            if let Some(n) = ck.int(pools, name, 1, 1_000_000) {
+                config.pools.insert(name.to_string(), n as u32);
+            }
+        }
+    }
+    if let Some((git, span)) = ck.table(top, "git") {
+        ck.known_keys(git, GIT_KEYS, "[git]");
+        let url = ck.string(git, "url").map(|(s, _)| s.to_string());
+        if url.is_none() && git.get("url").is_none() {
+            ck.error(
+                span,
+                "[git] needs `url`, e.g. url = \"file:///srv/flows.git\"",
+            );
+        }
+        let interval = match ck.string(git, "interval") {
+            Some((text, span)) => duration::parse(text).unwrap_or_else(|e| {
+                ck.error(span, e);
+                Duration::from_secs(60)
+            }),
+            None => Duration::from_secs(60),
+        };
+        if let Some(url) = url {
+            config.git = Some(GitConfig {
+                url,
+                branch: ck
+                    .string(git, "branch")
+                    .map_or("main", |(s, _)| s)
+                    .to_string(),
+                path: ck
+                    .string(git, "path")
+                    .map_or("flows", |(s, _)| s)
+                    .to_string(),
+                interval,
+            });
+        }
+    }
+    if let Some((retention, _)) = ck.table(top, "retention") {
+        ck.known_keys(retention, RETENTION_KEYS, "[retention]");
+        if let Some(n) = ck.int(retention, "keep_runs", 1, i64::from(u32::MAX)) {
+            config.keep_runs = n as usize;
+        }
+    }
+    (config, ck.diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> (Config, Vec<String>) {
+        let (c, d) = parse_config(Path::new("drover.toml"), text, &["mine".to_string()]);
+        (c, d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let (c, errors) = parse(
+            "parallelism = 3\ntheme = \"mine\"\ntimezone = \"Europe/Berlin\"\n[pools]\ngpu = 1\n\
+             [git]\nurl = \"file:///srv/f.git\"\ninterval = \"5m\"\n[retention]\nkeep_runs = 20\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(c.parallelism, Some(3));
+        assert_eq!(c.theme, "mine");
+        assert_eq!(c.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(c.pools["gpu"], 1);
+        let git = c.git.unwrap();
+        assert_eq!((git.branch.as_str(), git.path.as_str()), ("main", "flows"));
+        assert_eq!(git.interval, Duration::from_secs(300));
+        assert_eq!(c.keep_runs, 20);
+    }
+
+    #[test]
+    fn reports_problems_with_positions() {
+        let (c, errors) =
+            parse("paralelism = 3\ntheme = \"dark\"\n[pools]\ngpu = 0\n[git]\nbranch = \"x\"\n");
+        assert_eq!(c, Config::default());
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(errors[0].starts_with("drover.toml:1:1: unknown key `paralelism`"));
+        assert!(errors[0].contains("did you mean `parallelism`"));
+        assert!(errors[1].starts_with("drover.toml:2:9: unknown theme \"dark\""));
+        assert!(errors[2].starts_with("drover.toml:4:7: `gpu` must be between 1"));
+        assert!(errors[3].contains("[git] needs `url`"));
+    }
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let (_, errors) = parse("parallelism = \n");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("drover.toml:1:"), "{errors:?}");
+    }
+}

@@ -1,0 +1,207 @@
+//! Typed access to a spanned TOML table, collecting diagnostics as it goes.
+//!
+//! Every getter reports a wrong type at the value's span and returns `None`,
+//! so one bad field never hides the others: a whole file is checked in one pass.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diag::{Diagnostic, Source};
+use super::suggest;
+
+pub type Value<'i> = Spanned<DeValue<'i>>;
+
+/// Collects diagnostics for one source file.
+pub struct Checker<'s> {
+    pub src: &'s Source<'s>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'s> Checker<'s> {
+    pub fn new(src: &'s Source<'s>) -> Self {
+        Checker {
+            src,
+            diags: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let diag = self.src.diagnostic(span, message);
+        self.diags.push(diag);
+    }
+
+    /// Reports every key of `table` not in `allowed`, with a suggestion for
+    /// near misses. `place` names the table in messages ("flow", "[defaults]").
+    pub fn known_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
+        for key in table.keys() {
+            let name = key.get_ref().as_ref();
+            if !allowed.contains(&name) {
+                let hint = suggest::did_you_mean(name, allowed.iter().copied());
+                let expected = allowed.join(", ");
+                self.error(
+                    key.span(),
+                    format!("unknown key `{name}` in {place}{hint}; known keys: {expected}"),
+                );
+            }
+        }
+    }
+
+    fn wrong_type(&mut self, key: &str, value: &Value<'_>, expected: &str) {
+        let found = value.get_ref().type_str();
+        self.error(
+            value.span(),
+            format!("`{key}` must be {expected}, found {found}"),
+        );
+    }
+
+    pub fn string<'t>(
+        &mut self,
+        table: &'t DeTable<'_>,
+        key: &str,
+    ) -> Option<(&'t str, Range<usize>)> {
+        let value = table.get(key)?;
+        match value.get_ref() {
+            DeValue::String(s) => Some((s.as_ref(), value.span())),
+            _ => {
+                self.wrong_type(key, value, "a string");
+                None
+            }
+        }
+    }
+
+    pub fn bool(&mut self, table: &DeTable<'_>, key: &str) -> Option<bool> {
+        let value = table.get(key)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.wrong_type(key, value, "true or false");
+                None
+            }
+        }
+    }
+
+    /// An integer within `range` (inclusive).
+    pub fn int(&mut self, table: &DeTable<'_>, key: &str, min: i64, max: i64) -> Option<i64> {
+        let value = table.get(key)?;
+        let parsed = match value.get_ref() {
+            DeValue::Integer(i) => {
+                let digits = i.as_str().replace('_', "");
+                i64::from_str_radix(&digits, i.radix()).ok()
+            }
+            _ => {
+                self.wrong_type(key, value, "an integer");
+                return None;
+            }
+        };
+        match parsed {
+            Some(n) if (min..=max).contains(&n) => Some(n),
+            _ => {
+                self.error(
+                    value.span(),
+                    format!("`{key}` must be between {min} and {max}"),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn table<'t, 'i>(
+        &mut self,
+        table: &'t DeTable<'i>,
+        key: &str,
+    ) -> Option<(&'t DeTable<'i>, Range<usize>)> {
+        let value = table.get(key)?;
+        match value.get_ref() {
+            DeValue::Table(t) => Some((t, value.span())),
+            _ => {
+                self.wrong_type(key, value, "a table");
+                None
+            }
+        }
+    }
+
+    /// An array of strings, each with its span.
+    pub fn string_list<'t>(
+        &mut self,
+        table: &'t DeTable<'_>,
+        key: &str,
+    ) -> Option<Vec<(&'t str, Range<usize>)>> {
+        let value = table.get(key)?;
+        let DeValue::Array(items) = value.get_ref() else {
+            self.wrong_type(key, value, "an array of strings");
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            match item.get_ref() {
+                DeValue::String(s) => out.push((s.as_ref(), item.span())),
+                other => self.error(
+                    item.span(),
+                    format!("`{key}` must hold strings only, found {}", other.type_str()),
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    /// A table of scalar values turned into strings (`env`, `params`): numbers
+    /// and booleans are accepted and written as TOML writes them.
+    pub fn string_map(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+    ) -> Option<BTreeMap<String, String>> {
+        let (inner, _) = self.table(table, key)?;
+        let mut out = BTreeMap::new();
+        for (k, v) in inner.iter() {
+            let text = match v.get_ref() {
+                DeValue::String(s) => s.to_string(),
+                DeValue::Integer(i) => i.to_string(),
+                DeValue::Float(f) => f.to_string(),
+                DeValue::Boolean(b) => b.to_string(),
+                other => {
+                    self.error(
+                        v.span(),
+                        format!(
+                            "`{key}.{}` must be a string, number or boolean, found {}",
+                            k.get_ref(),
+                            other.type_str()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            out.insert(k.get_ref().to_string(), text);
+        }
+        Some(out)
+    }
+
+    /// A string or TOML date/datetime, as text (for `start`, `end`).
+    pub fn date_text<'t>(
+        &mut self,
+        table: &'t DeTable<'_>,
+        key: &str,
+    ) -> Option<(String, Range<usize>)> {
+        let value = table.get(key)?;
+        match value.get_ref() {
+            DeValue::String(s) => Some((s.to_string(), value.span())),
+            DeValue::Datetime(d) => Some((d.to_string(), value.span())),
+            _ => {
+                self.wrong_type(
+                    key,
+                    value,
+                    "a date such as \"2026-01-01\" or an RFC 3339 time",
+                );
+                None
+            }
+        }
+    }
+
+    /// Span of a key's value, or of the table when absent (for messages about it).
+    pub fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
+        table.get(key).map(|v| v.span())
+    }
+}

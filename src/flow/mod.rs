@@ -1,0 +1,142 @@
+//! Flows: the model of a flow file, its parsing with source spans, validation,
+//! the task graph and command templates. Also `drover.toml` (the instance
+//! config), since flows are validated against its pools and timezone.
+//!
+//! Pure: no file or network IO, no tokio. Callers hand in file text; every
+//! problem comes back as a `Diagnostic` naming file, line and column.
+
+mod config;
+pub mod dag;
+mod diag;
+pub mod duration;
+mod fields;
+mod parse;
+pub mod suggest;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::schedule::Schedule;
+
+pub use config::{BUILTIN_THEMES, Config, GitConfig, parse_config};
+pub use diag::{Diagnostic, Source};
+pub use parse::{is_valid_id, parse_flow};
+pub use template::{Template, Var};
+
+/// When a task runs, given the states of its direct upstream tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TriggerRule {
+    #[default]
+    AllSuccess,
+    AllDone,
+    AllFailed,
+    OneSuccess,
+    OneFailed,
+    NoneFailed,
+}
+
+impl TriggerRule {
+    pub const ALL: [(&'static str, TriggerRule); 6] = [
+        ("all_success", TriggerRule::AllSuccess),
+        ("all_done", TriggerRule::AllDone),
+        ("all_failed", TriggerRule::AllFailed),
+        ("one_success", TriggerRule::OneSuccess),
+        ("one_failed", TriggerRule::OneFailed),
+        ("none_failed", TriggerRule::NoneFailed),
+    ];
+
+    pub fn name(self) -> &'static str {
+        TriggerRule::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("all_success", |(n, _)| n)
+    }
+}
+
+impl fmt::Display for TriggerRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a task's command finds its Python.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PythonEnv {
+    /// Run with `DIR/bin` first on PATH and `VIRTUAL_ENV=DIR` (DIR relative to the home).
+    Venv(String),
+    /// Run inside `conda run -n NAME --no-capture-output`.
+    Conda(String),
+}
+
+/// One task of a flow, with the flow's `[defaults]` already applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub id: String,
+    pub cmd: Template,
+    /// Direct dependencies, as task ids.
+    pub deps: Vec<String>,
+    pub pool: Option<String>,
+    pub python: Option<PythonEnv>,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub timeout: Option<Duration>,
+    /// Relative to the home unless absolute.
+    pub workdir: String,
+    pub env: BTreeMap<String, String>,
+    pub trigger: TriggerRule,
+    pub priority: i32,
+}
+
+/// A validated flow. `tasks` is in topological order, dependencies first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub id: String,
+    pub path: PathBuf,
+    pub description: String,
+    pub schedule: Option<Schedule>,
+    pub timezone: Tz,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub catchup: bool,
+    pub max_active_runs: u32,
+    pub paused: bool,
+    pub tags: Vec<String>,
+    pub params: BTreeMap<String, String>,
+    pub tasks: Vec<Task>,
+}
+
+impl Flow {
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// The next fire times strictly after `after`, within `start`..`end`.
+    pub fn fire_times_after(
+        &self,
+        after: DateTime<Utc>,
+    ) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+        let from = match self.start {
+            // A fire exactly at `start` counts, so search from just before it.
+            Some(start) if start > after => start - chrono::Duration::nanoseconds(1),
+            _ => after,
+        };
+        let end = self.end;
+        self.schedule
+            .iter()
+            .flat_map(move |s| s.iter_after(self.timezone, from))
+            .take_while(move |t| end.is_none_or(|e| *t <= e))
+    }
+}
+
+/// A TOML syntax error as a diagnostic.
+fn toml_error(src: &Source<'_>, err: &toml::de::Error) -> Diagnostic {
+    let span = err.span().unwrap_or(0..0);
+    let message = err.message().trim().trim_end_matches('.').to_string();
+    src.diagnostic(span, format!("TOML syntax: {message}"))
+}

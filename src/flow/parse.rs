@@ -1,0 +1,532 @@
+//! Flow files: TOML with spans in, a validated `Flow` or every problem out.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use toml::de::DeTable;
+
+use super::diag::{Diagnostic, Source};
+use super::fields::Checker;
+use super::template::{Template, Var};
+use super::{Config, Flow, PythonEnv, Task, TriggerRule, dag, duration, suggest};
+use crate::schedule::{self, Schedule};
+
+const FLOW_KEYS: &[&str] = &[
+    "description",
+    "schedule",
+    "timezone",
+    "start",
+    "end",
+    "catchup",
+    "max_active_runs",
+    "paused",
+    "tags",
+    "params",
+    "defaults",
+    "tasks",
+];
+const SETTING_KEYS: &[&str] = &[
+    "pool",
+    "venv",
+    "conda",
+    "retries",
+    "retry_delay",
+    "timeout",
+    "workdir",
+    "env",
+    "trigger",
+    "priority",
+];
+const TASK_ONLY_KEYS: &[&str] = &["cmd", "deps"];
+
+const DEFAULT_MAX_ACTIVE_RUNS: u32 = 16;
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// Flow and task ids: letters, digits, `_` and `-`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Task settings that `[defaults]` may give and a task may override.
+#[derive(Default, Clone)]
+struct Settings {
+    pool: Option<String>,
+    python: Option<PythonEnv>,
+    retries: Option<u32>,
+    retry_delay: Option<Duration>,
+    timeout: Option<Duration>,
+    workdir: Option<String>,
+    env: BTreeMap<String, String>,
+    trigger: Option<TriggerRule>,
+    priority: Option<i32>,
+}
+
+/// A task as read, before the graph is known.
+struct RawTask<'t> {
+    id: String,
+    key_span: Range<usize>,
+    cmd: Option<(Template, Range<usize>, &'t str)>,
+    deps: Vec<(String, Range<usize>)>,
+    settings: Settings,
+}
+
+/// Parses and validates one flow file. `id` is the file stem.
+pub fn parse_flow(
+    id: &str,
+    path: &Path,
+    text: &str,
+    config: &Config,
+) -> Result<Flow, Vec<Diagnostic>> {
+    let src = Source::new(path, text);
+    if !is_valid_id(id) {
+        return Err(vec![Diagnostic::whole_file(
+            path,
+            format!(
+                "flow id \"{id}\" (the file name) may hold only letters, digits, `_` and `-`; rename the file"
+            ),
+        )]);
+    }
+    let doc = DeTable::parse(text).map_err(|e| vec![super::toml_error(&src, &e)])?;
+    let mut ck = Checker::new(&src);
+    let top = doc.get_ref();
+    ck.known_keys(top, FLOW_KEYS, "flow");
+
+    let description = ck
+        .string(top, "description")
+        .map_or("", |(s, _)| s)
+        .to_string();
+    let timezone = match ck.string(top, "timezone") {
+        Some((name, span)) => schedule::parse_timezone(name).unwrap_or_else(|e| {
+            ck.error(span, e);
+            config.timezone
+        }),
+        None => config.timezone,
+    };
+    let schedule = ck.string(top, "schedule").and_then(|(text, span)| {
+        Schedule::parse(text)
+            .map_err(|e| {
+                let at = e
+                    .offset
+                    .map_or(span.start, |off| value_offset(&src, &span, text, off));
+                ck.error(
+                    at..at,
+                    format!("bad schedule \"{}\": {}", text.trim(), e.message),
+                );
+            })
+            .ok()
+    });
+    let start = read_time(&mut ck, top, "start", timezone);
+    let end = read_time(&mut ck, top, "end", timezone);
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        let span = Checker::span_of(top, "end").unwrap_or(0..0);
+        ck.error(span, "`end` must be after `start`");
+    }
+    let catchup = ck.bool(top, "catchup").unwrap_or(false);
+    let paused = ck.bool(top, "paused").unwrap_or(false);
+    let max_active_runs = ck
+        .int(top, "max_active_runs", 1, 10_000)
+        .map_or(DEFAULT_MAX_ACTIVE_RUNS, |n| n as u32);
+    let tags = ck
+        .string_list(top, "tags")
+        .map(|l| l.into_iter().map(|(s, _)| s.to_string()).collect())
+        .unwrap_or_default();
+    let params = ck.string_map(top, "params").unwrap_or_default();
+    if let Some((table, _)) = ck.table(top, "params") {
+        for key in table.keys() {
+            if !is_valid_id(key.get_ref()) {
+                ck.error(
+                    key.span(),
+                    format!(
+                        "param name \"{}\" may hold only letters, digits, `_` and `-`",
+                        key.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+
+    let defaults = match ck.table(top, "defaults") {
+        Some((table, _)) => {
+            ck.known_keys(table, SETTING_KEYS, "[defaults]");
+            read_settings(&mut ck, table, config)
+        }
+        None => Settings::default(),
+    };
+
+    let mut raw_tasks = Vec::new();
+    match ck.table(top, "tasks") {
+        Some((tasks, span)) => {
+            if tasks.is_empty() {
+                ck.error(
+                    span,
+                    "flow has no tasks; add a [tasks.NAME] table with a `cmd`",
+                );
+            }
+            for key in tasks.keys() {
+                let id = key.get_ref().to_string();
+                let key_span = key.span();
+                if !is_valid_id(&id) {
+                    ck.error(
+                        key_span.clone(),
+                        format!("task name \"{id}\" may hold only letters, digits, `_` and `-`"),
+                    );
+                    continue;
+                }
+                let Some((table, _)) = ck.table(tasks, &id) else {
+                    continue;
+                };
+                raw_tasks.push(read_task(&mut ck, id, key_span, table, &defaults, config));
+            }
+        }
+        None => {
+            if top.get("tasks").is_none() {
+                ck.error(
+                    0..0,
+                    "flow has no tasks; add a [tasks.NAME] table with a `cmd`",
+                );
+            }
+        }
+    }
+
+    let tasks = build_graph(&mut ck, raw_tasks, &params);
+    if !ck.diags.is_empty() {
+        return Err(ck.diags);
+    }
+    Ok(Flow {
+        id: id.to_string(),
+        path: path.to_path_buf(),
+        description,
+        schedule,
+        timezone,
+        start,
+        end,
+        catchup,
+        max_active_runs,
+        paused,
+        tags,
+        params,
+        tasks,
+    })
+}
+
+fn read_task<'t>(
+    ck: &mut Checker<'_>,
+    id: String,
+    key_span: Range<usize>,
+    table: &'t DeTable<'_>,
+    defaults: &Settings,
+    config: &Config,
+) -> RawTask<'t> {
+    let allowed: Vec<&str> = TASK_ONLY_KEYS.iter().chain(SETTING_KEYS).copied().collect();
+    ck.known_keys(table, &allowed, &format!("[tasks.{id}]"));
+    let cmd = match ck.string(table, "cmd") {
+        Some((text, span)) if text.trim().is_empty() => {
+            ck.error(span, format!("task `{id}` has an empty `cmd`"));
+            None
+        }
+        Some((text, span)) => match Template::parse(text) {
+            Ok(t) => Some((t, span, text)),
+            Err(e) => {
+                let at = value_offset(ck.src, &span, text, e.offset);
+                ck.error(at..at, e.message);
+                None
+            }
+        },
+        None => {
+            if table.get("cmd").is_none() {
+                ck.error(
+                    key_span.clone(),
+                    format!("task `{id}` has no `cmd`; add cmd = \"...\" (run by sh -c)"),
+                );
+            }
+            None
+        }
+    };
+    let deps = ck
+        .string_list(table, "deps")
+        .map(|l| {
+            l.into_iter()
+                .map(|(s, span)| (s.to_string(), span))
+                .collect()
+        })
+        .unwrap_or_default();
+    let own = read_settings(ck, table, config);
+    let mut env = defaults.env.clone();
+    env.extend(own.env.clone());
+    // A task's own venv/conda replaces an inherited one of either kind.
+    let settings = Settings {
+        pool: own.pool.or_else(|| defaults.pool.clone()),
+        python: own.python.or_else(|| defaults.python.clone()),
+        retries: own.retries.or(defaults.retries),
+        retry_delay: own.retry_delay.or(defaults.retry_delay),
+        timeout: own.timeout.or(defaults.timeout),
+        workdir: own.workdir.or_else(|| defaults.workdir.clone()),
+        env,
+        trigger: own.trigger.or(defaults.trigger),
+        priority: own.priority.or(defaults.priority),
+    };
+    RawTask {
+        id,
+        key_span,
+        cmd,
+        deps,
+        settings,
+    }
+}
+
+fn read_settings(ck: &mut Checker<'_>, table: &DeTable<'_>, config: &Config) -> Settings {
+    let mut s = Settings::default();
+    if let Some((pool, span)) = ck.string(table, "pool") {
+        if config.pools.contains_key(pool) {
+            s.pool = Some(pool.to_string());
+        } else {
+            let declared: Vec<&str> = config.pools.keys().map(String::as_str).collect();
+            let hint = suggest::did_you_mean(pool, declared.iter().copied());
+            let list = if declared.is_empty() {
+                "none".to_string()
+            } else {
+                declared.join(", ")
+            };
+            ck.error(
+                span,
+                format!("pool `{pool}` is not declared{hint}; add `{pool} = 1` under [pools] in drover.toml (declared: {list})"),
+            );
+        }
+    }
+    let venv = ck.string(table, "venv");
+    let conda = ck.string(table, "conda");
+    s.python = match (venv, conda) {
+        (Some(_), Some((_, span))) => {
+            ck.error(span, "set `venv` or `conda`, not both");
+            None
+        }
+        (Some((dir, _)), None) => Some(PythonEnv::Venv(dir.to_string())),
+        (None, Some((name, _))) => Some(PythonEnv::Conda(name.to_string())),
+        (None, None) => None,
+    };
+    s.retries = ck.int(table, "retries", 0, 1000).map(|n| n as u32);
+    s.retry_delay = read_duration(ck, table, "retry_delay");
+    s.timeout = read_duration(ck, table, "timeout");
+    if s.timeout == Some(Duration::ZERO) {
+        let span = Checker::span_of(table, "timeout").unwrap_or(0..0);
+        ck.error(
+            span,
+            "`timeout` must be longer than 0s; leave it out for no timeout",
+        );
+    }
+    s.workdir = ck.string(table, "workdir").map(|(w, _)| w.to_string());
+    s.env = ck.string_map(table, "env").unwrap_or_default();
+    if let Some((rule, span)) = ck.string(table, "trigger") {
+        match TriggerRule::ALL.iter().find(|(n, _)| *n == rule) {
+            Some((_, r)) => s.trigger = Some(*r),
+            None => {
+                let names: Vec<&str> = TriggerRule::ALL.iter().map(|(n, _)| *n).collect();
+                let hint = suggest::did_you_mean(rule, names.iter().copied());
+                ck.error(
+                    span,
+                    format!(
+                        "unknown trigger rule \"{rule}\"{hint}; use one of {}",
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    s.priority = ck
+        .int(table, "priority", i64::from(i32::MIN), i64::from(i32::MAX))
+        .map(|n| n as i32);
+    s
+}
+
+fn read_duration(ck: &mut Checker<'_>, table: &DeTable<'_>, key: &str) -> Option<Duration> {
+    if let Some(value) = table.get(key)
+        && value.get_ref().is_integer()
+    {
+        ck.error(
+            value.span(),
+            format!("`{key}` needs a unit: write it as a string such as \"30s\", \"5m\" or \"2h\""),
+        );
+        return None;
+    }
+    let (text, span) = ck.string(table, key)?;
+    duration::parse(text).map_err(|e| ck.error(span, e)).ok()
+}
+
+/// `start`/`end`: a date (midnight in the flow's timezone), a local date-time
+/// (in the flow's timezone) or an RFC 3339 time with offset.
+fn read_time(
+    ck: &mut Checker<'_>,
+    table: &DeTable<'_>,
+    key: &str,
+    tz: Tz,
+) -> Option<DateTime<Utc>> {
+    let (text, span) = ck.date_text(table, key)?;
+    match parse_time(&text, tz) {
+        Some(t) => Some(t),
+        None => {
+            ck.error(
+                span,
+                format!("`{key}` = \"{text}\" is not a date (2026-01-01) or an RFC 3339 time (2026-01-01T03:00:00+01:00)"),
+            );
+            None
+        }
+    }
+}
+
+/// Parses a date, local date-time or RFC 3339 time; local forms are in `tz`.
+pub fn parse_time(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let local = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok())
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok())
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok())?;
+    Some(schedule::resolve_local(tz, local))
+}
+
+/// Orders tasks, checks dependencies, cycles and template references.
+fn build_graph(
+    ck: &mut Checker<'_>,
+    raw: Vec<RawTask<'_>>,
+    params: &BTreeMap<String, String>,
+) -> Vec<Task> {
+    let index: BTreeMap<&str, usize> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); raw.len()];
+    for (i, task) in raw.iter().enumerate() {
+        for (dep, span) in &task.deps {
+            match index.get(dep.as_str()) {
+                Some(&d) if d == i => {
+                    ck.error(span.clone(), format!("task `{dep}` depends on itself"))
+                }
+                Some(&d) => {
+                    if !deps[i].contains(&d) {
+                        deps[i].push(d);
+                    }
+                }
+                None => {
+                    let hint = suggest::did_you_mean(dep, index.keys().copied());
+                    ck.error(
+                        span.clone(),
+                        format!("task `{}` depends on unknown task `{dep}`{hint}", task.id),
+                    );
+                }
+            }
+        }
+    }
+    let order = match dag::topo_order(&deps) {
+        Ok(order) => Some(order),
+        Err(cycle) => {
+            let names: Vec<&str> = cycle.iter().map(|&i| raw[i].id.as_str()).collect();
+            let first = &raw[cycle[0]];
+            ck.error(
+                first.key_span.clone(),
+                format!("dependency cycle: {}", names.join(" → ")),
+            );
+            None
+        }
+    };
+
+    for (i, task) in raw.iter().enumerate() {
+        let Some((template, span, text)) = &task.cmd else {
+            continue;
+        };
+        let upstream = order.as_ref().map(|_| dag::ancestors(&deps, i));
+        for (var, offset) in template.vars() {
+            let problem = match var {
+                Var::Param(name) if !params.contains_key(name) => {
+                    let hint = suggest::did_you_mean(name, params.keys().map(String::as_str));
+                    Some(format!(
+                        "`{{{{ params.{name} }}}}` names no param{hint}; declare a default under [params], e.g. {name} = \"...\""
+                    ))
+                }
+                Var::Output { task: from, .. } => match index.get(from.as_str()) {
+                    None => {
+                        let hint = suggest::did_you_mean(from, index.keys().copied());
+                        Some(format!(
+                            "`{{{{ {var} }}}}` names unknown task `{from}`{hint}"
+                        ))
+                    }
+                    Some(&f) if upstream.as_ref().is_some_and(|up| !up[f]) => Some(format!(
+                        "`{{{{ {var} }}}}`: task `{from}` is not upstream of `{}`; add it to `deps` so its outputs exist before this task runs",
+                        task.id
+                    )),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(message) = problem {
+                let at = value_offset(ck.src, span, text, offset);
+                ck.error(at..at, message);
+            }
+        }
+    }
+
+    let Some(order) = order else {
+        return Vec::new();
+    };
+    let mut slots: Vec<Option<RawTask<'_>>> = raw.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .filter_map(|t| {
+            let cmd = t.cmd?.0;
+            let s = t.settings;
+            Some(Task {
+                id: t.id,
+                cmd,
+                deps: t.deps.into_iter().map(|(d, _)| d).collect(),
+                pool: s.pool,
+                python: s.python,
+                retries: s.retries.unwrap_or(0),
+                retry_delay: s.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY),
+                timeout: s.timeout,
+                workdir: s.workdir.unwrap_or_else(|| ".".into()),
+                env: s.env,
+                trigger: s.trigger.unwrap_or_default(),
+                priority: s.priority.unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// The byte offset in the file of offset `at` inside a string value whose
+/// source span is `span`, when the string is written without escapes; else
+/// the start of the value.
+fn value_offset(src: &Source<'_>, span: &Range<usize>, content: &str, at: usize) -> usize {
+    let Some(raw) = src.text.get(span.clone()) else {
+        return span.start;
+    };
+    let delim = ["\"\"\"", "'''", "\"", "'"]
+        .into_iter()
+        .find(|d| raw.starts_with(d))
+        .unwrap_or("");
+    let mut body = span.start + delim.len();
+    if delim.len() == 3 {
+        if src.text[body..].starts_with("\r\n") {
+            body += 2;
+        } else if src.text[body..].starts_with('\n') {
+            body += 1;
+        }
+    }
+    match src.text.get(body..body + content.len()) {
+        Some(verbatim) if verbatim == content => body + at,
+        _ => span.start,
+    }
+}

@@ -1,0 +1,12 @@
+//! drover: a workflow orchestrator that lives in a terminal.
+//!
+//! Rooms, and who may call whom:
+//! - `flow`: flow and config model, parsing, validation, DAG, templates (pure).
+//! - `schedule`: cron expressions and fire times in a timezone (pure).
+//! - `home`: a drover home on disk: finds and loads `drover.toml` and flows.
+//! - `cli`: the commands; uses the rooms above and prints.
+#![forbid(unsafe_code)]
+
+pub mod flow;
+pub mod home;
+pub mod schedule;

@@ -1,0 +1,491 @@
+//! Crontab expressions with Vixie cron / croniter semantics.
+//!
+//! - 5 fields `min hour dom month dow`, or 6 with a leading seconds field.
+//! - `*`, `?` (same as `*`), `N`, `A-B`, `*/S`, `A-B/S`, `A/S` (A to the end),
+//!   comma lists, month and weekday names in any case.
+//! - Weekday 0 and 7 are Sunday.
+//! - When both day-of-month and day-of-week are restricted (neither is a bare
+//!   `*`), a day matches if either does; croniter, Airflow's reference, counts
+//!   `*/2` as restricted too.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+/// A parsed cron expression: one bit set per allowed value of each field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cron {
+    seconds: u64,
+    minutes: u64,
+    hours: u64,
+    days: u64,
+    months: u64,
+    weekdays: u64,
+    days_star: bool,
+    weekdays_star: bool,
+}
+
+/// What is wrong with an expression, and in which field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronError {
+    /// Byte offset of the offending field in the expression, if one is to blame.
+    pub offset: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for CronError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+struct FieldSpec {
+    name: &'static str,
+    min: u32,
+    max: u32,
+    names: &'static [&'static str],
+}
+
+const SECOND: FieldSpec = FieldSpec {
+    name: "second",
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const MINUTE: FieldSpec = FieldSpec {
+    name: "minute",
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: FieldSpec = FieldSpec {
+    name: "hour",
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DAY: FieldSpec = FieldSpec {
+    name: "day-of-month",
+    min: 1,
+    max: 31,
+    names: &[],
+};
+const MONTH: FieldSpec = FieldSpec {
+    name: "month",
+    min: 1,
+    max: 12,
+    names: &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ],
+};
+/// 7 is accepted and folded onto 0 (Sunday).
+const WEEKDAY: FieldSpec = FieldSpec {
+    name: "day-of-week",
+    min: 0,
+    max: 7,
+    names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+};
+
+const MACROS: &[(&str, &str)] = &[
+    ("@yearly", "0 0 1 1 *"),
+    ("@annually", "0 0 1 1 *"),
+    ("@monthly", "0 0 1 * *"),
+    ("@weekly", "0 0 * * 0"),
+    ("@daily", "0 0 * * *"),
+    ("@midnight", "0 0 * * *"),
+    ("@hourly", "0 * * * *"),
+];
+
+const DAYS_IN_MONTH: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+impl FieldSpec {
+    fn value(&self, text: &str) -> Result<u32, String> {
+        if let Ok(n) = text.parse::<u32>() {
+            if n < self.min || n > self.max {
+                return Err(format!(
+                    "{} field: {n} is out of range {}-{}",
+                    self.name, self.min, self.max
+                ));
+            }
+            return Ok(n);
+        }
+        let lower = text.to_ascii_lowercase();
+        if let Some(i) = self.names.iter().position(|n| *n == lower) {
+            return Ok(i as u32 + self.min);
+        }
+        let names = if self.names.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " or a name ({}-{})",
+                self.names[0],
+                self.names[self.names.len() - 1]
+            )
+        };
+        Err(format!(
+            "{} field: \"{text}\" is not a number {}-{}{names}",
+            self.name, self.min, self.max
+        ))
+    }
+
+    /// Parses one field into a bit set.
+    fn parse(&self, field: &str) -> Result<u64, String> {
+        let mut bits = 0u64;
+        for item in field.split(',') {
+            if item.is_empty() {
+                return Err(format!("{} field \"{field}\": empty list item", self.name));
+            }
+            let (range, step) = match item.split_once('/') {
+                Some((r, s)) => {
+                    let step: u32 = s.parse().map_err(|_| {
+                        format!(
+                            "{} field \"{field}\": step \"{s}\" is not a positive number",
+                            self.name
+                        )
+                    })?;
+                    if step == 0 {
+                        return Err(format!(
+                            "{} field \"{field}\": step must be at least 1",
+                            self.name
+                        ));
+                    }
+                    (r, Some(step))
+                }
+                None => (item, None),
+            };
+            let (lo, hi) = if range == "*" || range == "?" {
+                (self.min, if self.max == 7 { 6 } else { self.max })
+            } else if let Some((a, b)) = range.split_once('-') {
+                let (lo, hi) = (self.value(a)?, self.value(b)?);
+                if lo > hi {
+                    return Err(format!(
+                        "{} field \"{field}\": range {a}-{b} runs backwards",
+                        self.name
+                    ));
+                }
+                (lo, hi)
+            } else {
+                let v = self.value(range)?;
+                // `A/S` means from A to the end, stepping by S.
+                (v, if step.is_some() { self.max } else { v })
+            };
+            let step = step.unwrap_or(1);
+            let mut v = lo;
+            while v <= hi {
+                bits |= 1 << v;
+                v += step;
+            }
+        }
+        Ok(bits)
+    }
+}
+
+fn is_star(field: &str) -> bool {
+    field == "*" || field == "?"
+}
+
+impl Cron {
+    pub fn parse(expr: &str) -> Result<Cron, CronError> {
+        let trimmed = expr.trim();
+        let expanded = if trimmed.starts_with('@') {
+            let lower = trimmed.to_ascii_lowercase();
+            match MACROS.iter().find(|(name, _)| *name == lower) {
+                Some((_, e)) => *e,
+                None => {
+                    let names: Vec<&str> = MACROS.iter().map(|(n, _)| *n).collect();
+                    let hint = crate::flow::suggest::did_you_mean(&lower, names.iter().copied());
+                    return Err(CronError {
+                        offset: Some(expr.len() - expr.trim_start().len()),
+                        message: format!(
+                            "unknown macro \"{trimmed}\"{hint}; known: {}",
+                            names.join(" ")
+                        ),
+                    });
+                }
+            }
+        } else {
+            expr
+        };
+        let fields: Vec<(usize, &str)> = field_offsets(expanded);
+        let specs: &[&FieldSpec] = match fields.len() {
+            5 => &[&MINUTE, &HOUR, &DAY, &MONTH, &WEEKDAY],
+            6 => &[&SECOND, &MINUTE, &HOUR, &DAY, &MONTH, &WEEKDAY],
+            n => {
+                return Err(CronError {
+                    offset: None,
+                    message: format!(
+                        "expected 5 fields (minute hour day-of-month month day-of-week) or 6 (with seconds first), found {n}"
+                    ),
+                });
+            }
+        };
+        let mut bits = Vec::with_capacity(6);
+        for ((offset, text), spec) in fields.iter().zip(specs) {
+            let parsed = spec.parse(text).map_err(|message| CronError {
+                // Offsets into a macro's expansion mean nothing to the user.
+                offset: (expanded.as_ptr() == expr.as_ptr()).then_some(*offset),
+                message,
+            })?;
+            bits.push(parsed);
+        }
+        if fields.len() == 5 {
+            bits.insert(0, 1);
+        }
+        let n = fields.len();
+        let mut weekdays = bits[5];
+        if weekdays & (1 << 7) != 0 {
+            weekdays = (weekdays & !(1 << 7)) | 1;
+        }
+        let cron = Cron {
+            seconds: bits[0],
+            minutes: bits[1],
+            hours: bits[2],
+            days: bits[3],
+            months: bits[4],
+            weekdays,
+            days_star: is_star(fields[n - 3].1),
+            weekdays_star: is_star(fields[n - 1].1),
+        };
+        cron.check_can_fire().map_err(|message| CronError {
+            offset: (expanded.as_ptr() == expr.as_ptr()).then_some(fields[n - 3].0),
+            message,
+        })?;
+        Ok(cron)
+    }
+
+    /// An expression like `0 0 30 2 *` never fires: say so now rather than
+    /// searching years ahead for nothing.
+    fn check_can_fire(&self) -> Result<(), String> {
+        if !self.weekdays_star && !self.days_star {
+            return Ok(()); // the weekday alone matches some day of any month
+        }
+        let first_day = self.days.trailing_zeros();
+        let possible = (1..=12u32)
+            .filter(|m| self.months & (1 << m) != 0)
+            .any(|m| first_day <= DAYS_IN_MONTH[m as usize - 1]);
+        if possible {
+            Ok(())
+        } else {
+            Err("day-of-month field: no chosen day exists in any chosen month, so the schedule never fires".into())
+        }
+    }
+
+    fn day_matches(&self, date: NaiveDate) -> bool {
+        let day = self.days & (1 << date.day()) != 0;
+        let weekday = self.weekdays & (1 << date.weekday().num_days_from_sunday()) != 0;
+        if self.days_star || self.weekdays_star {
+            day && weekday
+        } else {
+            day || weekday
+        }
+    }
+
+    /// The first wall-clock time strictly after `after` that matches, looking
+    /// at most ~10 years ahead (enough for any Feb 29 schedule).
+    pub fn next_local(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
+        let mut t = after.with_nanosecond(0)? + chrono::Duration::seconds(1);
+        let limit_year = after.year() + 10;
+        let midnight = NaiveTime::MIN;
+        while t.year() <= limit_year {
+            if self.months & (1 << t.month()) == 0 {
+                let (y, m) = if t.month() == 12 {
+                    (t.year() + 1, 1)
+                } else {
+                    (t.year(), t.month() + 1)
+                };
+                t = NaiveDate::from_ymd_opt(y, m, 1)?.and_time(midnight);
+                continue;
+            }
+            if !self.day_matches(t.date()) {
+                t = t.date().succ_opt()?.and_time(midnight);
+                continue;
+            }
+            let Some(hour) = next_bit(self.hours, t.hour()) else {
+                t = t.date().succ_opt()?.and_time(midnight);
+                continue;
+            };
+            if hour != t.hour() {
+                t = t.date().and_hms_opt(hour, 0, 0)?;
+            }
+            let Some(minute) = next_bit(self.minutes, t.minute()) else {
+                t = t.date().and_hms_opt(t.hour(), 0, 0)? + chrono::Duration::hours(1);
+                continue;
+            };
+            if minute != t.minute() {
+                t = t.date().and_hms_opt(t.hour(), minute, 0)?;
+            }
+            let Some(second) = next_bit(self.seconds, t.second()) else {
+                t = t.date().and_hms_opt(t.hour(), t.minute(), 0)? + chrono::Duration::minutes(1);
+                continue;
+            };
+            return t.date().and_hms_opt(t.hour(), t.minute(), second);
+        }
+        None
+    }
+}
+
+/// The lowest set bit at or above `from`.
+fn next_bit(bits: u64, from: u32) -> Option<u32> {
+    let masked = bits & (u64::MAX << from);
+    (masked != 0).then(|| masked.trailing_zeros())
+}
+
+/// Whitespace-separated fields with their byte offsets.
+fn field_offsets(expr: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in expr.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                out.push((s, &expr[s..i]));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &expr[s..]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    fn next(expr: &str, after: &str) -> String {
+        Cron::parse(expr)
+            .unwrap()
+            .next_local(at(after))
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S %a")
+            .to_string()
+    }
+
+    #[test]
+    fn weekday_numbers_and_names() {
+        // 2026-01-01 is a Thursday.
+        assert_eq!(
+            next("0 0 * * 0", "2026-01-01 00:00:00"),
+            "2026-01-04 00:00:00 Sun"
+        );
+        assert_eq!(
+            next("0 0 * * 7", "2026-01-01 00:00:00"),
+            "2026-01-04 00:00:00 Sun"
+        );
+        assert_eq!(
+            next("0 0 * * 1", "2026-01-01 00:00:00"),
+            "2026-01-05 00:00:00 Mon"
+        );
+        assert_eq!(
+            next("0 0 * * MON-fri", "2026-01-02 00:00:00"),
+            "2026-01-05 00:00:00 Mon"
+        );
+        assert_eq!(
+            next("0 0 * JUL,jan *", "2026-02-01 00:00:00"),
+            "2026-07-01 00:00:00 Wed"
+        );
+        assert_eq!(
+            next("0 0 * * 5-7", "2026-01-01 00:00:00"),
+            "2026-01-02 00:00:00 Fri"
+        );
+    }
+
+    #[test]
+    fn day_of_month_or_day_of_week() {
+        // Friday the 13th style: either the 13th or a Friday.
+        assert_eq!(
+            next("0 0 13 * 5", "2026-01-02 00:00:00"),
+            "2026-01-09 00:00:00 Fri"
+        );
+        assert_eq!(
+            next("0 0 13 * 5", "2026-01-09 00:00:00"),
+            "2026-01-13 00:00:00 Tue"
+        );
+        // A star on either side means the other alone decides.
+        assert_eq!(
+            next("0 0 13 * *", "2026-01-02 00:00:00"),
+            "2026-01-13 00:00:00 Tue"
+        );
+        // `*/2` counts as restricted (croniter).
+        assert_eq!(
+            next("0 0 */2 * 1", "2026-01-01 00:00:00"),
+            "2026-01-03 00:00:00 Sat"
+        );
+    }
+
+    #[test]
+    fn steps_ranges_and_seconds() {
+        assert_eq!(
+            next("*/15 * * * *", "2026-01-01 00:07:00"),
+            "2026-01-01 00:15:00 Thu"
+        );
+        assert_eq!(
+            next("5/20 * * * *", "2026-01-01 00:46:00"),
+            "2026-01-01 01:05:00 Thu"
+        );
+        assert_eq!(
+            next("0 9-17/4 * * *", "2026-01-01 13:00:00"),
+            "2026-01-01 17:00:00 Thu"
+        );
+        assert_eq!(
+            next("*/10 * * * * *", "2026-01-01 00:00:59"),
+            "2026-01-01 00:01:00 Thu"
+        );
+        assert_eq!(
+            next("30 0 0 * * *", "2026-01-01 00:00:00"),
+            "2026-01-01 00:00:30 Thu"
+        );
+    }
+
+    #[test]
+    fn macros_and_leap_days() {
+        assert_eq!(
+            next("@weekly", "2026-01-01 00:00:00"),
+            "2026-01-04 00:00:00 Sun"
+        );
+        assert_eq!(
+            next("@YEARLY", "2026-01-01 00:00:00"),
+            "2027-01-01 00:00:00 Fri"
+        );
+        assert_eq!(
+            next("0 0 29 2 *", "2025-03-01 00:00:00"),
+            "2028-02-29 00:00:00 Tue"
+        );
+        assert_eq!(
+            next("0 12 31 * *", "2026-04-01 00:00:00"),
+            "2026-05-31 12:00:00 Sun"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = |e: &str| Cron::parse(e).unwrap_err();
+        assert_eq!(
+            err("0 25 * * *").message,
+            "hour field: 25 is out of range 0-23"
+        );
+        assert_eq!(err("0 25 * * *").offset, Some(2));
+        assert!(err("* * * *").message.contains("found 4"));
+        assert!(err("0 0 * foo *").message.contains("month field: \"foo\""));
+        assert!(
+            err("0 0 * * 8")
+                .message
+                .contains("day-of-week field: 8 is out of range 0-7")
+        );
+        assert!(
+            err("*/0 * * * *")
+                .message
+                .contains("step must be at least 1")
+        );
+        assert!(err("5-1 * * * *").message.contains("runs backwards"));
+        assert!(err("0 0 30 2 *").message.contains("never fires"));
+        assert!(err("@dayly").message.contains("did you mean `@daily`"));
+        assert!(err("1,,2 * * * *").message.contains("empty list item"));
+    }
+}
