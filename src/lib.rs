@@ -7,6 +7,7 @@
 //! - `cli`: the commands; uses the rooms above and prints.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod flow;
 pub mod home;
 pub mod schedule;
