@@ -75,14 +75,20 @@ fn to_json(home: &Home, now: DateTime<Utc>) -> String {
             description: &f.description,
             schedule: f.schedule.as_ref().map(|s| s.source()),
             timezone: f.timezone.name(),
-            next_run: next_run(f, now)
-                .map(|t| t.with_timezone(&f.timezone).to_rfc3339_opts(SecondsFormat::Secs, false)),
+            next_run: next_run(f, now).map(|t| {
+                t.with_timezone(&f.timezone)
+                    .to_rfc3339_opts(SecondsFormat::Secs, false)
+            }),
             paused: f.paused,
             tags: &f.tags,
             tasks: f.tasks.len(),
         })
         .collect();
-    let mut errors: Vec<ErrorRow<'_>> = home.config_errors.iter().map(|d| error_row(None, d)).collect();
+    let mut errors: Vec<ErrorRow<'_>> = home
+        .config_errors
+        .iter()
+        .map(|d| error_row(None, d))
+        .collect();
     for b in &home.broken {
         errors.extend(b.errors.iter().map(|d| error_row(Some(&b.id), d)));
     }
@@ -93,7 +99,12 @@ fn to_json(home: &Home, now: DateTime<Utc>) -> String {
 /// "in 3h 5m", "in 42s", "in 2d 4h".
 fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (t - now).num_seconds().max(0);
-    let (d, h, m, s) = (secs / 86400, secs % 86400 / 3600, secs % 3600 / 60, secs % 60);
+    let (d, h, m, s) = (
+        secs / 86400,
+        secs % 86400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
     match (d, h, m) {
         (0, 0, 0) => format!("in {s}s"),
         (0, 0, _) => format!("in {m}m"),
@@ -116,7 +127,9 @@ fn table(home: &Home, now: DateTime<Utc>) -> String {
             (None, _) => ("manual".to_string(), String::new()),
             (Some(_), None) => ("none (past end)".to_string(), String::new()),
             (Some(_), Some(t)) => (
-                t.with_timezone(&f.timezone).format("%Y-%m-%d %H:%M %:z").to_string(),
+                t.with_timezone(&f.timezone)
+                    .format("%Y-%m-%d %H:%M %:z")
+                    .to_string(),
                 until(t, now),
             ),
         };
@@ -137,7 +150,10 @@ fn table(home: &Home, now: DateTime<Utc>) -> String {
     }
     let mut out = String::new();
     if home.flows.is_empty() {
-        out.push_str(&format!("no valid flows in {}\n", home.flows_dir().display()));
+        out.push_str(&format!(
+            "no valid flows in {}\n",
+            home.flows_dir().display()
+        ));
     } else {
         for row in &rows {
             let mut line = String::new();
@@ -159,7 +175,10 @@ fn table(home: &Home, now: DateTime<Utc>) -> String {
         failed.push((&b.id, &b.errors));
     }
     if !failed.is_empty() {
-        out.push_str(&format!("\n{} failed to load (see `drover validate`):\n", failed.len()));
+        out.push_str(&format!(
+            "\n{} failed to load (see `drover validate`):\n",
+            failed.len()
+        ));
         for (name, errors) in failed {
             let more = match errors.len() {
                 1 => String::new(),

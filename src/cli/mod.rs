@@ -36,7 +36,11 @@ impl Failure {
 pub type Outcome = Result<(), Failure>;
 
 #[derive(Parser, Debug)]
-#[command(name = "drover", version, about = "A workflow orchestrator that lives in a terminal")]
+#[command(
+    name = "drover",
+    version,
+    about = "A workflow orchestrator that lives in a terminal"
+)]
 pub struct Cli {
     /// The drover home (folder with drover.toml and flows/); default: $DROVER_HOME, else the current folder.
     #[arg(long, global = true, env = "DROVER_HOME", value_name = "DIR")]
@@ -78,7 +82,9 @@ pub fn run(cli: Cli) -> u8 {
         None => list::run(&root, false),
         Some(Command::Validate { path }) => validate::run(&root, path.as_deref()),
         Some(Command::List { json }) => list::run(&root, json),
-        Some(Command::Next { flow, count, after }) => next::run(&root, &flow, count, after.as_deref()),
+        Some(Command::Next { flow, count, after }) => {
+            next::run(&root, &flow, count, after.as_deref())
+        }
     };
     match outcome {
         Ok(()) => 0,

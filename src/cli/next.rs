@@ -27,7 +27,10 @@ pub fn run(root: &Path, id: &str, count: usize, after: Option<&str>) -> Outcome 
     };
     let mut out = String::new();
     for t in flow.fire_times_after(after).take(count) {
-        out.push_str(&t.with_timezone(&flow.timezone).to_rfc3339_opts(SecondsFormat::Secs, false));
+        out.push_str(
+            &t.with_timezone(&flow.timezone)
+                .to_rfc3339_opts(SecondsFormat::Secs, false),
+        );
         out.push('\n');
     }
     print(&out);

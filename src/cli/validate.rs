@@ -11,7 +11,11 @@ use crate::home::{self, BrokenFlow};
 pub fn run(root: &Path, path: Option<&Path>) -> Outcome {
     let home = load_home(root)?;
     let (flow_count, broken, config_errors) = match path {
-        None => (home.flows.len(), home.broken.clone(), home.config_errors.clone()),
+        None => (
+            home.flows.len(),
+            home.broken.clone(),
+            home.config_errors.clone(),
+        ),
         Some(p) if p.is_dir() => {
             if p.join("drover.toml").is_file() || p.join("flows").is_dir() {
                 let other = load_home(p)?;
@@ -23,8 +27,12 @@ pub fn run(root: &Path, path: Option<&Path>) -> Outcome {
         }
         Some(p) if p.is_file() => {
             if p.file_name().is_some_and(|n| n == "drover.toml") {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|e| Failure::new(EXIT_FAILED, format!("{}: {}", p.display(), home::describe(&e))))?;
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Failure::new(
+                        EXIT_FAILED,
+                        format!("{}: {}", p.display(), home::describe(&e)),
+                    )
+                })?;
                 let (_, errors) = flow::parse_config(p, &text, &[]);
                 (0, Vec::new(), errors)
             } else {
@@ -35,7 +43,10 @@ pub fn run(root: &Path, path: Option<&Path>) -> Outcome {
             }
         }
         Some(p) => {
-            return Err(Failure::new(EXIT_USAGE, format!("{}: no such file or folder", p.display())));
+            return Err(Failure::new(
+                EXIT_USAGE,
+                format!("{}: no such file or folder", p.display()),
+            ));
         }
     };
     report(flow_count, &broken, &config_errors)
@@ -49,7 +60,13 @@ fn report(valid: usize, broken: &[BrokenFlow], config_errors: &[Diagnostic]) -> 
     for e in &errors {
         eprintln_safe(&e.to_string());
     }
-    let flows = |n: usize| if n == 1 { "1 flow".to_string() } else { format!("{n} flows") };
+    let flows = |n: usize| {
+        if n == 1 {
+            "1 flow".to_string()
+        } else {
+            format!("{n} flows")
+        }
+    };
     if errors.is_empty() {
         print(&format!("ok: {} valid\n", flows(valid)));
         return Ok(());

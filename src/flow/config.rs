@@ -146,6 +146,7 @@ pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<
             config.keep_runs = n as usize;
         }
     }
+    ck.diags.sort_by_key(|d| (d.line, d.col));
     (config, ck.diags)
 }
 

@@ -199,6 +199,7 @@ pub fn parse_flow(
 
     let tasks = build_graph(&mut ck, raw_tasks, &params);
     if !ck.diags.is_empty() {
+        ck.diags.sort_by_key(|d| (d.line, d.col));
         return Err(ck.diags);
     }
     Ok(Flow {

@@ -105,7 +105,10 @@ pub fn load_flow_dir(dir: &Path, config: &Config) -> (Vec<Flow>, Vec<BrokenFlow>
             broken.push(BrokenFlow {
                 id: String::new(),
                 path: dir.to_path_buf(),
-                errors: vec![Diagnostic::whole_file(dir, format!("cannot list flows: {}", describe(&e)))],
+                errors: vec![Diagnostic::whole_file(
+                    dir,
+                    format!("cannot list flows: {}", describe(&e)),
+                )],
             });
             return (flows, broken);
         }
@@ -149,17 +152,28 @@ pub fn load_flow_file(path: &Path, config: &Config) -> Result<Flow, BrokenFlow> 
 /// A file's text; `Ok(None)` when it does not exist.
 fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
     match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|e| Diagnostic::whole_file(path, format!("not UTF-8 text (bad byte at offset {})", e.utf8_error().valid_up_to()))),
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+            Diagnostic::whole_file(
+                path,
+                format!(
+                    "not UTF-8 text (bad byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Diagnostic::whole_file(path, format!("cannot read: {}", describe(&e)))),
+        Err(e) => Err(Diagnostic::whole_file(
+            path,
+            format!("cannot read: {}", describe(&e)),
+        )),
     }
 }
 
 /// File stems of `themes/*.toml`.
 fn theme_names(dir: &Path) -> Vec<String> {
-    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     entries
         .filter_map(Result::ok)
         .map(|e| e.path())
