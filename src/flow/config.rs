@@ -76,7 +76,7 @@ pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<
         config.parallelism = Some(n as usize);
     }
     if let Some((name, span)) = ck.string(top, "theme") {
-        let known = BUILTIN_THEMES.iter().any(|t| *t == name) || themes.iter().any(|t| t == name);
+        let known = BUILTIN_THEMES.contains(&name) || themes.iter().any(|t| t == name);
         if known {
             config.theme = name.to_string();
         } else {

@@ -57,8 +57,11 @@ fn find_cycle(deps: &[Vec<usize>], indegree: &[usize]) -> Vec<usize> {
     }
     let mut cycle = path[seen_at[node]..].to_vec();
     // Edges point from a task to what it depends on; show the cycle in the
-    // direction work flows (dependency first).
+    // direction work flows (dependency first), from its earliest node.
     cycle.reverse();
+    if let Some(first) = (0..cycle.len()).min_by_key(|&i| cycle[i]) {
+        cycle.rotate_left(first);
+    }
     cycle.push(cycle[0]);
     cycle
 }
@@ -95,7 +98,7 @@ mod tests {
         let deps = vec![vec![2], vec![0], vec![1], vec![0]];
         let cycle = topo_order(&deps).unwrap_err();
         assert_eq!(cycle.first(), cycle.last());
-        assert_eq!(cycle.len(), 4);
+        assert_eq!(cycle, vec![0, 1, 2, 0]);
         for pair in cycle.windows(2) {
             assert!(deps[pair[1]].contains(&pair[0]), "{cycle:?}");
         }

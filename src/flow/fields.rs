@@ -180,9 +180,9 @@ impl<'s> Checker<'s> {
     }
 
     /// A string or TOML date/datetime, as text (for `start`, `end`).
-    pub fn date_text<'t>(
+    pub fn date_text(
         &mut self,
-        table: &'t DeTable<'_>,
+        table: &DeTable<'_>,
         key: &str,
     ) -> Option<(String, Range<usize>)> {
         let value = table.get(key)?;

@@ -1,13 +1,21 @@
 //! "Did you mean" suggestions for misspelt names.
 
-/// The candidate closest to `word` by edit distance, if it is close enough to
-/// be a plausible typo (at most a third of the word, and at least one edit).
+/// The candidate closest to `word`, if it is a plausible typo: within a third
+/// of the word's length in edits (words under three characters only match
+/// ignoring case), or a prefix of at least three characters (`keep` for
+/// `keep_runs`).
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let word = word.to_lowercase();
+    let len = word.chars().count();
+    let limit = len / 3;
     candidates
         .into_iter()
-        .map(|c| (distance(&word.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
+        .filter_map(|c| {
+            let lower = c.to_lowercase();
+            let d = distance(&word, &lower);
+            let prefix = len >= 3 && (lower.starts_with(&word) || word.starts_with(&lower));
+            (d <= limit || prefix).then_some((d, c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -28,8 +36,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -57,6 +65,9 @@ mod tests {
         assert_eq!(closest("dep", keys), Some("deps"));
         assert_eq!(closest("timeuot", keys), Some("timeout"));
         assert_eq!(closest("colour", keys), None);
+        assert_eq!(closest("keep", ["keep_runs"]), Some("keep_runs"));
+        assert_eq!(closest("b", ["a"]), None);
+        assert_eq!(closest("A", ["a"]), Some("a"));
         assert_eq!(did_you_mean("xyz", keys), "");
     }
 }

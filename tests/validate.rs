@@ -1,0 +1,445 @@
+//! `drover validate`, `list` and `next` on real files through the real binary.
+
+mod common;
+
+use common::TestHome;
+
+/// Each malformed kind: the flow text, then the `line:col: message` part that
+/// must appear after `flows/bad.toml:`.
+const MALFORMED: &[(&str, &str, &str)] = &[
+    (
+        "TOML syntax",
+        "description = \"open\n[tasks.a]\ncmd = \"x\"\n",
+        "1:20: TOML syntax: invalid basic string",
+    ),
+    (
+        "unknown key with a suggestion",
+        "[tasks.a]\ncmd = \"x\"\nretires = 2\n",
+        "3:1: unknown key `retires` in [tasks.a] (did you mean `retries`?)",
+    ),
+    (
+        "missing cmd",
+        "[tasks.a]\nretries = 1\n",
+        "1:8: task `a` has no `cmd`",
+    ),
+    (
+        "unknown dependency",
+        "[tasks.evaluate]\ncmd = \"x\"\n[tasks.deploy]\ncmd = \"x\"\ndeps = [\"evaluat\"]\n",
+        "5:9: task `deploy` depends on unknown task `evaluat` (did you mean `evaluate`?)",
+    ),
+    (
+        "dependency cycle",
+        "[tasks.a]\ncmd = \"x\"\ndeps = [\"c\"]\n[tasks.b]\ncmd = \"x\"\ndeps = [\"a\"]\n[tasks.c]\ncmd = \"x\"\ndeps = [\"b\"]\n",
+        "1:8: dependency cycle: a → b → c → a",
+    ),
+    (
+        "bad cron field",
+        "schedule = \"0 25 * * *\"\n[tasks.a]\ncmd = \"x\"\n",
+        "1:15: bad schedule \"0 25 * * *\": hour field: 25 is out of range 0-23",
+    ),
+    (
+        "cron with too few fields",
+        "schedule = \"0 3 * *\"\n[tasks.a]\ncmd = \"x\"\n",
+        "1:12: bad schedule \"0 3 * *\": expected 5 fields",
+    ),
+    (
+        "unknown timezone",
+        "timezone = \"Europe/Berln\"\n[tasks.a]\ncmd = \"x\"\n",
+        "1:12: unknown timezone \"Europe/Berln\" (did you mean `Europe/Berlin`?)",
+    ),
+    (
+        "bad duration",
+        "[tasks.a]\ncmd = \"x\"\ntimeout = \"2 hours\"\n",
+        "3:11: bad duration \"2 hours\"",
+    ),
+    (
+        "duration without unit",
+        "[defaults]\nretry_delay = 30\n[tasks.a]\ncmd = \"x\"\n",
+        "2:15: `retry_delay` needs a unit",
+    ),
+    (
+        "bad trigger rule",
+        "[tasks.a]\ncmd = \"x\"\ntrigger = \"all_sucess\"\n",
+        "3:11: unknown trigger rule \"all_sucess\" (did you mean `all_success`?)",
+    ),
+    (
+        "template with an unknown variable",
+        "[tasks.a]\ncmd = \"run --date {{ dss }}\"\n",
+        "2:19: unknown template variable `dss` (did you mean `ds`?)",
+    ),
+    (
+        "template with an undeclared param",
+        "[params]\nepochs = \"3\"\n[tasks.a]\ncmd = \"train {{ params.epoch }}\"\n",
+        "4:14: `{{ params.epoch }}` names no param (did you mean `epochs`?)",
+    ),
+    (
+        "template using output of a task that is not upstream",
+        "[tasks.a]\ncmd = \"x\"\n[tasks.b]\ncmd = \"echo {{ outputs.a.rows }}\"\n",
+        "4:13: `{{ outputs.a.rows }}`: task `a` is not upstream of `b`",
+    ),
+    (
+        "template using output of an unknown task",
+        "[tasks.a]\ncmd = \"echo {{ outputs.zz.rows }}\"\n",
+        "2:13: `{{ outputs.zz.rows }}` names unknown task `zz`",
+    ),
+    (
+        "pool not declared",
+        "[tasks.a]\ncmd = \"x\"\npool = \"gpu\"\n",
+        "3:8: pool `gpu` is not declared; add `gpu = 1` under [pools] in drover.toml",
+    ),
+    (
+        "no tasks",
+        "description = \"empty\"\n",
+        "1:1: flow has no tasks",
+    ),
+    (
+        "wrong type",
+        "max_active_runs = \"two\"\n[tasks.a]\ncmd = \"x\"\n",
+        "1:19: `max_active_runs` must be an integer, found string",
+    ),
+    (
+        "venv and conda together",
+        "[tasks.a]\ncmd = \"x\"\nvenv = \"envs/a\"\nconda = \"ml\"\n",
+        "4:9: set `venv` or `conda`, not both",
+    ),
+    (
+        "end before start",
+        "start = \"2026-02-01\"\nend = 2026-01-01\n[tasks.a]\ncmd = \"x\"\n",
+        "2:7: `end` must be after `start`",
+    ),
+];
+
+#[test]
+fn each_malformed_kind_names_file_line_and_column() {
+    for (kind, text, expected) in MALFORMED {
+        let home = TestHome::new();
+        home.flow("bad", text);
+        let run = home.drover(&["validate"]);
+        assert_eq!(run.code, 1, "{kind}: exit code; stderr:\n{}", run.stderr);
+        let want = format!("flows/bad.toml:{expected}");
+        assert!(
+            run.stderr.lines().any(|l| l.contains(&want)),
+            "{kind}: expected a line containing\n  {want}\nstderr:\n{}",
+            run.stderr
+        );
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("flows/bad.toml:"),
+            "{kind}: every error line starts with the path: {first}"
+        );
+    }
+}
+
+#[test]
+fn all_errors_of_a_file_are_listed_in_line_order() {
+    let home = TestHome::new();
+    home.flow(
+        "bad",
+        "schedule = \"61 * * * *\"\ntimezone = \"Nowhere\"\n[tasks.a]\ncmd = \"x\"\ntrigger = \"sometimes\"\ntimeout = \"soon\"\n",
+    );
+    let run = home.drover(&["validate"]);
+    assert_eq!(run.code, 1);
+    let lines: Vec<u32> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("flows/bad.toml:"))
+        .map(|l| l.split(':').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 2, 5, 6], "{}", run.stderr);
+    assert!(run.stderr.contains("4 errors in 1 file"), "{}", run.stderr);
+}
+
+#[test]
+fn one_bad_file_never_stops_the_others() {
+    let home = TestHome::new();
+    home.flow("good", "schedule = \"@daily\"\n[tasks.a]\ncmd = \"true\"\n");
+    home.flow("bad", "[tasks.a]\ncmd = \"{{ nope }}\"\n");
+    home.flow("bad name", "[tasks.a]\ncmd = \"true\"\n");
+
+    let run = home.drover(&["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("flows/bad.toml:2:8: unknown template variable `nope`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("flows/bad name.toml:1:1: flow id \"bad name\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("1 flow valid"), "{}", run.stderr);
+
+    let list = home.drover(&["list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with("good ") && l.contains("@daily")),
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains("2 failed to load"), "{}", list.stdout);
+    assert!(list.stdout.contains("bad: "), "{}", list.stdout);
+
+    // A valid flow still answers `next` while another is broken.
+    let next = home.drover(&["next", "good", "-n", "1", "--after", "2026-05-05T10:00:00Z"]);
+    assert_eq!(next.stdout, "2026-05-06T00:00:00+00:00\n");
+    let broken = home.drover(&["next", "bad"]);
+    assert_eq!(broken.code, 1);
+    assert!(
+        broken.stderr.contains("flow `bad` does not validate"),
+        "{}",
+        broken.stderr
+    );
+    assert!(
+        broken.stderr.contains("flows/bad.toml:2:8"),
+        "{}",
+        broken.stderr
+    );
+}
+
+#[test]
+fn config_errors_are_reported_with_positions() {
+    let home = TestHome::new();
+    home.write(
+        "drover.toml",
+        "parallelism = 2\n[pools]\ngpu = 1\n[retention]\nkeep = 3\n",
+    );
+    home.flow("f", "[tasks.a]\ncmd = \"x\"\npool = \"gpu\"\n");
+    let run = home.drover(&["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(
+            "drover.toml:5:1: unknown key `keep` in [retention] (did you mean `keep_runs`?)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The pool from the same drover.toml still counts for the flow.
+    assert!(!run.stderr.contains("flows/f.toml"), "{}", run.stderr);
+    let json = home.drover(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["errors"][0]["flow"], serde_json::Value::Null);
+    assert_eq!(v["errors"][0]["line"], 5);
+}
+
+#[test]
+fn the_repository_is_a_valid_home() {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("validate")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DROVER_HOME")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&run.stdout).starts_with("ok: 3 flows valid"));
+}
+
+#[test]
+fn validate_takes_a_file_or_folder() {
+    let home = TestHome::new();
+    home.flow("ok", "[tasks.a]\ncmd = \"true\"\n");
+    let loose = home.write(
+        "elsewhere/broken.toml",
+        "[tasks.a]\ncmd = \"true\"\ndeps = [\"b\"]\n",
+    );
+    let one = home.drover(&["validate", "flows/ok.toml"]);
+    assert_eq!((one.code, one.stdout.as_str()), (0, "ok: 1 flow valid\n"));
+    let bad = home.drover(&["validate", loose.to_str().unwrap()]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("elsewhere/broken.toml:3:9: task `a` depends on unknown task `b`\n"),
+        "{}",
+        bad.stderr
+    );
+    let folder = home.drover(&["validate", "elsewhere"]);
+    assert_eq!(folder.code, 1);
+    let missing = home.drover(&["validate", "nowhere.toml"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("nowhere.toml: no such file or folder")
+    );
+}
+
+#[test]
+fn unreadable_and_binary_files_are_errors_not_crashes() {
+    let home = TestHome::new();
+    home.write("flows/bin.toml", "");
+    std::fs::write(home.path().join("flows/bin.toml"), [0x66, 0xff, 0xfe, 0x00]).unwrap();
+    let run = home.drover(&["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("flows/bin.toml:1:1: not UTF-8 text"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn exit_codes_follow_the_contract() {
+    let home = TestHome::new();
+    home.flow("etl", "schedule = \"@hourly\"\n[tasks.a]\ncmd = \"true\"\n");
+    home.flow("manual", "[tasks.a]\ncmd = \"true\"\n");
+    let unknown = home.drover(&["next", "elt"]);
+    assert_eq!(unknown.code, 3);
+    assert!(
+        unknown.stderr.contains("no flow `elt`") && unknown.stderr.contains("did you mean `etl`"),
+        "{}",
+        unknown.stderr
+    );
+    assert_eq!(
+        home.drover(&["next"]).code,
+        2,
+        "missing argument is a usage error"
+    );
+    assert_eq!(home.drover(&["frobnicate"]).code, 2);
+    assert_eq!(
+        home.drover(&["next", "etl", "--after", "yesterday"]).code,
+        2
+    );
+    let manual = home.drover(&["next", "manual"]);
+    assert_eq!(manual.code, 1);
+    assert!(manual.stderr.contains("has no schedule"));
+    let empty = TestHome::new();
+    let run = empty.drover(&["validate"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "ok: 0 flows valid\n"));
+}
+
+#[test]
+fn home_comes_from_flag_then_env_then_cwd() {
+    let a = TestHome::new();
+    a.flow("from_a", "[tasks.t]\ncmd = \"true\"\n");
+    let b = TestHome::new();
+    b.flow("from_b", "[tasks.t]\ncmd = \"true\"\n");
+    let bin = env!("CARGO_BIN_EXE_drover");
+    let list =
+        |cmd: &mut std::process::Command| String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+    let by_flag = list(
+        std::process::Command::new(bin)
+            .args(["--home", b.path().to_str().unwrap(), "list"])
+            .env("DROVER_HOME", a.path()),
+    );
+    assert!(
+        by_flag.contains("from_b") && !by_flag.contains("from_a"),
+        "{by_flag}"
+    );
+    let by_env = list(
+        std::process::Command::new(bin)
+            .arg("list")
+            .env("DROVER_HOME", a.path())
+            .current_dir(b.path()),
+    );
+    assert!(by_env.contains("from_a"), "{by_env}");
+    let by_cwd = list(
+        std::process::Command::new(bin)
+            .arg("list")
+            .env_remove("DROVER_HOME")
+            .current_dir(b.path()),
+    );
+    assert!(by_cwd.contains("from_b"), "{by_cwd}");
+    let missing = std::process::Command::new(bin)
+        .args(["--home", "/nonexistent/home", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("/nonexistent/home: no such file or folder")
+    );
+}
+
+#[test]
+fn next_respects_start_end_and_timezone() {
+    let home = TestHome::new();
+    home.flow(
+        "window",
+        "schedule = \"0 6 * * mon-fri\"\ntimezone = \"America/New_York\"\nstart = \"2026-03-02\"\nend = \"2026-03-05T12:00:00-05:00\"\n[tasks.a]\ncmd = \"true\"\n",
+    );
+    let run = home.drover(&[
+        "next",
+        "window",
+        "-n",
+        "10",
+        "--after",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "2026-03-02T06:00:00-05:00\n2026-03-03T06:00:00-05:00\n2026-03-04T06:00:00-05:00\n2026-03-05T06:00:00-05:00\n"
+    );
+    // A plain date for --after is midnight in the flow's timezone.
+    let run = home.drover(&["next", "window", "-n", "1", "--after", "2026-03-03"]);
+    assert_eq!(run.stdout, "2026-03-03T06:00:00-05:00\n");
+}
+
+#[test]
+fn list_json_has_the_documented_shape() {
+    let home = TestHome::new();
+    home.flow(
+        "nightly",
+        "description = \"d\"\nschedule = \"0 3 * * *\"\ntimezone = \"Europe/Berlin\"\npaused = true\ntags = [\"ml\"]\n[tasks.a]\ncmd = \"true\"\n[tasks.b]\ncmd = \"true\"\ndeps = [\"a\"]\n",
+    );
+    home.flow("broken", "[tasks.a]\n");
+    let run = home.drover(&["list", "--json"]);
+    assert_eq!(run.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let f = &v["flows"][0];
+    assert_eq!(f["id"], "nightly");
+    assert_eq!(
+        f["path"].as_str().unwrap(),
+        home.path().join("flows/nightly.toml").to_str().unwrap()
+    );
+    assert_eq!(f["schedule"], "0 3 * * *");
+    assert_eq!(f["timezone"], "Europe/Berlin");
+    assert_eq!(f["paused"], true);
+    assert_eq!(f["tags"][0], "ml");
+    assert_eq!(f["tasks"], 2);
+    let next = f["next_run"].as_str().unwrap();
+    assert!(
+        next.ends_with("T03:00:00+01:00") || next.ends_with("T03:00:00+02:00"),
+        "{next}"
+    );
+    let e = &v["errors"][0];
+    assert_eq!(e["flow"], "broken");
+    assert_eq!((e["line"].as_u64(), e["col"].as_u64()), (Some(1), Some(8)));
+    assert!(e["message"].as_str().unwrap().contains("has no `cmd`"));
+}
+
+#[test]
+fn list_survives_a_closed_pipe() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let home = TestHome::new();
+    // Far more output than a pipe buffer holds, so writing must hit EPIPE.
+    for i in 0..3000 {
+        home.flow(
+            &format!("flow_number_{i:05}"),
+            "schedule = \"@daily\"\n[tasks.a]\ncmd = \"true\"\n",
+        );
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("list")
+        .env("DROVER_HOME", home.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("FLOW"), "{first}");
+    // The reader is dropped here: drover now writes into a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
