@@ -66,17 +66,25 @@ fn find_cycle(deps: &[Vec<usize>], indegree: &[usize]) -> Vec<usize> {
     cycle
 }
 
-/// Every node that `node` depends on, directly or not.
-pub fn ancestors(deps: &[Vec<usize>], node: usize) -> Vec<bool> {
+/// Whether `node` depends on `upstream`, directly or not. Direct
+/// dependencies are checked first, as templates mostly name those; otherwise
+/// a search walks up from `node` and stops as soon as it finds `upstream`.
+pub fn depends_on(deps: &[Vec<usize>], node: usize, upstream: usize) -> bool {
+    if deps[node].contains(&upstream) {
+        return true;
+    }
     let mut seen = vec![false; deps.len()];
     let mut queue: VecDeque<usize> = deps[node].iter().copied().collect();
     while let Some(n) = queue.pop_front() {
+        if n == upstream {
+            return true;
+        }
         if !seen[n] {
             seen[n] = true;
             queue.extend(deps[n].iter().copied());
         }
     }
-    seen
+    false
 }
 
 #[cfg(test)]
@@ -108,7 +116,10 @@ mod tests {
     #[test]
     fn finds_ancestors_transitively() {
         let deps = vec![vec![], vec![0], vec![1], vec![]];
-        assert_eq!(ancestors(&deps, 2), vec![true, true, false, false]);
-        assert_eq!(ancestors(&deps, 3), vec![false; 4]);
+        assert!(depends_on(&deps, 2, 1));
+        assert!(depends_on(&deps, 2, 0));
+        assert!(!depends_on(&deps, 0, 2));
+        assert!(!depends_on(&deps, 3, 0));
+        assert!(!depends_on(&deps, 2, 3));
     }
 }

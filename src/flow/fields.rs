@@ -180,11 +180,7 @@ impl<'s> Checker<'s> {
     }
 
     /// A string or TOML date/datetime, as text (for `start`, `end`).
-    pub fn date_text(
-        &mut self,
-        table: &DeTable<'_>,
-        key: &str,
-    ) -> Option<(String, Range<usize>)> {
+    pub fn date_text(&mut self, table: &DeTable<'_>, key: &str) -> Option<(String, Range<usize>)> {
         let value = table.get(key)?;
         match value.get_ref() {
             DeValue::String(s) => Some((s.to_string(), value.span())),

@@ -448,7 +448,6 @@ fn build_graph(
         let Some((template, span, text)) = &task.cmd else {
             continue;
         };
-        let upstream = order.as_ref().map(|_| dag::ancestors(&deps, i));
         for (var, offset) in template.vars() {
             let problem = match var {
                 Var::Param(name) if !params.contains_key(name) => {
@@ -464,7 +463,7 @@ fn build_graph(
                             "`{{{{ {var} }}}}` names unknown task `{from}`{hint}"
                         ))
                     }
-                    Some(&f) if upstream.as_ref().is_some_and(|up| !up[f]) => Some(format!(
+                    Some(&f) if order.is_some() && !dag::depends_on(&deps, i, f) => Some(format!(
                         "`{{{{ {var} }}}}`: task `{from}` is not upstream of `{}`; add it to `deps` so its outputs exist before this task runs",
                         task.id
                     )),
@@ -529,5 +528,188 @@ fn value_offset(src: &Source<'_>, span: &Range<usize>, content: &str, at: usize)
     match src.text.get(body..body + content.len()) {
         Some(verbatim) if verbatim == content => body + at,
         _ => span.start,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Flow, Vec<String>> {
+        let mut config = Config::default();
+        config.pools.insert("gpu".into(), 1);
+        parse_flow("f", Path::new("flows/f.toml"), text, &config)
+            .map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn reads_every_flow_field() {
+        let flow = parse(
+            r#"
+description = "Nightly"
+schedule = "0 3 * * *"
+timezone = "Europe/Berlin"
+start = 2026-01-01
+end = "2027-01-01T00:00:00Z"
+catchup = true
+max_active_runs = 2
+paused = true
+tags = ["ml", "nightly"]
+[params]
+epochs = 10
+lr = "0.1"
+[tasks.a]
+cmd = "echo {{ params.epochs }}"
+"#,
+        )
+        .unwrap();
+        assert_eq!(flow.description, "Nightly");
+        assert_eq!(
+            flow.schedule.as_ref().map(|s| s.source()),
+            Some("0 3 * * *")
+        );
+        assert_eq!(flow.timezone, chrono_tz::Europe::Berlin);
+        // A plain date is midnight in the flow's timezone.
+        assert_eq!(
+            flow.start.unwrap().to_rfc3339(),
+            "2025-12-31T23:00:00+00:00"
+        );
+        assert_eq!(flow.end.unwrap().to_rfc3339(), "2027-01-01T00:00:00+00:00");
+        assert!(flow.catchup && flow.paused);
+        assert_eq!(flow.max_active_runs, 2);
+        assert_eq!(flow.tags, ["ml", "nightly"]);
+        assert_eq!(flow.params["epochs"], "10");
+        assert_eq!(flow.params["lr"], "0.1");
+    }
+
+    #[test]
+    fn tasks_inherit_defaults_and_override_them() {
+        let flow = parse(
+            r#"
+[defaults]
+retries = 2
+retry_delay = "1m"
+timeout = "2h"
+workdir = "work"
+pool = "gpu"
+venv = "envs/base"
+env = { A = "1", B = "2" }
+trigger = "all_done"
+priority = 3
+[tasks.a]
+cmd = "x"
+[tasks.b]
+cmd = "y"
+deps = ["a"]
+retries = 0
+env = { B = "override", C = 3 }
+conda = "ml"
+trigger = "one_failed"
+"#,
+        )
+        .unwrap();
+        let a = flow.task("a").unwrap();
+        assert_eq!(a.retries, 2);
+        assert_eq!(a.retry_delay, Duration::from_secs(60));
+        assert_eq!(a.timeout, Some(Duration::from_secs(7200)));
+        assert_eq!(a.workdir, "work");
+        assert_eq!(a.pool.as_deref(), Some("gpu"));
+        assert_eq!(a.python, Some(PythonEnv::Venv("envs/base".into())));
+        assert_eq!(a.trigger, TriggerRule::AllDone);
+        assert_eq!(a.priority, 3);
+        let b = flow.task("b").unwrap();
+        assert_eq!(b.retries, 0);
+        assert_eq!(b.python, Some(PythonEnv::Conda("ml".into())));
+        assert_eq!(b.trigger, TriggerRule::OneFailed);
+        let env: Vec<(&str, &str)> = b
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env, [("A", "1"), ("B", "override"), ("C", "3")]);
+    }
+
+    #[test]
+    fn built_in_defaults_apply_without_defaults_table() {
+        let flow = parse("[tasks.a]\ncmd = \"x\"\n").unwrap();
+        let a = &flow.tasks[0];
+        assert_eq!(
+            (a.retries, a.retry_delay, a.timeout),
+            (0, DEFAULT_RETRY_DELAY, None)
+        );
+        assert_eq!(
+            (a.workdir.as_str(), a.trigger, a.priority),
+            (".", TriggerRule::AllSuccess, 0)
+        );
+        assert_eq!(flow.max_active_runs, DEFAULT_MAX_ACTIVE_RUNS);
+        assert_eq!(flow.timezone, Tz::UTC);
+        assert!(flow.schedule.is_none() && !flow.catchup && !flow.paused);
+    }
+
+    #[test]
+    fn tasks_come_in_topological_order() {
+        let flow = parse(
+            "[tasks.deploy]\ncmd = \"x\"\ndeps = [\"train\"]\n[tasks.train]\ncmd = \"x\"\ndeps = [\"prep\"]\n[tasks.prep]\ncmd = \"x\"\n[tasks.other]\ncmd = \"x\"\n",
+        )
+        .unwrap();
+        let ids: Vec<&str> = flow.tasks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["prep", "train", "deploy", "other"]);
+    }
+
+    #[test]
+    fn outputs_of_indirect_upstream_tasks_are_allowed() {
+        let flow = parse(
+            "[tasks.a]\ncmd = \"x\"\n[tasks.b]\ncmd = \"x\"\ndeps = [\"a\"]\n[tasks.c]\ncmd = \"echo {{ outputs.a.rows }}\"\ndeps = [\"b\"]\n",
+        );
+        assert!(flow.is_ok(), "{flow:?}");
+    }
+
+    #[test]
+    fn template_positions_account_for_multiline_strings() {
+        let errors =
+            parse("[tasks.a]\ncmd = \"\"\"\necho one\necho {{ nope }}\n\"\"\"\n").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with("flows/f.toml:4:6: unknown template variable `nope`"),
+            "{errors:?}"
+        );
+        // With escapes the text no longer matches the source: point at the string.
+        let errors = parse("[tasks.a]\ncmd = \"a\\tb {{ nope }}\"\n").unwrap_err();
+        assert!(errors[0].starts_with("flows/f.toml:2:7:"), "{errors:?}");
+    }
+
+    #[test]
+    fn bad_ids_are_rejected() {
+        let err = parse_flow(
+            "my flow",
+            Path::new("flows/my flow.toml"),
+            "",
+            &Config::default(),
+        )
+        .unwrap_err();
+        assert!(err[0].message.contains("rename the file"));
+        let errors = parse("[tasks.\"a.b\"]\ncmd = \"x\"\n").unwrap_err();
+        assert!(errors[0].contains("task name \"a.b\""), "{errors:?}");
+    }
+
+    #[test]
+    fn fire_times_respect_start_and_end() {
+        let flow = parse(
+            "schedule = \"@daily\"\nstart = \"2026-02-01\"\nend = \"2026-02-03\"\n[tasks.a]\ncmd = \"x\"\n",
+        )
+        .unwrap();
+        let after = "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let fires: Vec<String> = flow
+            .fire_times_after(after)
+            .map(|t| t.to_rfc3339())
+            .collect();
+        assert_eq!(
+            fires,
+            [
+                "2026-02-01T00:00:00+00:00",
+                "2026-02-02T00:00:00+00:00",
+                "2026-02-03T00:00:00+00:00"
+            ]
+        );
     }
 }
