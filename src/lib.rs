@@ -8,6 +8,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod engine;
 pub mod flow;
 pub mod home;
+pub mod logs;
 pub mod schedule;
+pub mod store;

@@ -1,8 +1,12 @@
 //! The command line: argument parsing and one module per command. Commands
 //! load the home, call the rooms, and print; they return an exit status.
 
+mod clear;
 mod list;
+mod logs;
 mod next;
+mod runs;
+mod test;
 mod validate;
 
 use std::io::Write;
@@ -73,6 +77,67 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         after: Option<String>,
     },
+    /// Run one run of a flow in the foreground, printing task transitions; exit 0 iff it succeeded.
+    Test {
+        flow: String,
+        /// Override a param: -p epochs=20 (repeatable).
+        #[arg(short = 'p', long = "param", value_name = "K=V")]
+        params: Vec<String>,
+        /// The run's logical date (a date or RFC 3339 time); default: now.
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
+    /// A flow's runs, newest first.
+    Runs {
+        flow: String,
+        /// How many runs.
+        #[arg(short = 'n', default_value_t = 20, value_name = "N")]
+        count: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The task instances of a run (RUN is a run id or `latest`).
+    Tasks {
+        flow: String,
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A task try's log.
+    Logs {
+        flow: String,
+        run: String,
+        task: String,
+        /// Which try (default: the latest).
+        #[arg(long = "try", value_name = "N")]
+        try_number: Option<u32>,
+        /// Keep printing new output until the try ends.
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Reset task instances to pending so they run again (all tasks of the run when none are named).
+    Clear {
+        flow: String,
+        run: String,
+        tasks: Vec<String>,
+        /// Also clear every task downstream of those named.
+        #[arg(long)]
+        downstream: bool,
+        /// Also clear every task upstream of those named.
+        #[arg(long)]
+        upstream: bool,
+        /// Only clear those that failed (failed or upstream_failed).
+        #[arg(long)]
+        failed_only: bool,
+    },
+    /// Set a task instance's state by hand.
+    Mark {
+        flow: String,
+        run: String,
+        task: String,
+        #[arg(value_parser = ["success", "failed"])]
+        state: String,
+    },
 }
 
 /// Runs a parsed command line and returns the process exit status.
@@ -85,6 +150,40 @@ pub fn run(cli: Cli) -> u8 {
         Some(Command::Next { flow, count, after }) => {
             next::run(&root, &flow, count, after.as_deref())
         }
+        Some(Command::Test { flow, params, date }) => {
+            test::run(&root, &flow, &params, date.as_deref())
+        }
+        Some(Command::Runs { flow, count, json }) => runs::runs(&root, &flow, count, json),
+        Some(Command::Tasks { flow, run, json }) => runs::tasks(&root, &flow, &run, json),
+        Some(Command::Logs {
+            flow,
+            run,
+            task,
+            try_number,
+            follow,
+        }) => logs::run(&root, &flow, &run, &task, try_number, follow),
+        Some(Command::Clear {
+            flow,
+            run,
+            tasks,
+            downstream,
+            upstream,
+            failed_only,
+        }) => clear::clear(
+            &root,
+            &flow,
+            &run,
+            &tasks,
+            downstream,
+            upstream,
+            failed_only,
+        ),
+        Some(Command::Mark {
+            flow,
+            run,
+            task,
+            state,
+        }) => clear::mark(&root, &flow, &run, &task, &state),
     };
     match outcome {
         Ok(()) => 0,
@@ -123,10 +222,107 @@ fn find_flow<'h>(home: &'h Home, id: &str) -> Result<&'h crate::flow::Flow, Fail
     }
 }
 
+/// The store of a home, opened for this command.
+fn open_store(home: &Home) -> Result<crate::store::Store, Failure> {
+    crate::store::Store::open(&state_dir(&home.root).join("store"))
+        .map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))
+}
+
+/// `.drover` inside the home.
+fn state_dir(root: &std::path::Path) -> PathBuf {
+    root.join(".drover")
+}
+
+/// A flow's run by id, or its newest run for `latest`.
+fn find_run(
+    store: &crate::store::Store,
+    flow: &str,
+    run: &str,
+) -> Result<crate::store::Run, Failure> {
+    let found = if run == "latest" {
+        store.latest_runs(flow, 1).map(|mut v| v.pop())
+    } else {
+        store.run(flow, run)
+    };
+    match found.map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))? {
+        Some(r) => Ok(r),
+        None if run == "latest" => Err(Failure::new(
+            EXIT_NOT_FOUND,
+            format!("flow `{flow}` has no runs yet"),
+        )),
+        None => {
+            let recent: Vec<String> = store
+                .latest_runs(flow, 3)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            let hint = if recent.is_empty() {
+                " (it has no runs yet)".to_string()
+            } else {
+                format!("; latest runs: {}", recent.join(", "))
+            };
+            Err(Failure::new(
+                EXIT_NOT_FOUND,
+                format!("flow `{flow}` has no run `{run}`{hint}"),
+            ))
+        }
+    }
+}
+
+/// A duration for people: `850ms`, `4.2s`, `3m 05s`, `2h 10m`, `3d 4h`.
+pub fn human_duration(d: chrono::Duration) -> String {
+    let ms = d.num_milliseconds().max(0);
+    let s = ms / 1000;
+    match s {
+        _ if ms < 1000 => format!("{ms}ms"),
+        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// Pads cells into aligned columns, two spaces apart, trimming line ends.
+pub fn columns(rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            let w = cell.chars().count();
+            if widths.len() <= i {
+                widths.push(w);
+            } else {
+                widths[i] = widths[i].max(w);
+            }
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Writes to stdout; a closed pipe (`drover list | head`) is not an error.
 pub fn print(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Writes raw bytes (a log need not be UTF-8) to stdout.
+pub fn print_bytes(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|()| out.flush());
 }
 
 pub fn eprintln_safe(text: &str) {

@@ -116,6 +116,43 @@ impl Flow {
         self.tasks.iter().find(|t| t.id == id)
     }
 
+    /// `chosen` plus, when asked, every task downstream and/or upstream of
+    /// them (transitively), in the flow's topological order.
+    pub fn select(&self, chosen: &[&str], downstream: bool, upstream: bool) -> Vec<&Task> {
+        let index: std::collections::HashMap<&str, usize> = self
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let deps: Vec<Vec<usize>> = self
+            .tasks
+            .iter()
+            .map(|t| {
+                t.deps
+                    .iter()
+                    .filter_map(|d| index.get(d.as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        let picked: Vec<usize> = chosen
+            .iter()
+            .filter_map(|c| index.get(c).copied())
+            .collect();
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                picked.iter().any(|&p| {
+                    p == *i
+                        || (downstream && dag::depends_on(&deps, *i, p))
+                        || (upstream && dag::depends_on(&deps, p, *i))
+                })
+            })
+            .map(|(_, t)| t)
+            .collect()
+    }
+
     /// The next fire times strictly after `after`, within `start`..`end`.
     pub fn fire_times_after(
         &self,

@@ -1,0 +1,121 @@
+//! `drover clear` and `drover mark`: change task instance states by hand,
+//! the way Airflow does.
+
+use std::path::Path;
+
+use super::{
+    EXIT_FAILED, EXIT_NOT_FOUND, Failure, Outcome, columns, find_flow, find_run, load_home,
+    open_store, print,
+};
+use crate::flow::suggest;
+use crate::store::TaskState;
+
+fn store_err(e: crate::store::StoreError) -> Failure {
+    Failure::new(EXIT_FAILED, e.to_string())
+}
+
+pub fn clear(
+    root: &Path,
+    flow_id: &str,
+    run_ref: &str,
+    tasks: &[String],
+    downstream: bool,
+    upstream: bool,
+    failed_only: bool,
+) -> Outcome {
+    let home = load_home(root)?;
+    let flow = find_flow(&home, flow_id)?;
+    for t in tasks {
+        if flow.task(t).is_none() {
+            let hint = suggest::did_you_mean(t, flow.tasks.iter().map(|t| t.id.as_str()));
+            return Err(Failure::new(
+                EXIT_NOT_FOUND,
+                format!("flow `{flow_id}` has no task `{t}`{hint}"),
+            ));
+        }
+    }
+    let store = open_store(&home)?;
+    let mut run = find_run(&store, flow_id, run_ref)?;
+    let chosen: Vec<&str> = if tasks.is_empty() {
+        flow.tasks.iter().map(|t| t.id.as_str()).collect()
+    } else {
+        tasks.iter().map(String::as_str).collect()
+    };
+    let mut selection = Vec::new();
+    for task in flow.select(&chosen, downstream, upstream) {
+        let Some(ti) = store.task_instance(&run, &task.id).map_err(store_err)? else {
+            continue;
+        };
+        if failed_only && !ti.state.is_failure() {
+            continue;
+        }
+        selection.push((task.id.clone(), task.retries));
+    }
+    if selection.is_empty() {
+        print(&format!("nothing to clear in run `{}`\n", run.id));
+        return Ok(());
+    }
+    let before: Vec<TaskState> = selection
+        .iter()
+        .map(|(t, _)| {
+            store
+                .task_instance(&run, t)
+                .ok()
+                .flatten()
+                .map_or(TaskState::Pending, |ti| ti.state)
+        })
+        .collect();
+    let cleared = store.clear(&mut run, &selection).map_err(store_err)?;
+    store.flush().map_err(store_err)?;
+    let mut rows = vec![vec![
+        "TASK".to_string(),
+        "WAS".into(),
+        "NOW".into(),
+        "NEXT TRY".into(),
+    ]];
+    for (ti, was) in cleared.iter().zip(before) {
+        rows.push(vec![
+            ti.task.clone(),
+            format!("{} {was}", was.glyph()),
+            format!("{} {}", ti.state.glyph(), ti.state),
+            (ti.tries + 1).to_string(),
+        ]);
+    }
+    print(&format!(
+        "cleared {} task instance{} of run `{}`; it is {} again and resumes when drover runs\n{}",
+        cleared.len(),
+        if cleared.len() == 1 { "" } else { "s" },
+        run.id,
+        run.state,
+        columns(&rows)
+    ));
+    Ok(())
+}
+
+pub fn mark(root: &Path, flow_id: &str, run_ref: &str, task: &str, state: &str) -> Outcome {
+    let home = load_home(root)?;
+    let flow = find_flow(&home, flow_id)?;
+    let state = match state {
+        "success" => TaskState::Success,
+        _ => TaskState::Failed,
+    };
+    let store = open_store(&home)?;
+    let mut run = find_run(&store, flow_id, run_ref)?;
+    let Some(ti) = store.mark(&mut run, task, state).map_err(store_err)? else {
+        let hint = suggest::did_you_mean(task, flow.tasks.iter().map(|t| t.id.as_str()));
+        return Err(Failure::new(
+            EXIT_NOT_FOUND,
+            format!("run `{}` has no task `{task}`{hint}", run.id),
+        ));
+    };
+    store.flush().map_err(store_err)?;
+    print(&format!(
+        "{} {} marked {} in run `{}` (run is {})\n",
+        ti.state.glyph(),
+        ti.task,
+        ti.state,
+        run.id,
+        run.state
+    ));
+    Ok(())
+}

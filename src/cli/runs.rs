@@ -1,0 +1,277 @@
+//! `drover runs FLOW` and `drover tasks FLOW RUN`: what ran and how it went.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::{Failure, Outcome, columns, find_run, human_duration, load_home, open_store, print};
+use crate::flow::suggest;
+use crate::home::{Home, Lookup};
+use crate::store::{Run, Store, TaskInstance, TaskState, Try};
+
+/// A flow id that has a definition or at least stored runs; its timezone.
+fn flow_zone(home: &Home, id: &str) -> Result<Tz, Failure> {
+    match home.lookup(id) {
+        Lookup::Found(f) => Ok(f.timezone),
+        // A broken or removed flow's runs are still worth showing.
+        Lookup::Broken(_) => Ok(home.config.timezone),
+        Lookup::Missing => Err(Failure::new(
+            super::EXIT_NOT_FOUND,
+            format!(
+                "no flow `{id}` in {}{}",
+                home.flows_dir().display(),
+                suggest::did_you_mean(id, home.flow_ids())
+            ),
+        )),
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Millis, false)
+}
+
+fn short_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// One run in `runs --json`.
+#[derive(Serialize)]
+struct RunRow<'a> {
+    id: &'a str,
+    flow: &'a str,
+    kind: &'static str,
+    state: &'static str,
+    logical: String,
+    created: String,
+    started: Option<String>,
+    ended: Option<String>,
+    duration_s: Option<f64>,
+    params: &'a BTreeMap<String, String>,
+    /// Count of task instances in each state.
+    tasks: BTreeMap<&'static str, usize>,
+}
+
+fn run_duration(run: &Run) -> Option<chrono::Duration> {
+    let start = run.started?;
+    Some(run.ended.unwrap_or_else(Utc::now) - start)
+}
+
+fn state_counts(tis: &[TaskInstance]) -> BTreeMap<TaskState, usize> {
+    let mut counts = BTreeMap::new();
+    for ti in tis {
+        *counts.entry(ti.state).or_default() += 1;
+    }
+    counts
+}
+
+pub fn runs(root: &Path, flow: &str, count: usize, json: bool) -> Outcome {
+    let home = load_home(root)?;
+    let tz = flow_zone(&home, flow)?;
+    let store = open_store(&home)?;
+    let err = |e: crate::store::StoreError| Failure::new(super::EXIT_FAILED, e.to_string());
+    let runs = store.latest_runs(flow, count).map_err(err)?;
+    let mut with_tis = Vec::with_capacity(runs.len());
+    for run in runs {
+        let tis = store.task_instances(&run).map_err(err)?;
+        with_tis.push((run, tis));
+    }
+    if json {
+        let rows: Vec<RunRow<'_>> = with_tis
+            .iter()
+            .map(|(run, tis)| RunRow {
+                id: &run.id,
+                flow: &run.flow,
+                kind: run.kind.name(),
+                state: run.state.name(),
+                logical: rfc3339(run.logical, tz),
+                created: rfc3339(run.created, tz),
+                started: run.started.map(|t| rfc3339(t, tz)),
+                ended: run.ended.map(|t| rfc3339(t, tz)),
+                duration_s: run_duration(run).map(|d| d.num_milliseconds() as f64 / 1000.0),
+                params: &run.params,
+                tasks: state_counts(tis)
+                    .into_iter()
+                    .map(|(s, n)| (s.name(), n))
+                    .collect(),
+            })
+            .collect();
+        print(&(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"));
+        return Ok(());
+    }
+    if with_tis.is_empty() {
+        print(&format!(
+            "flow `{flow}` has no runs yet; start one with `drover test {flow}`\n"
+        ));
+        return Ok(());
+    }
+    let mut rows = vec![vec![
+        "RUN".to_string(),
+        "STATE".into(),
+        "LOGICAL DATE".into(),
+        "STARTED".into(),
+        "DURATION".into(),
+        "TASKS".into(),
+    ]];
+    for (run, tis) in &with_tis {
+        let tasks: Vec<String> = state_counts(tis)
+            .iter()
+            .map(|(s, n)| format!("{n}{}", s.glyph()))
+            .collect();
+        rows.push(vec![
+            run.id.clone(),
+            format!("{} {}", run.state.glyph(), run.state),
+            short_time(run.logical, tz),
+            run.started.map_or("-".into(), |t| short_time(t, tz)),
+            run_duration(run).map_or("-".into(), human_duration),
+            tasks.join(" "),
+        ]);
+    }
+    print(&columns(&rows));
+    Ok(())
+}
+
+/// One task instance in `tasks --json`.
+#[derive(Serialize)]
+struct TaskRow<'a> {
+    task: &'a str,
+    state: &'static str,
+    #[serde(rename = "try")]
+    try_number: u32,
+    max_tries: u32,
+    started: Option<String>,
+    ended: Option<String>,
+    duration_s: Option<f64>,
+    exit_code: Option<i32>,
+    reason: Option<&'a str>,
+    outputs: Option<&'a BTreeMap<String, String>>,
+    retry_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TasksView<'a> {
+    flow: &'a str,
+    run_id: &'a str,
+    state: &'static str,
+    tasks: Vec<TaskRow<'a>>,
+}
+
+/// Task instances in the flow's graph order (tasks no longer in the flow last).
+fn ordered(home: &Home, flow: &str, mut tis: Vec<TaskInstance>) -> Vec<TaskInstance> {
+    if let Lookup::Found(f) = home.lookup(flow) {
+        let pos = |t: &str| f.tasks.iter().position(|x| x.id == t).unwrap_or(usize::MAX);
+        tis.sort_by_key(|ti| pos(&ti.task));
+    }
+    tis
+}
+
+fn latest_tries(
+    store: &Store,
+    run: &Run,
+    tis: &[TaskInstance],
+) -> Result<Vec<Option<Try>>, Failure> {
+    tis.iter()
+        .map(|ti| {
+            store
+                .tries(run, &ti.task)
+                .map(|mut t| t.pop())
+                .map_err(|e| Failure::new(super::EXIT_FAILED, e.to_string()))
+        })
+        .collect()
+}
+
+pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
+    let home = load_home(root)?;
+    let tz = flow_zone(&home, flow)?;
+    let store = open_store(&home)?;
+    let run = find_run(&store, flow, run_ref)?;
+    let tis = store
+        .task_instances(&run)
+        .map_err(|e| Failure::new(super::EXIT_FAILED, e.to_string()))?;
+    let tis = ordered(&home, flow, tis);
+    let tries = latest_tries(&store, &run, &tis)?;
+    if json {
+        let view = TasksView {
+            flow,
+            run_id: &run.id,
+            state: run.state.name(),
+            tasks: tis
+                .iter()
+                .zip(&tries)
+                .map(|(ti, t)| TaskRow {
+                    task: &ti.task,
+                    state: ti.state.name(),
+                    try_number: ti.tries,
+                    max_tries: ti.max_tries,
+                    started: t.as_ref().map(|t| rfc3339(t.started, tz)),
+                    ended: t.as_ref().and_then(|t| t.ended).map(|e| rfc3339(e, tz)),
+                    duration_s: t.as_ref().and_then(|t| {
+                        t.ended
+                            .map(|e| (e - t.started).num_milliseconds() as f64 / 1000.0)
+                    }),
+                    exit_code: t.as_ref().and_then(|t| t.exit_code),
+                    reason: t.as_ref().and_then(|t| t.reason.as_deref()),
+                    outputs: t.as_ref().map(|t| &t.outputs),
+                    retry_at: ti.retry_at.map(|r| rfc3339(r, tz)),
+                })
+                .collect(),
+        };
+        print(&(serde_json::to_string_pretty(&view).unwrap_or_default() + "\n"));
+        return Ok(());
+    }
+    let mut out = format!(
+        "{} {} {} ({})\n",
+        run.state.glyph(),
+        run.id,
+        run.state,
+        run.kind.name()
+    );
+    let mut rows = vec![vec![
+        "TASK".to_string(),
+        "STATE".into(),
+        "TRY".into(),
+        "STARTED".into(),
+        "DURATION".into(),
+        "RESULT".into(),
+    ]];
+    for (ti, t) in tis.iter().zip(&tries) {
+        let result = match t {
+            Some(t) => {
+                let mut parts = Vec::new();
+                if let Some(r) = &t.reason {
+                    parts.push(r.clone());
+                }
+                if !t.outputs.is_empty() {
+                    let kv: Vec<String> =
+                        t.outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    parts.push(kv.join(" "));
+                }
+                if let (TaskState::UpForRetry, Some(at)) = (ti.state, ti.retry_at) {
+                    parts.push(format!("retry at {}", short_time(at, tz)));
+                }
+                parts.join("; ")
+            }
+            None => String::new(),
+        };
+        rows.push(vec![
+            ti.task.clone(),
+            format!("{} {}", ti.state.glyph(), ti.state),
+            if ti.tries == 0 {
+                "-".into()
+            } else {
+                format!("{}/{}", ti.tries, ti.max_tries)
+            },
+            t.as_ref().map_or("-".into(), |t| short_time(t.started, tz)),
+            t.as_ref().map_or("-".into(), |t| {
+                human_duration(t.ended.unwrap_or_else(Utc::now) - t.started)
+            }),
+            result,
+        ]);
+    }
+    out.push_str(&columns(&rows));
+    print(&out);
+    Ok(())
+}

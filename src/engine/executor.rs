@@ -1,0 +1,62 @@
+//! Executors start tries somewhere and report when they end.
+//!
+//! The engine decides *what* runs; an executor decides *where*. Local
+//! execution starts child processes; an executor that submits to a cluster
+//! (submit, poll, cancel, where the log is) fits the same shape: `launch`
+//! returns once the try is handed over, and its end arrives later as an
+//! `ExecEvent` on the channel the executor was made with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::logs::TryFiles;
+use crate::store::RunKey;
+
+/// Names one try of one task instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TryKey {
+    pub run: RunKey,
+    pub task: String,
+    pub number: u32,
+}
+
+/// Everything needed to start a try.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub key: TryKey,
+    /// The program and its arguments (`sh -c CMD`, possibly wrapped).
+    pub argv: Vec<String>,
+    pub workdir: PathBuf,
+    /// Set on top of drover's own environment.
+    pub env: Vec<(String, String)>,
+    /// Removed from drover's environment.
+    pub env_remove: Vec<String>,
+    pub timeout: Option<Duration>,
+    pub files: TryFiles,
+}
+
+/// How a try ended, as the executor saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Set when drover ended it or something went wrong around it.
+    pub reason: Option<String>,
+    /// Set when the log could not be written completely.
+    pub log_error: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ExecEvent {
+    Finished { key: TryKey, ended: Ended },
+}
+
+pub trait Executor: Send {
+    /// Starts a try; returns the process id when there is one. An `Err` says
+    /// in words why it could not start (the try then fails with that reason).
+    fn launch(&mut self, launch: Launch) -> Result<Option<u32>, String>;
+
+    /// Stops a running try: SIGTERM to its process group, SIGKILL after a
+    /// grace period. `why` becomes the try's reason.
+    fn kill(&mut self, key: &TryKey, why: String);
+}

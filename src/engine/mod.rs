@@ -1,0 +1,952 @@
+//! The engine: runs and task instances move through their states here.
+//!
+//! One task owns all engine state and the store; everything else talks to it
+//! through `Request`s and hears back through `EngineEvent`s (small, saying
+//! what changed). Each turn of the loop: decide what pending tasks do
+//! (trigger rules), queue retries whose time has come, start what fits in
+//! the free slots and pools (priority first), make every change durable with
+//! one flush, and only then launch processes or tell listeners.
+//!
+//! May call: `flow` (the model), `store`, `logs`, and executors. Never the TUI.
+
+mod executor;
+mod local;
+mod prepare;
+pub mod rules;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use executor::{Ended, ExecEvent, Executor, Launch, TryKey};
+pub use local::{KILL_GRACE, LocalExecutor};
+pub use prepare::{env_name, read_outputs};
+
+use crate::flow::{Config, Flow};
+use crate::logs::{self, LogDir};
+use crate::store::{
+    Run, RunKey, RunKind, RunState, Store, StoreError, TaskInstance, TaskState, Try,
+};
+use rules::Decision;
+
+/// Exit status meaning "skipped".
+pub const EXIT_SKIPPED: i32 = 99;
+/// Retry delays double after each failed try up to this (unless the
+/// configured delay is longer already).
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
+
+/// Asks the engine to do something; answers come on the `reply` channel.
+#[derive(Debug)]
+pub enum Request {
+    /// Creates a run and starts it.
+    Trigger {
+        flow: String,
+        kind: RunKind,
+        logical: DateTime<Utc>,
+        params: BTreeMap<String, String>,
+        reply: oneshot::Sender<std::result::Result<Run, String>>,
+    },
+    /// A run with its task instances, as the engine sees them now.
+    Snapshot {
+        flow: String,
+        run_id: String,
+        reply: oneshot::Sender<Option<(Run, Vec<TaskInstance>)>>,
+    },
+    /// Stops a run: its running tries are killed and fail without retry;
+    /// its other unfinished task instances fail without starting.
+    StopRun {
+        flow: String,
+        run_id: String,
+        why: String,
+    },
+    /// Stops the loop. Running tries are left running.
+    Shutdown,
+}
+
+/// What changed; listeners fetch details with `Request::Snapshot`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    TaskChanged {
+        flow: String,
+        run_id: String,
+        task: String,
+        state: TaskState,
+        try_number: u32,
+        /// Why a try ended as it did, when drover knows more than the state.
+        reason: Option<String>,
+    },
+    RunChanged {
+        flow: String,
+        run_id: String,
+        state: RunState,
+    },
+    /// The engine stopped because of an error it cannot work around.
+    Stopped { error: String },
+}
+
+#[derive(Debug)]
+pub enum EngineError {
+    Store(StoreError),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Store(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(e)
+    }
+}
+
+type Result<T> = std::result::Result<T, EngineError>;
+
+/// A run in progress with its flow and task instances.
+struct ActiveRun {
+    run: Run,
+    flow: Arc<Flow>,
+    tis: BTreeMap<String, TaskInstance>,
+}
+
+/// Talks to a running engine.
+#[derive(Clone)]
+pub struct EngineHandle {
+    requests: mpsc::Sender<Request>,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+impl EngineHandle {
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    pub async fn trigger(
+        &self,
+        flow: &str,
+        kind: RunKind,
+        logical: DateTime<Utc>,
+        params: BTreeMap<String, String>,
+    ) -> std::result::Result<Run, String> {
+        let (reply, rx) = oneshot::channel();
+        let request = Request::Trigger {
+            flow: flow.to_string(),
+            kind,
+            logical,
+            params,
+            reply,
+        };
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| "the engine has stopped".to_string())?;
+        rx.await.map_err(|_| "the engine has stopped".to_string())?
+    }
+
+    pub async fn snapshot(&self, flow: &str, run_id: &str) -> Option<(Run, Vec<TaskInstance>)> {
+        let (reply, rx) = oneshot::channel();
+        let request = Request::Snapshot {
+            flow: flow.to_string(),
+            run_id: run_id.to_string(),
+            reply,
+        };
+        self.requests.send(request).await.ok()?;
+        rx.await.ok()?
+    }
+
+    pub async fn stop_run(&self, flow: &str, run_id: &str, why: &str) {
+        let request = Request::StopRun {
+            flow: flow.to_string(),
+            run_id: run_id.to_string(),
+            why: why.to_string(),
+        };
+        let _ = self.requests.send(request).await;
+    }
+
+    pub async fn shutdown(&self) {
+        let _ = self.requests.send(Request::Shutdown).await;
+    }
+}
+
+pub struct Engine {
+    home: PathBuf,
+    config: Config,
+    flows: BTreeMap<String, Arc<Flow>>,
+    store: Store,
+    logs: LogDir,
+    executor: Box<dyn Executor>,
+    exec_events: mpsc::UnboundedReceiver<ExecEvent>,
+    runs: BTreeMap<RunKey, ActiveRun>,
+    /// Running tries and the pool each holds.
+    running: HashMap<TryKey, Option<String>>,
+    pools_used: HashMap<String, u32>,
+    parallelism: usize,
+    events: broadcast::Sender<EngineEvent>,
+    /// Changes made since the last flush, announced after it.
+    pending_events: Vec<EngineEvent>,
+    /// Tries being killed on request: they fail without retry.
+    killed: std::collections::HashSet<TryKey>,
+}
+
+impl Engine {
+    /// An engine for a home (`home` absolute), with the local executor.
+    pub fn new(home: PathBuf, config: Config, flows: Vec<Flow>, store: Store) -> Engine {
+        let (exec_tx, exec_events) = mpsc::unbounded_channel();
+        let parallelism = config
+            .parallelism
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let (events, _) = broadcast::channel(4096);
+        Engine {
+            logs: LogDir::new(home.join(".drover").join("logs")),
+            home,
+            config,
+            flows: flows
+                .into_iter()
+                .map(|f| (f.id.clone(), Arc::new(f)))
+                .collect(),
+            store,
+            executor: Box::new(LocalExecutor::new(exec_tx)),
+            exec_events,
+            runs: BTreeMap::new(),
+            running: HashMap::new(),
+            pools_used: HashMap::new(),
+            parallelism,
+            events,
+            pending_events: Vec::new(),
+            killed: Default::default(),
+        }
+    }
+
+    /// Picks up the unfinished runs in the store. A try recorded as running
+    /// whose process drover no longer watches is lost: it fails, then
+    /// retries per its policy.
+    pub fn resume(&mut self) -> Result<()> {
+        for run in self.store.active_runs()? {
+            let Some(flow) = self.flows.get(&run.flow).cloned() else {
+                continue;
+            };
+            let mut tis: BTreeMap<String, TaskInstance> = self
+                .store
+                .task_instances(&run)?
+                .into_iter()
+                .map(|ti| (ti.task.clone(), ti))
+                .collect();
+            for ti in tis.values_mut() {
+                if ti.state == TaskState::Running {
+                    let why = "lost: drover was not running when it ended".to_string();
+                    self.fail_lost_try(&run, &flow, ti, why)?;
+                }
+            }
+            self.runs
+                .insert(run.key.clone(), ActiveRun { run, flow, tis });
+        }
+        self.store.flush()?;
+        Ok(())
+    }
+
+    fn fail_lost_try(
+        &mut self,
+        run: &Run,
+        flow: &Flow,
+        ti: &mut TaskInstance,
+        why: String,
+    ) -> Result<()> {
+        let files = self.logs.try_files(&run.flow, &run.id, &ti.task, ti.tries);
+        let _ = logs::append_note(&files, &why);
+        let _ = logs::mark_ended(&files, &format!("failed: {why}"));
+        if let Some(mut t) = self
+            .store
+            .tries(run, &ti.task)?
+            .into_iter()
+            .find(|t| t.number == ti.tries)
+        {
+            t.state = TaskState::Failed;
+            t.ended = Some(Utc::now());
+            t.reason = Some(why.clone());
+            self.store.put_try(run, &ti.task, &t)?;
+        }
+        let delay = flow
+            .task(&ti.task)
+            .map_or(Duration::ZERO, |t| t.retry_delay);
+        after_failure(ti, delay);
+        self.store.put_task_instance(run, ti)?;
+        Ok(())
+    }
+
+    /// Starts the loop on the current tokio runtime.
+    pub fn spawn(self) -> (EngineHandle, tokio::task::JoinHandle<Result<()>>) {
+        let (requests, rx) = mpsc::channel(256);
+        let handle = EngineHandle {
+            requests,
+            events: self.events.clone(),
+        };
+        let join = tokio::spawn(self.run(rx));
+        (handle, join)
+    }
+
+    async fn run(mut self, mut requests: mpsc::Receiver<Request>) -> Result<()> {
+        let outcome = self.serve(&mut requests).await;
+        if let Err(e) = &outcome {
+            let _ = self.events.send(EngineEvent::Stopped {
+                error: e.to_string(),
+            });
+        }
+        outcome
+    }
+
+    async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) -> Result<()> {
+        loop {
+            self.step()?;
+            let wake = self
+                .next_retry()
+                .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+            tokio::select! {
+                event = self.exec_events.recv() => {
+                    if let Some(event) = event {
+                        self.on_exec(event)?;
+                    }
+                }
+                request = requests.recv() => match request {
+                    None | Some(Request::Shutdown) => return Ok(()),
+                    Some(request) => self.on_request(request)?,
+                },
+                _ = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {}
+            }
+            // Take every other finished try now, so one flush covers them all.
+            while let Ok(event) = self.exec_events.try_recv() {
+                self.on_exec(event)?;
+            }
+        }
+    }
+
+    fn on_request(&mut self, request: Request) -> Result<()> {
+        match request {
+            Request::Trigger {
+                flow,
+                kind,
+                logical,
+                params,
+                reply,
+            } => {
+                let outcome = self.create_run(&flow, kind, logical, params);
+                let answer = match outcome {
+                    Ok(run) => Ok(run),
+                    Err(EngineError::Store(StoreError::RunExists { flow, run_id })) => {
+                        Err(format!("flow `{flow}` already has a run `{run_id}`"))
+                    }
+                    Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
+                };
+                let _ = reply.send(answer);
+            }
+            Request::Snapshot {
+                flow,
+                run_id,
+                reply,
+            } => {
+                let active = self
+                    .runs
+                    .values()
+                    .find(|a| a.run.flow == flow && a.run.id == run_id);
+                let snapshot = match active {
+                    Some(a) => Some((
+                        a.run.clone(),
+                        a.flow
+                            .tasks
+                            .iter()
+                            .filter_map(|t| a.tis.get(&t.id).cloned())
+                            .collect(),
+                    )),
+                    None => match self.store.run(&flow, &run_id)? {
+                        Some(run) => {
+                            let tis = self.store.task_instances(&run)?;
+                            Some((run, tis))
+                        }
+                        None => None,
+                    },
+                };
+                let _ = reply.send(snapshot);
+            }
+            Request::StopRun { flow, run_id, why } => self.stop_run(&flow, &run_id, why)?,
+            Request::Shutdown => {}
+        }
+        Ok(())
+    }
+
+    fn stop_run(&mut self, flow: &str, run_id: &str, why: String) -> Result<()> {
+        let Some(active) = self
+            .runs
+            .values_mut()
+            .find(|a| a.run.flow == flow && a.run.id == run_id)
+        else {
+            return Ok(());
+        };
+        let now = Utc::now();
+        for ti in active.tis.values_mut() {
+            if ti.state == TaskState::Running {
+                let key = TryKey {
+                    run: active.run.key.clone(),
+                    task: ti.task.clone(),
+                    number: ti.tries,
+                };
+                self.killed.insert(key.clone());
+                self.executor.kill(&key, why.clone());
+            } else if !ti.state.is_done() {
+                ti.state = TaskState::Failed;
+                ti.retry_at = None;
+                ti.updated = now;
+                self.store.put_task_instance(&active.run, ti)?;
+                self.pending_events
+                    .push(task_event(&active.run, ti, Some(why.clone())));
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a run of `flow` with its params (defaults overridden by
+    /// `params`); the next step starts it.
+    pub fn create_run(
+        &mut self,
+        flow_id: &str,
+        kind: RunKind,
+        logical: DateTime<Utc>,
+        params: BTreeMap<String, String>,
+    ) -> Result<Run> {
+        let Some(flow) = self.flows.get(flow_id).cloned() else {
+            return Err(EngineError::Store(StoreError::Io {
+                path: self.home.clone(),
+                why: format!("no flow `{flow_id}`"),
+            }));
+        };
+        let mut all_params = flow.params.clone();
+        all_params.extend(params);
+        let now = Utc::now();
+        let mut run = Run {
+            flow: flow.id.clone(),
+            id: run_id(
+                kind,
+                if kind == RunKind::Scheduled {
+                    logical
+                } else {
+                    now
+                },
+            ),
+            kind,
+            logical,
+            state: RunState::Queued,
+            params: all_params,
+            created: now,
+            started: None,
+            ended: None,
+            key: RunKey::default(),
+        };
+        let tasks: Vec<(String, u32)> = flow
+            .tasks
+            .iter()
+            .map(|t| (t.id.clone(), t.retries + 1))
+            .collect();
+        // Ids of manual runs are to the millisecond; bump on a collision.
+        let mut attempt = 0;
+        loop {
+            match self.store.create_run(&mut run, &tasks) {
+                Ok(()) => break,
+                Err(StoreError::RunExists { .. })
+                    if kind != RunKind::Scheduled && attempt < 1000 =>
+                {
+                    attempt += 1;
+                    run.id = run_id(kind, now + chrono::Duration::milliseconds(attempt));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.store.flush()?;
+        let tis = self
+            .store
+            .task_instances(&run)?
+            .into_iter()
+            .map(|ti| (ti.task.clone(), ti))
+            .collect();
+        self.pending_events.push(EngineEvent::RunChanged {
+            flow: run.flow.clone(),
+            run_id: run.id.clone(),
+            state: run.state,
+        });
+        self.runs.insert(
+            run.key.clone(),
+            ActiveRun {
+                run: run.clone(),
+                flow,
+                tis,
+            },
+        );
+        Ok(run)
+    }
+
+    /// The earliest time an `up_for_retry` task may be queued.
+    fn next_retry(&self) -> Option<DateTime<Utc>> {
+        self.runs
+            .values()
+            .flat_map(|a| a.tis.values())
+            .filter(|ti| ti.state == TaskState::UpForRetry)
+            .filter_map(|ti| ti.retry_at)
+            .min()
+    }
+
+    /// One scheduling pass: decisions, queueing, starting; then flush and announce.
+    fn step(&mut self) -> Result<()> {
+        let now = Utc::now();
+        let mut finished = Vec::new();
+        for (key, active) in self.runs.iter_mut() {
+            let mut changed = Vec::new();
+            loop {
+                let mut progress = false;
+                for task in &active.flow.tasks {
+                    let Some(ti) = active.tis.get(&task.id) else {
+                        continue;
+                    };
+                    let next = match ti.state {
+                        TaskState::Pending => {
+                            let upstream: Vec<TaskState> = task
+                                .deps
+                                .iter()
+                                .filter_map(|d| active.tis.get(d).map(|t| t.state))
+                                .collect();
+                            match rules::decide(task.trigger, &upstream) {
+                                Decision::Wait => None,
+                                Decision::Run => Some(TaskState::Queued),
+                                Decision::Skip => Some(TaskState::Skipped),
+                                Decision::UpstreamFailed => Some(TaskState::UpstreamFailed),
+                            }
+                        }
+                        TaskState::UpForRetry if ti.retry_at.is_none_or(|t| t <= now) => {
+                            Some(TaskState::Queued)
+                        }
+                        _ => None,
+                    };
+                    if let Some(state) = next
+                        && let Some(ti) = active.tis.get_mut(&task.id)
+                    {
+                        ti.state = state;
+                        ti.updated = now;
+                        changed.push(task.id.clone());
+                        progress = true;
+                    }
+                }
+                if !progress {
+                    break;
+                }
+            }
+            for task in &changed {
+                let ti = &active.tis[task];
+                self.store.put_task_instance(&active.run, ti)?;
+                self.pending_events.push(task_event(&active.run, ti, None));
+            }
+            // A run runs from its first step on; it succeeds or fails once
+            // every task instance is done.
+            let new_state = RunState::from_tasks(active.tis.values().map(|t| t.state));
+            if new_state != active.run.state {
+                active.run.started.get_or_insert(now);
+                active.run.state = new_state;
+                if new_state.is_done() {
+                    active.run.ended = Some(now);
+                    finished.push(key.clone());
+                }
+                self.store.put_run(&active.run)?;
+                self.pending_events.push(EngineEvent::RunChanged {
+                    flow: active.run.flow.clone(),
+                    run_id: active.run.id.clone(),
+                    state: new_state,
+                });
+            }
+        }
+
+        let launches = self.claim_slots(now)?;
+        // Everything decided so far becomes durable before any process
+        // starts or anyone hears of it.
+        if !self.pending_events.is_empty() || !launches.is_empty() {
+            self.store.flush()?;
+        }
+        for event in self.pending_events.drain(..) {
+            let _ = self.events.send(event);
+        }
+        for (key, launch) in launches {
+            self.start(key, launch)?;
+        }
+        for key in finished {
+            if let Some(active) = self.runs.remove(&key) {
+                self.prune(&active.run.flow)?;
+            }
+        }
+        if !self.pending_events.is_empty() {
+            self.store.flush()?;
+            for event in self.pending_events.drain(..) {
+                let _ = self.events.send(event);
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves queued task instances into free slots, highest priority first
+    /// (then older runs, then graph order), recording each new try as running.
+    fn claim_slots(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(TryKey, std::result::Result<Launch, String>)>> {
+        let mut queued: Vec<(i32, DateTime<Utc>, usize, RunKey, String)> = Vec::new();
+        for (key, active) in &self.runs {
+            for (i, task) in active.flow.tasks.iter().enumerate() {
+                if active
+                    .tis
+                    .get(&task.id)
+                    .is_some_and(|ti| ti.state == TaskState::Queued)
+                {
+                    queued.push((
+                        -task.priority,
+                        active.run.logical,
+                        i,
+                        key.clone(),
+                        task.id.clone(),
+                    ));
+                }
+            }
+        }
+        queued.sort();
+        let mut launches = Vec::new();
+        for (_, _, index, run_key, task_id) in queued {
+            if self.running.len() >= self.parallelism {
+                break;
+            }
+            let Some(active) = self.runs.get_mut(&run_key) else {
+                continue;
+            };
+            let task = &active.flow.tasks[index];
+            if let Some(pool) = &task.pool {
+                let capacity = self.config.pools.get(pool).copied().unwrap_or(0);
+                if self.pools_used.get(pool).copied().unwrap_or(0) >= capacity {
+                    continue;
+                }
+            }
+            let Some(ti) = active.tis.get_mut(&task_id) else {
+                continue;
+            };
+            ti.tries += 1;
+            ti.state = TaskState::Running;
+            ti.retry_at = None;
+            ti.updated = now;
+            let number = ti.tries;
+            self.store.put_task_instance(&active.run, ti)?;
+            let attempt = Try {
+                number,
+                state: TaskState::Running,
+                started: now,
+                ended: None,
+                exit_code: None,
+                signal: None,
+                reason: None,
+                pid: None,
+                outputs: BTreeMap::new(),
+            };
+            self.store.put_try(&active.run, &task_id, &attempt)?;
+            self.pending_events.push(task_event(&active.run, ti, None));
+            let key = TryKey {
+                run: run_key.clone(),
+                task: task_id.clone(),
+                number,
+            };
+            if let Some(pool) = &task.pool {
+                *self.pools_used.entry(pool.clone()).or_default() += 1;
+            }
+            self.running.insert(key.clone(), task.pool.clone());
+            let outputs = upstream_outputs(&self.store, active, &task_id)?;
+            let files = self
+                .logs
+                .try_files(&active.run.flow, &active.run.id, &task_id, number);
+            let launch = prepare::launch(
+                &self.home,
+                &active.flow,
+                &active.run,
+                task,
+                number,
+                &outputs,
+                files,
+            );
+            launches.push((key, launch));
+        }
+        Ok(launches)
+    }
+
+    fn start(&mut self, key: TryKey, launch: std::result::Result<Launch, String>) -> Result<()> {
+        let started = launch.and_then(|l| {
+            let files = l.files.clone();
+            self.executor.launch(l).map_err(|why| {
+                let _ = logs::append_note(&files, &format!("cannot start: {why}"));
+                why
+            })
+        });
+        match started {
+            Ok(pid) => {
+                if let Some(active) = self.runs.get(&key.run)
+                    && let Some(mut t) = self.store.tries(&active.run, &key.task)?.pop()
+                    && t.number == key.number
+                {
+                    t.pid = pid;
+                    self.store.put_try(&active.run, &key.task, &t)?;
+                }
+                Ok(())
+            }
+            Err(why) => {
+                if let Some(active) = self.runs.get(&key.run) {
+                    let files = self.logs.try_files(
+                        &active.run.flow,
+                        &active.run.id,
+                        &key.task,
+                        key.number,
+                    );
+                    if !files.log.exists() {
+                        let _ = logs::append_note(&files, &format!("cannot start: {why}"));
+                    }
+                }
+                let ended = Ended {
+                    exit_code: None,
+                    signal: None,
+                    reason: Some(format!("cannot start: {why}")),
+                    log_error: None,
+                };
+                self.on_exec(ExecEvent::Finished { key, ended })
+            }
+        }
+    }
+
+    /// Records how a try ended and what its task instance does next.
+    fn on_exec(&mut self, event: ExecEvent) -> Result<()> {
+        let ExecEvent::Finished { key, ended } = event;
+        if let Some(Some(pool)) = self.running.remove(&key)
+            && let Some(used) = self.pools_used.get_mut(&pool)
+        {
+            *used = used.saturating_sub(1);
+        }
+        let Some(active) = self.runs.get_mut(&key.run) else {
+            return Ok(());
+        };
+        let Some(ti) = active.tis.get_mut(&key.task) else {
+            return Ok(());
+        };
+        if ti.tries != key.number || ti.state != TaskState::Running {
+            return Ok(()); // cleared or marked while it ran: its outcome no longer counts
+        }
+        let files = self
+            .logs
+            .try_files(&active.run.flow, &active.run.id, &key.task, key.number);
+        let (outputs, notes) = read_outputs(&files.output);
+        let mut reason = ended.reason.clone();
+        let mut state = match (ended.exit_code, &reason) {
+            (Some(0), None) => TaskState::Success,
+            (Some(EXIT_SKIPPED), None) => TaskState::Skipped,
+            (Some(code), None) => {
+                reason = Some(format!("exit status {code}"));
+                TaskState::Failed
+            }
+            (None, None) => {
+                reason = Some(format!("killed by signal {}", ended.signal.unwrap_or(0)));
+                TaskState::Failed
+            }
+            (_, Some(_)) => TaskState::Failed,
+        };
+        if let Some(e) = &ended.log_error {
+            // The log is incomplete: say so on the try, but the task's own
+            // outcome stands.
+            reason = Some(match reason {
+                Some(r) => format!("{r}; {e}"),
+                None => e.clone(),
+            });
+        }
+        if !notes.is_empty() {
+            let mut w = logs::LogWriter::create(&files).ok();
+            for note in &notes {
+                if let Some(w) = w.as_mut() {
+                    w.note(note);
+                }
+            }
+            if notes.iter().any(|n| n.contains("more than the")) && state == TaskState::Success {
+                state = TaskState::Failed;
+                reason = Some("outputs too large".into());
+            }
+        }
+        let now = Utc::now();
+        let mut attempt = self
+            .store
+            .tries(&active.run, &key.task)?
+            .into_iter()
+            .find(|t| t.number == key.number)
+            .unwrap_or(Try {
+                number: key.number,
+                state,
+                started: now,
+                ended: None,
+                exit_code: None,
+                signal: None,
+                reason: None,
+                pid: None,
+                outputs: BTreeMap::new(),
+            });
+        attempt.state = state;
+        attempt.ended = Some(now);
+        attempt.exit_code = ended.exit_code;
+        attempt.signal = ended.signal;
+        attempt.reason = reason.clone();
+        if matches!(state, TaskState::Success | TaskState::Skipped) {
+            attempt.outputs = outputs;
+        }
+        self.store.put_try(&active.run, &key.task, &attempt)?;
+        let summary = match &reason {
+            Some(r) => format!("{state}: {r}"),
+            None => state.to_string(),
+        };
+        let _ = logs::mark_ended(&files, &summary);
+        if self.killed.remove(&key) {
+            ti.state = TaskState::Failed;
+            ti.retry_at = None;
+        } else if state == TaskState::Failed {
+            let delay = active
+                .flow
+                .task(&key.task)
+                .map_or(Duration::ZERO, |t| t.retry_delay);
+            after_failure(ti, delay);
+        } else {
+            ti.state = state;
+        }
+        ti.updated = now;
+        self.store.put_task_instance(&active.run, ti)?;
+        self.pending_events
+            .push(task_event(&active.run, ti, reason));
+        Ok(())
+    }
+
+    /// Drops the oldest finished runs beyond `keep_runs`, logs included.
+    fn prune(&mut self, flow: &str) -> Result<()> {
+        for run in self.store.prune(flow, self.config.keep_runs)? {
+            let _ = self.logs.remove_run(&run.flow, &run.id);
+        }
+        Ok(())
+    }
+}
+
+/// After a failed try: retry later while tries remain, else failed for good.
+fn after_failure(ti: &mut TaskInstance, retry_delay: Duration) {
+    if ti.tries < ti.max_tries {
+        ti.state = TaskState::UpForRetry;
+        let delay = backoff(retry_delay, ti.tries);
+        ti.retry_at = Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+    } else {
+        ti.state = TaskState::Failed;
+        ti.retry_at = None;
+    }
+}
+
+/// `base` doubled after each failed try: try 1 failed → base, 2 → 2×base...
+/// capped at an hour (or at `base` when that is longer).
+pub fn backoff(base: Duration, failed_tries: u32) -> Duration {
+    let doublings = failed_tries.saturating_sub(1).min(20);
+    let cap = MAX_RETRY_DELAY.max(base);
+    base.saturating_mul(1 << doublings).min(cap)
+}
+
+fn task_event(run: &Run, ti: &TaskInstance, reason: Option<String>) -> EngineEvent {
+    EngineEvent::TaskChanged {
+        flow: run.flow.clone(),
+        run_id: run.id.clone(),
+        task: ti.task.clone(),
+        state: ti.state,
+        try_number: ti.tries,
+        reason,
+    }
+}
+
+/// Outputs of the latest try of every upstream task (direct or not).
+fn upstream_outputs(
+    store: &Store,
+    active: &ActiveRun,
+    task: &str,
+) -> Result<prepare::UpstreamOutputs> {
+    let flow = &active.flow;
+    let index: HashMap<&str, usize> = flow
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let deps: Vec<Vec<usize>> = flow
+        .tasks
+        .iter()
+        .map(|t| {
+            t.deps
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let Some(&me) = index.get(task) else {
+        return Ok(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for (i, t) in flow.tasks.iter().enumerate() {
+        if i != me && crate::flow::dag::depends_on(&deps, me, i) {
+            let tries = store.tries(&active.run, &t.id)?;
+            if let Some(latest) = tries.last()
+                && !latest.outputs.is_empty()
+            {
+                out.insert(t.id.clone(), latest.outputs.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `manual__2026-12-01T18:57:39.123Z`; scheduled runs are to the second.
+pub fn run_id(kind: RunKind, at: DateTime<Utc>) -> String {
+    let format = if kind == RunKind::Scheduled {
+        "%Y-%m-%dT%H:%M:%SZ"
+    } else {
+        "%Y-%m-%dT%H:%M:%S%.3fZ"
+    };
+    format!("{}__{}", kind.name(), at.format(format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let s = Duration::from_secs;
+        assert_eq!(backoff(s(30), 1), s(30));
+        assert_eq!(backoff(s(30), 2), s(60));
+        assert_eq!(backoff(s(30), 3), s(120));
+        assert_eq!(backoff(s(30), 10), s(3600));
+        assert_eq!(
+            backoff(s(7200), 3),
+            s(7200),
+            "a delay over the cap stays as configured"
+        );
+        assert_eq!(backoff(s(1), 1000), s(3600));
+    }
+
+    #[test]
+    fn run_ids_name_kind_and_time() {
+        let t: DateTime<Utc> = "2026-12-01T18:57:39.123Z".parse().unwrap();
+        assert_eq!(
+            run_id(RunKind::Manual, t),
+            "manual__2026-12-01T18:57:39.123Z"
+        );
+        assert_eq!(
+            run_id(RunKind::Scheduled, t),
+            "scheduled__2026-12-01T18:57:39Z"
+        );
+    }
+}

@@ -1,0 +1,667 @@
+//! The store: runs, task instances and tries in sled, durable before acted on.
+//!
+//! Trees and keys (flow ids and task ids never hold a NUL byte):
+//! - `runs`:    `flow \0 time(8) seq(8)` → Run. `time` is the logical time in
+//!   ms, sign-flipped big-endian, so a flow's runs sort oldest to newest and
+//!   "latest N" is a reverse range scan.
+//! - `run_ids`: `flow \0 run_id` → run key.
+//! - `tis`:     `run key, task` → TaskInstance (a run's tasks are a prefix scan).
+//! - `tries`:   `run key, task \0 try(4)` → Try (a task's tries are a prefix scan).
+//! - `flows`:   `flow` → FlowState (pause state).
+//! - `meta`:    `schema` → the schema version, checked on open.
+//!
+//! Every value is one schema-version byte followed by JSON. Nothing is
+//! durable until `flush` returns; callers flush before acting on a change.
+
+mod state;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+
+pub use state::{RunState, TaskState};
+
+/// The schema this build writes. Bump it when a record's shape changes, and
+/// keep a fixture store of each released schema under tests/fixtures.
+pub const SCHEMA_VERSION: u8 = 1;
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// Another drover process has the store open.
+    Locked(PathBuf),
+    /// The store was written by a newer drover.
+    Schema {
+        path: PathBuf,
+        found: u8,
+    },
+    /// A record could not be decoded.
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        why: String,
+    },
+    RunExists {
+        flow: String,
+        run_id: String,
+    },
+    Io {
+        path: PathBuf,
+        why: String,
+    },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Locked(p) => write!(
+                f,
+                "the store {} is in use by another drover process; stop it, or let it run the command",
+                p.display()
+            ),
+            StoreError::Schema { path, found } => write!(
+                f,
+                "the store {} has schema version {found}, newer than this drover understands ({SCHEMA_VERSION}); upgrade drover",
+                path.display()
+            ),
+            StoreError::Corrupt { tree, key, why } => {
+                write!(f, "store record {tree}/{key} cannot be read: {why}")
+            }
+            StoreError::RunExists { flow, run_id } => {
+                write!(f, "flow `{flow}` already has a run `{run_id}`")
+            }
+            StoreError::Io { path, why } => write!(f, "store {}: {why}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Why a run exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    Scheduled,
+    Manual,
+    Backfill,
+    Test,
+}
+
+impl RunKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunKind::Scheduled => "scheduled",
+            RunKind::Manual => "manual",
+            RunKind::Backfill => "backfill",
+            RunKind::Test => "test",
+        }
+    }
+}
+
+/// A store key of a run. Opaque outside the store.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct RunKey(Vec<u8>);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub flow: String,
+    pub id: String,
+    pub kind: RunKind,
+    pub logical: DateTime<Utc>,
+    pub state: RunState,
+    pub params: BTreeMap<String, String>,
+    pub created: DateTime<Utc>,
+    pub started: Option<DateTime<Utc>>,
+    pub ended: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub key: RunKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInstance {
+    pub task: String,
+    pub state: TaskState,
+    /// Tries started so far; the latest try's number.
+    pub tries: u32,
+    /// Tries allowed before the instance fails for good (retries + 1; a clear
+    /// raises it so the cleared task gets its retries again).
+    pub max_tries: u32,
+    /// When an `up_for_retry` instance may be queued again.
+    pub retry_at: Option<DateTime<Utc>>,
+    pub updated: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Try {
+    pub number: u32,
+    /// `running` while it runs, then `success`, `failed` or `skipped`.
+    pub state: TaskState,
+    pub started: DateTime<Utc>,
+    pub ended: Option<DateTime<Utc>>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// Why it ended the way it did, in words ("timed out after 2h", ...).
+    pub reason: Option<String>,
+    pub pid: Option<u32>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowState {
+    pub paused: bool,
+}
+
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    runs: sled::Tree,
+    run_ids: sled::Tree,
+    tis: sled::Tree,
+    tries: sled::Tree,
+    flows: sled::Tree,
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![SCHEMA_VERSION];
+    // Serialising these plain records to JSON cannot fail.
+    serde_json::to_writer(&mut out, value).expect("records serialise");
+    out
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<T> {
+    let corrupt = |why: String| StoreError::Corrupt {
+        tree,
+        key: String::from_utf8_lossy(key).replace('\0', "/"),
+        why,
+    };
+    match bytes.split_first() {
+        Some((&v, body)) if v <= SCHEMA_VERSION => {
+            serde_json::from_slice(body).map_err(|e| corrupt(e.to_string()))
+        }
+        Some((&v, _)) => Err(corrupt(format!(
+            "written by schema {v}, newer than {SCHEMA_VERSION}"
+        ))),
+        None => Err(corrupt("empty record".into())),
+    }
+}
+
+fn time_bytes(t: DateTime<Utc>) -> [u8; 8] {
+    ((t.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn prefix(flow: &str) -> Vec<u8> {
+    let mut k = flow.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+fn ti_key(run: &RunKey, task: &str) -> Vec<u8> {
+    let mut k = run.0.clone();
+    k.extend_from_slice(task.as_bytes());
+    k
+}
+
+fn tries_prefix(run: &RunKey, task: &str) -> Vec<u8> {
+    let mut k = ti_key(run, task);
+    k.push(0);
+    k
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let io = |e: &dyn fmt::Display| StoreError::Io {
+            path: dir.to_path_buf(),
+            why: e.to_string(),
+        };
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io(&crate::home::describe(&e)))?;
+        }
+        let db = sled::Config::new().path(dir).open().map_err(|e| {
+            let text = e.to_string();
+            if text.contains("could not acquire lock") {
+                StoreError::Locked(dir.to_path_buf())
+            } else {
+                io(&text)
+            }
+        })?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| io(&e));
+        let (runs, run_ids, tis, tries, flows) = (
+            tree("runs")?,
+            tree("run_ids")?,
+            tree("tis")?,
+            tree("tries")?,
+            tree("flows")?,
+        );
+        let meta = tree("meta")?;
+        let store = Store {
+            runs,
+            run_ids,
+            tis,
+            tries,
+            flows,
+            path: dir.to_path_buf(),
+            db,
+        };
+        match meta.get("schema").map_err(|e| io(&e))? {
+            Some(v) if v.first().copied().unwrap_or(0) > SCHEMA_VERSION => {
+                return Err(StoreError::Schema {
+                    path: dir.to_path_buf(),
+                    found: v[0],
+                });
+            }
+            Some(_) => {}
+            None => {
+                meta.insert("schema", &[SCHEMA_VERSION])
+                    .map_err(|e| io(&e))?;
+                store.flush()?;
+            }
+        }
+        Ok(store)
+    }
+
+    fn err(&self, e: impl fmt::Display) -> StoreError {
+        StoreError::Io {
+            path: self.path.clone(),
+            why: e.to_string(),
+        }
+    }
+
+    /// Makes every change so far durable.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// Stores a new run with its task instances `pending`. Fails if the flow
+    /// already has a run with this id. Sets `run.key`.
+    pub fn create_run(&self, run: &mut Run, tasks: &[(String, u32)]) -> Result<()> {
+        let seq = self.db.generate_id().map_err(|e| self.err(e))?;
+        let mut key = prefix(&run.flow);
+        key.extend_from_slice(&time_bytes(run.logical));
+        key.extend_from_slice(&seq.to_be_bytes());
+        run.key = RunKey(key);
+        let mut id_key = prefix(&run.flow);
+        id_key.extend_from_slice(run.id.as_bytes());
+        let now = Utc::now();
+        let tis: Vec<(Vec<u8>, Vec<u8>)> = tasks
+            .iter()
+            .map(|(task, max_tries)| {
+                let ti = TaskInstance {
+                    task: task.clone(),
+                    state: TaskState::Pending,
+                    tries: 0,
+                    max_tries: *max_tries,
+                    retry_at: None,
+                    updated: now,
+                };
+                (ti_key(&run.key, task), encode(&ti))
+            })
+            .collect();
+        let value = encode(&*run);
+        let outcome = (&self.runs, &self.run_ids, &self.tis).transaction(|(runs, ids, t)| {
+            if ids.get(&id_key)?.is_some() {
+                return sled::transaction::abort(());
+            }
+            ids.insert(id_key.as_slice(), run.key.0.as_slice())?;
+            runs.insert(run.key.0.as_slice(), value.as_slice())?;
+            for (k, v) in &tis {
+                t.insert(k.as_slice(), v.as_slice())?;
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::RunExists {
+                flow: run.flow.clone(),
+                run_id: run.id.clone(),
+            }),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(self.err(e)),
+        }
+    }
+
+    fn read_run(&self, key: &[u8], bytes: &[u8]) -> Result<Run> {
+        let mut run: Run = decode("runs", key, bytes)?;
+        run.key = RunKey(key.to_vec());
+        Ok(run)
+    }
+
+    pub fn run(&self, flow: &str, run_id: &str) -> Result<Option<Run>> {
+        let mut id_key = prefix(flow);
+        id_key.extend_from_slice(run_id.as_bytes());
+        let Some(key) = self.run_ids.get(id_key).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        match self.runs.get(&key).map_err(|e| self.err(e))? {
+            Some(bytes) => self.read_run(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest `n` runs of a flow by logical time, newest first.
+    pub fn latest_runs(&self, flow: &str, n: usize) -> Result<Vec<Run>> {
+        self.runs
+            .scan_prefix(prefix(flow))
+            .rev()
+            .take(n)
+            .map(|item| {
+                let (k, v) = item.map_err(|e| self.err(e))?;
+                self.read_run(&k, &v)
+            })
+            .collect()
+    }
+
+    /// Every run of every flow that is not finished (for resuming at start).
+    pub fn active_runs(&self) -> Result<Vec<Run>> {
+        let mut out = Vec::new();
+        for item in self.runs.iter() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let run = self.read_run(&k, &v)?;
+            if !run.state.is_done() {
+                out.push(run);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn put_run(&self, run: &Run) -> Result<()> {
+        self.runs
+            .insert(&run.key.0, encode(run))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A run's task instances, in key order (by task id).
+    pub fn task_instances(&self, run: &Run) -> Result<Vec<TaskInstance>> {
+        let keep = run.key.0.len();
+        self.tis
+            .scan_prefix(&run.key.0)
+            .map(|item| {
+                let (k, v) = item.map_err(|e| self.err(e))?;
+                debug_assert!(k.len() > keep);
+                decode("tis", &k, &v)
+            })
+            .collect()
+    }
+
+    pub fn task_instance(&self, run: &Run, task: &str) -> Result<Option<TaskInstance>> {
+        let key = ti_key(&run.key, task);
+        match self.tis.get(&key).map_err(|e| self.err(e))? {
+            Some(v) => decode("tis", &key, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put_task_instance(&self, run: &Run, ti: &TaskInstance) -> Result<()> {
+        self.tis
+            .insert(ti_key(&run.key, &ti.task), encode(ti))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn put_try(&self, run: &Run, task: &str, t: &Try) -> Result<()> {
+        let mut key = tries_prefix(&run.key, task);
+        key.extend_from_slice(&t.number.to_be_bytes());
+        self.tries
+            .insert(key, encode(t))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A task's tries, oldest first.
+    pub fn tries(&self, run: &Run, task: &str) -> Result<Vec<Try>> {
+        self.tries
+            .scan_prefix(tries_prefix(&run.key, task))
+            .map(|item| {
+                let (k, v) = item.map_err(|e| self.err(e))?;
+                decode("tries", &k, &v)
+            })
+            .collect()
+    }
+
+    pub fn flow_state(&self, flow: &str) -> Result<Option<FlowState>> {
+        match self.flows.get(flow).map_err(|e| self.err(e))? {
+            Some(v) => decode("flows", flow.as_bytes(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put_flow_state(&self, flow: &str, state: &FlowState) -> Result<()> {
+        self.flows
+            .insert(flow, encode(state))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Deletes a run with its task instances and tries.
+    pub fn delete_run(&self, run: &Run) -> Result<()> {
+        let mut id_key = prefix(&run.flow);
+        id_key.extend_from_slice(run.id.as_bytes());
+        for tree in [&self.tis, &self.tries] {
+            let keys: Vec<sled::IVec> = tree
+                .scan_prefix(&run.key.0)
+                .keys()
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.err(e))?;
+            for k in keys {
+                tree.remove(k).map_err(|e| self.err(e))?;
+            }
+        }
+        self.run_ids.remove(id_key).map_err(|e| self.err(e))?;
+        self.runs.remove(&run.key.0).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Deletes the oldest finished runs of a flow beyond the newest `keep`;
+    /// returns them so their logs can go too. Unfinished runs are kept.
+    pub fn prune(&self, flow: &str, keep: usize) -> Result<Vec<Run>> {
+        let mut removed = Vec::new();
+        for item in self.runs.scan_prefix(prefix(flow)).rev().skip(keep) {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let run = self.read_run(&k, &v)?;
+            if run.state.is_done() {
+                removed.push(run);
+            }
+        }
+        for run in &removed {
+            self.delete_run(run)?;
+        }
+        Ok(removed)
+    }
+
+    /// Clears task instances the Airflow way: each goes back to `pending`, its
+    /// try counter continues and it gets its retries again (`retries` per
+    /// task); earlier tries and their logs stay. A finished run runs again.
+    /// Returns the cleared instances. The caller flushes.
+    pub fn clear(&self, run: &mut Run, tasks: &[(String, u32)]) -> Result<Vec<TaskInstance>> {
+        let now = Utc::now();
+        let mut cleared = Vec::new();
+        for (task, retries) in tasks {
+            let Some(mut ti) = self.task_instance(run, task)? else {
+                continue;
+            };
+            ti.state = TaskState::Pending;
+            ti.max_tries = ti.tries + retries + 1;
+            ti.retry_at = None;
+            ti.updated = now;
+            self.put_task_instance(run, &ti)?;
+            cleared.push(ti);
+        }
+        if !cleared.is_empty() && run.state != RunState::Running {
+            run.state = RunState::Running;
+            run.ended = None;
+            self.put_run(run)?;
+        }
+        Ok(cleared)
+    }
+
+    /// Sets a task instance's state by hand (`mark ... success|failed`) and
+    /// brings the run's state in line. The caller flushes.
+    pub fn mark(
+        &self,
+        run: &mut Run,
+        task: &str,
+        state: TaskState,
+    ) -> Result<Option<TaskInstance>> {
+        let Some(mut ti) = self.task_instance(run, task)? else {
+            return Ok(None);
+        };
+        ti.state = state;
+        ti.retry_at = None;
+        ti.updated = Utc::now();
+        self.put_task_instance(run, &ti)?;
+        let run_state = RunState::from_tasks(self.task_instances(run)?.iter().map(|t| t.state));
+        if run_state != run.state {
+            run.state = run_state;
+            run.ended = run_state.is_done().then(Utc::now);
+            self.put_run(run)?;
+        }
+        Ok(Some(ti))
+    }
+
+    /// How many runs a flow has (a key-only scan).
+    pub fn run_count(&self, flow: &str) -> usize {
+        self.runs.scan_prefix(prefix(flow)).keys().count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(flow: &str, id: &str, logical: &str) -> Run {
+        Run {
+            flow: flow.into(),
+            id: id.into(),
+            kind: RunKind::Manual,
+            logical: logical.parse().unwrap(),
+            state: RunState::Running,
+            params: BTreeMap::new(),
+            created: Utc::now(),
+            started: None,
+            ended: None,
+            key: RunKey::default(),
+        }
+    }
+
+    #[test]
+    fn runs_scan_newest_first_per_flow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        for (id, t) in [
+            ("b", "2026-01-02T00:00:00Z"),
+            ("a", "2026-01-01T00:00:00Z"),
+            ("old", "1969-12-31T00:00:00Z"),
+        ] {
+            store
+                .create_run(&mut run("f", id, t), &[("t".into(), 1)])
+                .unwrap();
+        }
+        // A flow whose id is a prefix of another must not see its runs.
+        store
+            .create_run(&mut run("f2", "x", "2030-01-01T00:00:00Z"), &[])
+            .unwrap();
+        let ids: Vec<String> = store
+            .latest_runs("f", 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, ["b", "a", "old"]);
+        assert_eq!(store.latest_runs("f", 1).unwrap()[0].id, "b");
+        let dup = store.create_run(&mut run("f", "a", "2026-05-01T00:00:00Z"), &[]);
+        assert!(matches!(dup, Err(StoreError::RunExists { .. })));
+        assert_eq!(store.run_count("f"), 3);
+    }
+
+    #[test]
+    fn task_instances_and_tries_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let mut r = run("f", "r1", "2026-01-01T00:00:00Z");
+        store
+            .create_run(&mut r, &[("a".into(), 1), ("ab".into(), 3)])
+            .unwrap();
+        let tis = store.task_instances(&r).unwrap();
+        assert_eq!(tis.len(), 2);
+        assert_eq!(tis[1].max_tries, 3);
+        for n in 1..=2 {
+            let t = Try {
+                number: n,
+                state: TaskState::Failed,
+                started: Utc::now(),
+                ended: None,
+                exit_code: Some(1),
+                signal: None,
+                reason: None,
+                pid: Some(42),
+                outputs: BTreeMap::new(),
+            };
+            store.put_try(&r, "a", &t).unwrap();
+        }
+        // Tries of `a` must not include those of `ab`.
+        store
+            .put_try(
+                &r,
+                "ab",
+                &Try {
+                    number: 1,
+                    ..store.tries(&r, "a").unwrap()[0].clone()
+                },
+            )
+            .unwrap();
+        let numbers: Vec<u32> = store
+            .tries(&r, "a")
+            .unwrap()
+            .iter()
+            .map(|t| t.number)
+            .collect();
+        assert_eq!(numbers, [1, 2]);
+        store.flush().unwrap();
+        drop(store);
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let r = store.run("f", "r1").unwrap().unwrap();
+        assert_eq!(store.tries(&r, "a").unwrap().len(), 2);
+        store.delete_run(&r).unwrap();
+        assert!(store.run("f", "r1").unwrap().is_none());
+        assert!(store.tries(&r, "a").unwrap().is_empty());
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_and_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        for day in 1..=5 {
+            let mut r = run(
+                "f",
+                &format!("r{day}"),
+                &format!("2026-01-0{day}T00:00:00Z"),
+            );
+            r.state = if day == 1 {
+                RunState::Running
+            } else {
+                RunState::Success
+            };
+            store.create_run(&mut r, &[]).unwrap();
+        }
+        let removed: Vec<String> = store
+            .prune("f", 2)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(removed, ["r3", "r2"]);
+        let left: Vec<String> = store
+            .latest_runs("f", 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(left, ["r5", "r4", "r1"]);
+    }
+}
