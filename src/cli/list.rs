@@ -9,6 +9,8 @@ use serde::Serialize;
 use super::{Outcome, load_home, print};
 use crate::flow::{Diagnostic, Flow};
 use crate::home::Home;
+use crate::store::{RunState, Store};
+use std::collections::HashMap;
 
 /// One flow in `list --json`. The shape is documented in the README.
 #[derive(Serialize)]
@@ -22,6 +24,15 @@ struct FlowRow<'a> {
     paused: bool,
     tags: &'a [String],
     tasks: usize,
+    last_run: Option<LastRun>,
+}
+
+/// The newest run of a flow, in `list --json`.
+#[derive(Serialize, Clone)]
+struct LastRun {
+    id: String,
+    state: &'static str,
+    logical: String,
 }
 
 /// One load error in `list --json`; `flow` is null for drover.toml.
@@ -40,13 +51,63 @@ struct Listing<'a> {
     errors: Vec<ErrorRow<'a>>,
 }
 
+/// What the store says of each flow: its newest run and stored pause state.
+#[derive(Default)]
+struct Stored {
+    last: HashMap<String, (LastRun, RunState)>,
+    paused: HashMap<String, bool>,
+}
+
+fn stored(home: &Home) -> Stored {
+    let mut out = Stored::default();
+    let path = super::state_dir(&home.root).join("store");
+    if !path.exists() {
+        return out; // nothing has run here yet; don't create state just to list
+    }
+    let store = match Store::open(&path) {
+        Ok(store) => store,
+        Err(e) => {
+            super::eprintln_safe(&format!("drover: last runs not shown: {e}"));
+            return out;
+        }
+    };
+    for f in &home.flows {
+        if let Ok(Some(run)) = store.latest_runs(&f.id, 1).map(|mut v| v.pop()) {
+            let last = LastRun {
+                id: run.id.clone(),
+                state: run.state.name(),
+                logical: run
+                    .logical
+                    .with_timezone(&f.timezone)
+                    .to_rfc3339_opts(SecondsFormat::Secs, false),
+            };
+            out.last.insert(f.id.clone(), (last, run.state));
+        }
+        if let Ok(Some(state)) = store.flow_state(&f.id) {
+            out.paused.insert(f.id.clone(), state.paused);
+        }
+    }
+    out
+}
+
+impl Stored {
+    fn paused(&self, flow: &Flow) -> bool {
+        self.paused.get(&flow.id).copied().unwrap_or(flow.paused)
+    }
+}
+
 pub fn run(root: &Path, json: bool) -> Outcome {
     let home = load_home(root)?;
     let now = Utc::now();
-    if json {
-        print(&(to_json(&home, now) + "\n"));
+    let stored = if home.flows.is_empty() {
+        Stored::default()
     } else {
-        print(&table(&home, now));
+        stored(&home)
+    };
+    if json {
+        print(&(to_json(&home, &stored, now) + "\n"));
+    } else {
+        print(&table(&home, &stored, now));
     }
     Ok(())
 }
@@ -65,7 +126,7 @@ fn error_row<'a>(flow: Option<&'a str>, d: &'a Diagnostic) -> ErrorRow<'a> {
     }
 }
 
-fn to_json(home: &Home, now: DateTime<Utc>) -> String {
+fn to_json(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
     let flows = home
         .flows
         .iter()
@@ -79,9 +140,10 @@ fn to_json(home: &Home, now: DateTime<Utc>) -> String {
                 t.with_timezone(&f.timezone)
                     .to_rfc3339_opts(SecondsFormat::Secs, false)
             }),
-            paused: f.paused,
+            paused: stored.paused(f),
             tags: &f.tags,
             tasks: f.tasks.len(),
+            last_run: stored.last.get(&f.id).map(|(l, _)| l.clone()),
         })
         .collect();
     let mut errors: Vec<ErrorRow<'_>> = home
@@ -113,15 +175,15 @@ fn until(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn table(home: &Home, now: DateTime<Utc>) -> String {
-    let mut rows: Vec<[String; 6]> = vec![[
-        "FLOW".into(),
-        "SCHEDULE".into(),
-        "NEXT RUN".into(),
-        "".into(),
-        "PAUSED".into(),
-        "TASKS".into(),
-    ]];
+fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "FLOW", "SCHEDULE", "NEXT RUN", "", "PAUSED", "LAST RUN", "TASKS",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect(),
+    ];
     for f in &home.flows {
         let (next, when) = match (&f.schedule, next_run(f, now)) {
             (None, _) => ("manual".to_string(), String::new()),
@@ -133,20 +195,21 @@ fn table(home: &Home, now: DateTime<Utc>) -> String {
                 until(t, now),
             ),
         };
-        rows.push([
+        let last = stored
+            .last
+            .get(&f.id)
+            .map_or("-".to_string(), |(_, state)| {
+                format!("{} {state}", state.glyph())
+            });
+        rows.push(vec![
             f.id.clone(),
             f.schedule.as_ref().map_or("-", |s| s.source()).to_string(),
             next,
             when,
-            if f.paused { "yes" } else { "no" }.into(),
+            if stored.paused(f) { "yes" } else { "no" }.into(),
+            last,
             f.tasks.len().to_string(),
         ]);
-    }
-    let mut widths = [0usize; 6];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
     }
     let mut out = String::new();
     if home.flows.is_empty() {
@@ -155,17 +218,7 @@ fn table(home: &Home, now: DateTime<Utc>) -> String {
             home.flows_dir().display()
         ));
     } else {
-        for row in &rows {
-            let mut line = String::new();
-            for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                line.push_str(&format!("{cell:<w$}"));
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        out.push_str(&super::columns(&rows));
     }
     let mut failed: Vec<(&str, &[Diagnostic])> = Vec::new();
     if !home.config_errors.is_empty() {

@@ -303,7 +303,9 @@ impl Engine {
 
     async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) -> Result<()> {
         loop {
-            self.step()?;
+            // Repeat until nothing changes: a try that cannot start fails at
+            // once, which may settle its run or free work for another pass.
+            while self.step()? {}
             let wake = self
                 .next_retry()
                 .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
@@ -498,8 +500,9 @@ impl Engine {
             .min()
     }
 
-    /// One scheduling pass: decisions, queueing, starting; then flush and announce.
-    fn step(&mut self) -> Result<()> {
+    /// One scheduling pass: decisions, queueing, starting; then flush and
+    /// announce. Returns whether anything changed.
+    fn step(&mut self) -> Result<bool> {
         let now = Utc::now();
         let mut finished = Vec::new();
         for (key, active) in self.runs.iter_mut() {
@@ -567,9 +570,10 @@ impl Engine {
         }
 
         let launches = self.claim_slots(now)?;
+        let changed = !self.pending_events.is_empty() || !launches.is_empty();
         // Everything decided so far becomes durable before any process
         // starts or anyone hears of it.
-        if !self.pending_events.is_empty() || !launches.is_empty() {
+        if changed {
             self.store.flush()?;
         }
         for event in self.pending_events.drain(..) {
@@ -589,7 +593,7 @@ impl Engine {
                 let _ = self.events.send(event);
             }
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Moves queued task instances into free slots, highest priority first
