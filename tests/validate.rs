@@ -276,7 +276,7 @@ fn unreadable_and_binary_files_are_errors_not_crashes() {
     let run = home.drover(&["validate"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("flows/bin.toml:1:1: not UTF-8 text"),
+        run.stderr.contains("flows/bin.toml:1:2: not UTF-8 text"),
         "{}",
         run.stderr
     );
@@ -442,4 +442,156 @@ fn list_survives_a_closed_pipe() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn fifos_and_devices_are_refused_not_read() {
+    let home = TestHome::new();
+    let fifo = home.path().join("flows/pipe.toml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", home.path().join("flows/zero.toml")).unwrap();
+    home.flow("ok", "[tasks.a]\ncmd = \"true\"\n");
+    let run = home.drover(&["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("flows/pipe.toml:1:1: not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("flows/zero.toml:1:1: not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("1 flow valid"), "{}", run.stderr);
+}
+
+#[test]
+fn keys_after_a_table_header_are_called_out() {
+    let home = TestHome::new();
+    home.write("drover.toml", "[pools]\ngpu = 1\nparallelism = 4\n");
+    home.flow(
+        "f",
+        "[params]\nepochs = \"1\"\ntimezone = \"Europe/Berlin\"\n[tasks.a]\ncmd = \"true\"\nschedule = \"@daily\"\n",
+    );
+    let run = home.drover(&["validate"]);
+    assert_eq!(run.code, 1);
+    for want in [
+        "drover.toml:3:1: `parallelism` is a top-level setting, but it comes after the [pools] header",
+        "flows/f.toml:3:1: `timezone` is a top-level setting, but it comes after the [params] header",
+        "flows/f.toml:6:1: `schedule` is a top-level setting, but it comes after the [tasks.a] header",
+    ] {
+        assert!(run.stderr.contains(want), "missing {want}\n{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_broken_drover_toml_is_blamed_for_missing_pools() {
+    let home = TestHome::new();
+    home.write("drover.toml", "[pools\ngpu = 1\n");
+    home.flow("f", "[tasks.a]\ncmd = \"true\"\npool = \"gpu\"\n");
+    let run = home.drover(&["validate"]);
+    assert!(run.stderr.contains("drover.toml:1:"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("drover.toml has errors; fix them first"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_flow_file_is_checked_against_its_own_home() {
+    let home = TestHome::new();
+    home.write(
+        "drover.toml",
+        "timezone = \"Asia/Tokyo\"\n[pools]\ngpu = 2\n",
+    );
+    home.write("themes/mine.toml", "");
+    home.flow("train", "[tasks.a]\ncmd = \"true\"\npool = \"gpu\"\n");
+    let elsewhere = TestHome::new();
+    let file = home.path().join("flows/train.toml");
+    let run = elsewhere.drover(&["validate", file.to_str().unwrap()]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (0, "ok: 1 flow valid\n"),
+        "{}",
+        run.stderr
+    );
+    let folder = elsewhere.drover(&["validate", home.path().join("flows").to_str().unwrap()]);
+    assert_eq!(folder.code, 0, "{}", folder.stderr);
+    home.write("drover.toml", "theme = \"mine\"\n");
+    let config = elsewhere.drover(&[
+        "validate",
+        home.path().join("drover.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        config.code, 0,
+        "a theme file beside drover.toml counts: {}",
+        config.stderr
+    );
+}
+
+#[test]
+fn template_escapes_and_self_references() {
+    let home = TestHome::new();
+    home.flow(
+        "ok",
+        "[tasks.a]\ncmd = 'docker inspect -f \\{{.State.Status}} x'\n",
+    );
+    assert_eq!(home.drover(&["validate"]).code, 0);
+    home.flow("selfref", "[tasks.a]\ncmd = \"echo {{ outputs.a.x }}\"\n");
+    let run = home.drover(&["validate"]);
+    assert!(
+        run.stderr.contains("a task cannot use its own outputs"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn next_streams_a_huge_count() {
+    let home = TestHome::new();
+    home.flow(
+        "s",
+        "schedule = \"* * * * * *\"\n[tasks.a]\ncmd = \"true\"\n",
+    );
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' next s -n 4294967295 | head -n 3",
+            env!("CARGO_BIN_EXE_drover")
+        ))
+        .env("DROVER_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_empty_drover_home_means_the_current_folder() {
+    let home = TestHome::new();
+    home.flow("here", "[tasks.a]\ncmd = \"true\"\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("list")
+        .env("DROVER_HOME", "")
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("here"));
 }

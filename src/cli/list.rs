@@ -146,11 +146,7 @@ fn to_json(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
             last_run: stored.last.get(&f.id).map(|(l, _)| l.clone()),
         })
         .collect();
-    let mut errors: Vec<ErrorRow<'_>> = home
-        .config_errors
-        .iter()
-        .map(|d| error_row(None, d))
-        .collect();
+    let mut errors: Vec<ErrorRow<'_>> = home.errors.iter().map(|d| error_row(None, d)).collect();
     for b in &home.broken {
         errors.extend(b.errors.iter().map(|d| error_row(Some(&b.id), d)));
     }
@@ -187,7 +183,11 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
     for f in &home.flows {
         let (next, when) = match (&f.schedule, next_run(f, now)) {
             (None, _) => ("manual".to_string(), String::new()),
-            (Some(_), None) => ("none (past end)".to_string(), String::new()),
+            (Some(_), None) => match f.end {
+                Some(end) if end <= now => ("none (past end)".to_string(), String::new()),
+                Some(_) => ("none before end".to_string(), String::new()),
+                None => ("never".to_string(), String::new()),
+            },
             (Some(_), Some(t)) => (
                 t.with_timezone(&f.timezone)
                     .format("%Y-%m-%d %H:%M %:z")
@@ -220,12 +220,16 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
     } else {
         out.push_str(&super::columns(&rows));
     }
-    let mut failed: Vec<(&str, &[Diagnostic])> = Vec::new();
-    if !home.config_errors.is_empty() {
-        failed.push(("drover.toml", &home.config_errors));
+    let mut failed: Vec<(String, &[Diagnostic])> = Vec::new();
+    if let Some(first) = home.errors.first() {
+        let name = first
+            .path
+            .file_name()
+            .map_or("home".into(), |n| n.to_string_lossy().into_owned());
+        failed.push((name, &home.errors));
     }
     for b in &home.broken {
-        failed.push((&b.id, &b.errors));
+        failed.push((b.id.clone(), &b.errors));
     }
     if !failed.is_empty() {
         out.push_str(&format!(

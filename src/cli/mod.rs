@@ -47,7 +47,7 @@ pub type Outcome = Result<(), Failure>;
 )]
 pub struct Cli {
     /// The drover home (folder with drover.toml and flows/); default: $DROVER_HOME, else the current folder.
-    #[arg(long, global = true, env = "DROVER_HOME", value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -142,7 +142,10 @@ pub enum Command {
 
 /// Runs a parsed command line and returns the process exit status.
 pub fn run(cli: Cli) -> u8 {
-    let root = cli.home.unwrap_or_else(|| PathBuf::from("."));
+    let from_env = std::env::var_os("DROVER_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let root = cli.home.or(from_env).unwrap_or_else(|| PathBuf::from("."));
     let outcome = match cli.command {
         None => list::run(&root, false),
         Some(Command::Validate { path }) => validate::run(&root, path.as_deref()),
@@ -314,9 +317,12 @@ pub fn columns(rows: &[Vec<String>]) -> String {
 }
 
 /// Writes to stdout; a closed pipe (`drover list | head`) is not an error.
-pub fn print(text: &str) {
+/// Returns false when the text could not be written.
+pub fn print(text: &str) -> bool {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
 }
 
 /// Writes raw bytes (a log need not be UTF-8) to stdout.

@@ -25,13 +25,20 @@ pub fn run(root: &Path, id: &str, count: usize, after: Option<&str>) -> Outcome 
         })?,
         None => Utc::now(),
     };
+    // Printed in batches, so a huge -n streams instead of piling up.
     let mut out = String::new();
-    for t in flow.fire_times_after(after).take(count) {
+    for (i, t) in flow.fire_times_after(after).take(count).enumerate() {
         out.push_str(
             &t.with_timezone(&flow.timezone)
                 .to_rfc3339_opts(SecondsFormat::Secs, false),
         );
         out.push('\n');
+        if i % 1024 == 1023 {
+            if !print(&out) {
+                return Ok(()); // the reader went away (`| head`)
+            }
+            out.clear();
+        }
     }
     print(&out);
     Ok(())

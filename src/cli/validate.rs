@@ -1,45 +1,57 @@
 //! `drover validate [PATH]`: check flow files and drover.toml.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{EXIT_FAILED, EXIT_USAGE, Failure, Outcome, eprintln_safe, load_home, print};
-use crate::flow::{self, Diagnostic};
-use crate::home::{self, BrokenFlow};
+use super::{EXIT_FAILED, EXIT_USAGE, Failure, Outcome, eprintln_safe, print};
+use crate::flow::{Config, Diagnostic};
+use crate::home::{self, BrokenFlow, Home};
 
-/// Validates the home, or just `path` (a flow file, `drover.toml`, a folder
-/// of flow files, or another home). Lists every error; fails if there is one.
+/// Validates the home, or just `path`: a flow file, a `drover.toml`, a folder
+/// of flow files, or another home. Flow files are checked against the
+/// drover.toml of the home they belong to (`X` for `X/flows/f.toml`), else
+/// of the current home. Lists every error; fails if there is one.
 pub fn run(root: &Path, path: Option<&Path>) -> Outcome {
-    let home = load_home(root)?;
-    let (flow_count, broken, config_errors) = match path {
-        None => (
-            home.flows.len(),
-            home.broken.clone(),
-            home.config_errors.clone(),
-        ),
+    let checked = match path {
+        None => whole_home(root)?,
         Some(p) if p.is_dir() => {
             if p.join("drover.toml").is_file() || p.join("flows").is_dir() {
-                let other = load_home(p)?;
-                (other.flows.len(), other.broken, other.config_errors)
+                whole_home(p)?
             } else {
-                let (flows, broken) = home::load_flow_dir(p, &home.config);
-                (flows.len(), broken, Vec::new())
+                let (config, config_errors) = config_for(p, root)?;
+                let (flows, broken) = home::load_flow_dir(p, &config)
+                    .map_err(|d| Failure::new(EXIT_FAILED, d.to_string()))?;
+                Checked {
+                    valid: flows.len(),
+                    broken,
+                    home_errors: config_errors,
+                }
             }
         }
-        Some(p) if p.is_file() => {
-            if p.file_name().is_some_and(|n| n == "drover.toml") {
-                let text = std::fs::read_to_string(p).map_err(|e| {
-                    Failure::new(
-                        EXIT_FAILED,
-                        format!("{}: {}", p.display(), home::describe(&e)),
-                    )
-                })?;
-                let (_, errors) = flow::parse_config(p, &text, &[]);
-                (0, Vec::new(), errors)
-            } else {
-                match home::load_flow_file(p, &home.config) {
-                    Ok(_) => (1, Vec::new(), Vec::new()),
-                    Err(b) => (0, vec![b], Vec::new()),
-                }
+        Some(p) if p.is_file() && p.file_name().is_some_and(|n| n == "drover.toml") => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Failure::new(
+                    EXIT_FAILED,
+                    format!("{}: {}", p.display(), home::describe(&e)),
+                )
+            })?;
+            let (_, errors) = home::config_from_text(p, &text);
+            Checked {
+                valid: 0,
+                broken: Vec::new(),
+                home_errors: errors,
+            }
+        }
+        Some(p) if p.exists() => {
+            let folder = p.parent().unwrap_or(Path::new("."));
+            let (config, config_errors) = config_for(folder, root)?;
+            let (valid, broken) = match home::load_flow_file(p, &config) {
+                Ok(_) => (1, Vec::new()),
+                Err(b) => (0, vec![b]),
+            };
+            Checked {
+                valid,
+                broken,
+                home_errors: config_errors,
             }
         }
         Some(p) => {
@@ -49,40 +61,74 @@ pub fn run(root: &Path, path: Option<&Path>) -> Outcome {
             ));
         }
     };
-    report(flow_count, &broken, &config_errors)
+    checked.report()
 }
 
-fn report(valid: usize, broken: &[BrokenFlow], config_errors: &[Diagnostic]) -> Outcome {
-    let errors: Vec<&Diagnostic> = config_errors
-        .iter()
-        .chain(broken.iter().flat_map(|b| &b.errors))
-        .collect();
-    for e in &errors {
-        eprintln_safe(&e.to_string());
-    }
-    let flows = |n: usize| {
-        if n == 1 {
-            "1 flow".to_string()
-        } else {
-            format!("{n} flows")
-        }
+struct Checked {
+    valid: usize,
+    broken: Vec<BrokenFlow>,
+    home_errors: Vec<Diagnostic>,
+}
+
+fn whole_home(root: &Path) -> Result<Checked, Failure> {
+    let home = Home::load(root).map_err(|e| Failure::new(EXIT_FAILED, e))?;
+    Ok(Checked {
+        valid: home.flows.len(),
+        broken: home.broken,
+        home_errors: home.errors,
+    })
+}
+
+/// The config that flow files in `folder` are checked against: that of the
+/// home holding it when `folder` is a home's `flows/`, else the current home's.
+fn config_for(folder: &Path, current: &Path) -> Result<(Config, Vec<Diagnostic>), Failure> {
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
     };
-    if errors.is_empty() {
-        print(&format!("ok: {} valid\n", flows(valid)));
-        return Ok(());
+    let absolute: PathBuf = std::fs::canonicalize(folder).unwrap_or_else(|_| folder.to_path_buf());
+    let owner = match absolute.file_name() {
+        Some(name) if name == "flows" => absolute.parent().map(Path::to_path_buf),
+        _ => None,
+    };
+    home::load_config(owner.as_deref().unwrap_or(current)).map_err(|e| Failure::new(EXIT_FAILED, e))
+}
+
+impl Checked {
+    fn report(&self) -> Outcome {
+        let errors: Vec<&Diagnostic> = self
+            .home_errors
+            .iter()
+            .chain(self.broken.iter().flat_map(|b| &b.errors))
+            .collect();
+        for e in &errors {
+            eprintln_safe(&e.to_string());
+        }
+        let flows = |n: usize| {
+            if n == 1 {
+                "1 flow".to_string()
+            } else {
+                format!("{n} flows")
+            }
+        };
+        if errors.is_empty() {
+            print(&format!("ok: {} valid\n", flows(self.valid)));
+            return Ok(());
+        }
+        let mut files = self.broken.len();
+        if !self.home_errors.is_empty() {
+            files += 1;
+        }
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        Err(Failure::new(
+            EXIT_FAILED,
+            format!(
+                "{} in {}; {} valid",
+                plural(errors.len(), "error"),
+                plural(files, "file"),
+                flows(self.valid)
+            ),
+        ))
     }
-    let mut files = broken.len();
-    if !config_errors.is_empty() {
-        files += 1;
-    }
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    Err(Failure::new(
-        EXIT_FAILED,
-        format!(
-            "{} in {}; {} valid",
-            plural(errors.len(), "error"),
-            plural(files, "file"),
-            flows(valid)
-        ),
-    ))
 }

@@ -9,7 +9,7 @@ use toml::de::DeTable;
 
 use super::diag::{Diagnostic, Source};
 use super::fields::Checker;
-use super::{duration, suggest};
+use super::suggest;
 
 pub const BUILTIN_THEMES: &[&str] = &["default", "light", "high-contrast", "colorblind"];
 
@@ -32,6 +32,9 @@ pub struct Config {
     pub pools: BTreeMap<String, u32>,
     pub git: Option<GitConfig>,
     pub keep_runs: usize,
+    /// False when drover.toml had errors, so some settings (pools) may be
+    /// missing: flows then say so instead of blaming themselves.
+    pub complete: bool,
 }
 
 impl Default for Config {
@@ -43,6 +46,7 @@ impl Default for Config {
             pools: BTreeMap::new(),
             git: None,
             keep_runs: 500,
+            complete: true,
         }
     }
 }
@@ -66,11 +70,14 @@ pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<
     let mut config = Config::default();
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
-        Err(e) => return (config, vec![super::toml_error(&src, &e)]),
+        Err(e) => {
+            config.complete = false;
+            return (config, vec![super::toml_error(&src, &e)]);
+        }
     };
     let mut ck = Checker::new(&src);
     let top = doc.get_ref();
-    ck.known_keys(top, TOP_KEYS, "drover.toml");
+    ck.known_keys(top, TOP_KEYS, &[], "drover.toml");
 
     if let Some(n) = ck.int(top, "parallelism", 1, 4096) {
         config.parallelism = Some(n as usize);
@@ -102,51 +109,54 @@ pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<
         }
     }
     if let Some((pools, _)) = ck.table(top, "pools") {
+        ck.no_top_level_keys(pools, TOP_KEYS, "[pools]");
         for (key, _) in pools.iter() {
             let name = key.get_ref().as_ref();
+            if TOP_KEYS.contains(&name) {
+                continue;
+            }
             if let Some(n) = ck.int(pools, name, 1, 1_000_000) {
                 config.pools.insert(name.to_string(), n as u32);
             }
         }
     }
     if let Some((git, span)) = ck.table(top, "git") {
-        ck.known_keys(git, GIT_KEYS, "[git]");
-        let url = ck.string(git, "url").map(|(s, _)| s.to_string());
+        ck.known_keys(git, GIT_KEYS, TOP_KEYS, "[git]");
+        let url = ck.nonempty_string(git, "url").map(|(s, _)| s.to_string());
         if url.is_none() && git.get("url").is_none() {
             ck.error(
                 span,
                 "[git] needs `url`, e.g. url = \"file:///srv/flows.git\"",
             );
         }
-        let interval = match ck.string(git, "interval") {
-            Some((text, span)) => duration::parse(text).unwrap_or_else(|e| {
-                ck.error(span, e);
-                Duration::from_secs(60)
-            }),
-            None => Duration::from_secs(60),
-        };
+        let interval = ck
+            .duration(git, "interval", false)
+            .unwrap_or(Duration::from_secs(60));
+        let branch = ck
+            .nonempty_string(git, "branch")
+            .map_or("main", |(s, _)| s)
+            .to_string();
+        let path = ck
+            .nonempty_string(git, "path")
+            .map_or("flows", |(s, _)| s)
+            .to_string();
         if let Some(url) = url {
             config.git = Some(GitConfig {
                 url,
-                branch: ck
-                    .string(git, "branch")
-                    .map_or("main", |(s, _)| s)
-                    .to_string(),
-                path: ck
-                    .string(git, "path")
-                    .map_or("flows", |(s, _)| s)
-                    .to_string(),
+                branch,
+                path,
                 interval,
             });
         }
     }
     if let Some((retention, _)) = ck.table(top, "retention") {
-        ck.known_keys(retention, RETENTION_KEYS, "[retention]");
+        ck.known_keys(retention, RETENTION_KEYS, TOP_KEYS, "[retention]");
         if let Some(n) = ck.int(retention, "keep_runs", 1, i64::from(u32::MAX)) {
             config.keep_runs = n as usize;
         }
     }
     ck.diags.sort_by_key(|d| (d.line, d.col));
+    config.complete = ck.diags.is_empty();
     (config, ck.diags)
 }
 
@@ -180,7 +190,13 @@ mod tests {
     fn reports_problems_with_positions() {
         let (c, errors) =
             parse("paralelism = 3\ntheme = \"dark\"\n[pools]\ngpu = 0\n[git]\nbranch = \"x\"\n");
-        assert_eq!(c, Config::default());
+        assert_eq!(
+            c,
+            Config {
+                complete: false,
+                ..Config::default()
+            }
+        );
         assert_eq!(errors.len(), 4, "{errors:?}");
         assert!(errors[0].starts_with("drover.toml:1:1: unknown key `paralelism`"));
         assert!(errors[0].contains("did you mean `parallelism`"));

@@ -66,6 +66,19 @@ fn find_cycle(deps: &[Vec<usize>], indegree: &[usize]) -> Vec<usize> {
     cycle
 }
 
+/// Every node reachable from `start` along `edges` (not `start` itself).
+pub fn reachable(edges: &[Vec<usize>], start: usize) -> Vec<bool> {
+    let mut seen = vec![false; edges.len()];
+    let mut stack: Vec<usize> = edges[start].clone();
+    while let Some(n) = stack.pop() {
+        if !seen[n] {
+            seen[n] = true;
+            stack.extend(edges[n].iter().copied());
+        }
+    }
+    seen
+}
+
 /// Whether `node` depends on `upstream`, directly or not. Direct
 /// dependencies are checked first, as templates mostly name those; otherwise
 /// a search walks up from `node` and stops as soon as it finds `upstream`.
@@ -121,5 +134,6 @@ mod tests {
         assert!(!depends_on(&deps, 0, 2));
         assert!(!depends_on(&deps, 3, 0));
         assert!(!depends_on(&deps, 2, 3));
+        assert_eq!(reachable(&deps, 2), vec![true, true, false, false]);
     }
 }

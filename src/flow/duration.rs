@@ -32,13 +32,18 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| bad("the number is too large"))?;
         rest = &rest[digits..];
-        // "ms" must be tried before "m".
-        let Some((unit, scale)) = UNITS
-            .iter()
-            .filter(|(u, _)| rest.starts_with(u))
-            .max_by_key(|(u, _)| u.len())
-        else {
+        if rest.starts_with(['.', ',']) {
+            return Err(bad(
+                "use whole numbers, e.g. \"1h30m\" rather than \"1.5h\"",
+            ));
+        }
+        let letters = rest.len() - rest.trim_start_matches(|c: char| c.is_alphabetic()).len();
+        let unit = &rest[..letters];
+        if unit.is_empty() {
             return Err(bad(&format!("the number {number} has no unit")));
+        }
+        let Some((_, scale)) = UNITS.iter().find(|(u, _)| *u == unit) else {
+            return Err(bad(&format!("unknown unit \"{unit}\"")));
         };
         rest = &rest[unit.len()..];
         total_ms = number
@@ -86,7 +91,10 @@ mod tests {
         assert!(parse("30").unwrap_err().contains("no unit"));
         assert!(parse("m5").unwrap_err().contains("expected a number"));
         assert!(parse("5 min").unwrap_err().contains("5 has no unit"));
-        assert!(parse("1w").unwrap_err().contains("no unit"));
+        assert!(parse("1w").unwrap_err().contains("unknown unit \"w\""));
+        assert!(parse("2H").unwrap_err().contains("unknown unit \"H\""));
+        assert!(parse("30sec").unwrap_err().contains("unknown unit \"sec\""));
+        assert!(parse("1.5h").unwrap_err().contains("whole numbers"));
         assert!(
             parse("99999999999999999999s")
                 .unwrap_err()

@@ -35,18 +35,104 @@ impl<'s> Checker<'s> {
 
     /// Reports every key of `table` not in `allowed`, with a suggestion for
     /// near misses. `place` names the table in messages ("flow", "[defaults]").
-    pub fn known_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
+    /// Keys in `top_level` get a hint instead: they were meant for the top of
+    /// the file but follow a table header, so TOML put them inside it.
+    pub fn known_keys(
+        &mut self,
+        table: &DeTable<'_>,
+        allowed: &[&str],
+        top_level: &[&str],
+        place: &str,
+    ) {
         for key in table.keys() {
             let name = key.get_ref().as_ref();
-            if !allowed.contains(&name) {
-                let hint = suggest::did_you_mean(name, allowed.iter().copied());
-                let expected = allowed.join(", ");
-                self.error(
-                    key.span(),
-                    format!("unknown key `{name}` in {place}{hint}; known keys: {expected}"),
-                );
+            if allowed.contains(&name) {
+                continue;
+            }
+            if top_level.contains(&name) {
+                self.misplaced(key.span(), name, place);
+                continue;
+            }
+            let hint = suggest::did_you_mean(name, allowed.iter().copied());
+            let expected = allowed.join(", ");
+            self.error(
+                key.span(),
+                format!("unknown key `{name}` in {place}{hint}; known keys: {expected}"),
+            );
+        }
+    }
+
+    /// Reports keys of a free-form table (`[params]`, `[pools]`) that are
+    /// really top-level settings written after its header.
+    pub fn no_top_level_keys(&mut self, table: &DeTable<'_>, top_level: &[&str], place: &str) {
+        for key in table.keys() {
+            let name = key.get_ref().as_ref();
+            if top_level.contains(&name) {
+                self.misplaced(key.span(), name, place);
             }
         }
+    }
+
+    fn misplaced(&mut self, span: Range<usize>, name: &str, place: &str) {
+        self.error(
+            span,
+            format!(
+                "`{name}` is a top-level setting, but it comes after the {place} header, so TOML puts it inside {place}; move it above the first [table] header"
+            ),
+        );
+    }
+
+    /// A duration string such as "30s"; a bare number is refused with the
+    /// reason, as is zero unless `allow_zero`.
+    pub fn duration(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        allow_zero: bool,
+    ) -> Option<std::time::Duration> {
+        let value = table.get(key)?;
+        if value.get_ref().is_integer() || value.get_ref().is_float() {
+            self.error(
+                value.span(),
+                format!(
+                    "`{key}` needs a unit: write it as a string such as \"30s\", \"5m\" or \"2h\""
+                ),
+            );
+            return None;
+        }
+        let (text, span) = self.string(table, key)?;
+        match super::duration::parse(text) {
+            Ok(d) if d.is_zero() && !allow_zero => {
+                self.error(span, format!("`{key}` must be longer than 0s"));
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(span, e);
+                None
+            }
+        }
+    }
+
+    /// A string that must not be empty or hold a NUL byte.
+    pub fn nonempty_string<'t>(
+        &mut self,
+        table: &'t DeTable<'_>,
+        key: &str,
+    ) -> Option<(&'t str, Range<usize>)> {
+        let (text, span) = self.string(table, key)?;
+        if text.trim().is_empty() {
+            self.error(span, format!("`{key}` is empty"));
+            return None;
+        }
+        if text.contains('\0') {
+            self.error(
+                span,
+                format!("`{key}` holds a NUL byte, which no command or path can"),
+            );
+            return None;
+        }
+        Some((text, span))
     }
 
     fn wrong_type(&mut self, key: &str, value: &Value<'_>, expected: &str) {
@@ -174,7 +260,22 @@ impl<'s> Checker<'s> {
                     continue;
                 }
             };
-            out.insert(k.get_ref().to_string(), text);
+            let name = k.get_ref();
+            if name.is_empty() || name.contains(['=', '\0']) {
+                self.error(
+                    k.span(),
+                    format!("`{key}` name \"{name}\" may not be empty or hold `=` or a NUL byte"),
+                );
+                continue;
+            }
+            if text.contains('\0') {
+                self.error(
+                    v.span(),
+                    format!("`{key}.{name}` holds a NUL byte, which no environment variable can"),
+                );
+                continue;
+            }
+            out.insert(name.to_string(), text);
         }
         Some(out)
     }

@@ -5,14 +5,14 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use toml::de::DeTable;
 
 use super::diag::{Diagnostic, Source};
 use super::fields::Checker;
 use super::template::{Template, Var};
-use super::{Config, Flow, PythonEnv, Task, TriggerRule, dag, duration, suggest};
+use super::{Config, Flow, PythonEnv, Task, TriggerRule, dag, suggest};
 use crate::schedule::{self, Schedule};
 
 const FLOW_KEYS: &[&str] = &[
@@ -96,7 +96,7 @@ pub fn parse_flow(
     let doc = DeTable::parse(text).map_err(|e| vec![super::toml_error(&src, &e)])?;
     let mut ck = Checker::new(&src);
     let top = doc.get_ref();
-    ck.known_keys(top, FLOW_KEYS, "flow");
+    ck.known_keys(top, FLOW_KEYS, &[], "flow");
 
     let description = ck
         .string(top, "description")
@@ -140,7 +140,10 @@ pub fn parse_flow(
         .map(|l| l.into_iter().map(|(s, _)| s.to_string()).collect())
         .unwrap_or_default();
     let params = ck.string_map(top, "params").unwrap_or_default();
+    let mut declared_params: Vec<String> = Vec::new();
     if let Some((table, _)) = ck.table(top, "params") {
+        ck.no_top_level_keys(table, FLOW_KEYS, "[params]");
+        declared_params = table.keys().map(|k| k.get_ref().to_string()).collect();
         for key in table.keys() {
             if !is_valid_id(key.get_ref()) {
                 ck.error(
@@ -156,7 +159,7 @@ pub fn parse_flow(
 
     let defaults = match ck.table(top, "defaults") {
         Some((table, _)) => {
-            ck.known_keys(table, SETTING_KEYS, "[defaults]");
+            ck.known_keys(table, SETTING_KEYS, FLOW_KEYS, "[defaults]");
             read_settings(&mut ck, table, config)
         }
         None => Settings::default(),
@@ -197,7 +200,7 @@ pub fn parse_flow(
         }
     }
 
-    let tasks = build_graph(&mut ck, raw_tasks, &params);
+    let tasks = build_graph(&mut ck, raw_tasks, &declared_params);
     if !ck.diags.is_empty() {
         ck.diags.sort_by_key(|d| (d.line, d.col));
         return Err(ck.diags);
@@ -228,10 +231,17 @@ fn read_task<'t>(
     config: &Config,
 ) -> RawTask<'t> {
     let allowed: Vec<&str> = TASK_ONLY_KEYS.iter().chain(SETTING_KEYS).copied().collect();
-    ck.known_keys(table, &allowed, &format!("[tasks.{id}]"));
+    ck.known_keys(table, &allowed, FLOW_KEYS, &format!("[tasks.{id}]"));
     let cmd = match ck.string(table, "cmd") {
         Some((text, span)) if text.trim().is_empty() => {
             ck.error(span, format!("task `{id}` has an empty `cmd`"));
+            None
+        }
+        Some((text, span)) if text.contains('\0') => {
+            ck.error(
+                span,
+                format!("task `{id}`: `cmd` holds a NUL byte, which no shell command can"),
+            );
             None
         }
         Some((text, span)) => match Template::parse(text) {
@@ -292,7 +302,9 @@ fn read_settings(ck: &mut Checker<'_>, table: &DeTable<'_>, config: &Config) -> 
         } else {
             let declared: Vec<&str> = config.pools.keys().map(String::as_str).collect();
             let hint = suggest::did_you_mean(pool, declared.iter().copied());
-            let list = if declared.is_empty() {
+            let list = if !config.complete {
+                "drover.toml has errors; fix them first (see drover validate)".to_string()
+            } else if declared.is_empty() {
                 "none".to_string()
             } else {
                 declared.join(", ")
@@ -303,8 +315,8 @@ fn read_settings(ck: &mut Checker<'_>, table: &DeTable<'_>, config: &Config) -> 
             );
         }
     }
-    let venv = ck.string(table, "venv");
-    let conda = ck.string(table, "conda");
+    let venv = ck.nonempty_string(table, "venv");
+    let conda = ck.nonempty_string(table, "conda");
     s.python = match (venv, conda) {
         (Some(_), Some((_, span))) => {
             ck.error(span, "set `venv` or `conda`, not both");
@@ -315,16 +327,11 @@ fn read_settings(ck: &mut Checker<'_>, table: &DeTable<'_>, config: &Config) -> 
         (None, None) => None,
     };
     s.retries = ck.int(table, "retries", 0, 1000).map(|n| n as u32);
-    s.retry_delay = read_duration(ck, table, "retry_delay");
-    s.timeout = read_duration(ck, table, "timeout");
-    if s.timeout == Some(Duration::ZERO) {
-        let span = Checker::span_of(table, "timeout").unwrap_or(0..0);
-        ck.error(
-            span,
-            "`timeout` must be longer than 0s; leave it out for no timeout",
-        );
-    }
-    s.workdir = ck.string(table, "workdir").map(|(w, _)| w.to_string());
+    s.retry_delay = ck.duration(table, "retry_delay", true);
+    s.timeout = ck.duration(table, "timeout", false);
+    s.workdir = ck
+        .nonempty_string(table, "workdir")
+        .map(|(w, _)| w.to_string());
     s.env = ck.string_map(table, "env").unwrap_or_default();
     if let Some((rule, span)) = ck.string(table, "trigger") {
         match TriggerRule::ALL.iter().find(|(n, _)| *n == rule) {
@@ -346,20 +353,6 @@ fn read_settings(ck: &mut Checker<'_>, table: &DeTable<'_>, config: &Config) -> 
         .int(table, "priority", i64::from(i32::MIN), i64::from(i32::MAX))
         .map(|n| n as i32);
     s
-}
-
-fn read_duration(ck: &mut Checker<'_>, table: &DeTable<'_>, key: &str) -> Option<Duration> {
-    if let Some(value) = table.get(key)
-        && value.get_ref().is_integer()
-    {
-        ck.error(
-            value.span(),
-            format!("`{key}` needs a unit: write it as a string such as \"30s\", \"5m\" or \"2h\""),
-        );
-        return None;
-    }
-    let (text, span) = ck.string(table, key)?;
-    duration::parse(text).map_err(|e| ck.error(span, e)).ok()
 }
 
 /// `start`/`end`: a date (midnight in the flow's timezone), a local date-time
@@ -386,30 +379,33 @@ fn read_time(
 /// Parses a date, local date-time or RFC 3339 time; local forms are in `tz`.
 pub fn parse_time(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let local = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok())
-        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok())
-        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok())?;
-    Some(schedule::resolve_local(tz, local))
+    let t = match DateTime::parse_from_rfc3339(text) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            let local = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok())
+                .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok())
+                .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").ok())?;
+            schedule::resolve_local(tz, local)
+        }
+    };
+    // Times outside these years have no plain RFC 3339 form.
+    (1900..=9999).contains(&t.year()).then_some(t)
 }
 
 /// Orders tasks, checks dependencies, cycles and template references.
-fn build_graph(
-    ck: &mut Checker<'_>,
-    raw: Vec<RawTask<'_>>,
-    params: &BTreeMap<String, String>,
-) -> Vec<Task> {
+fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -> Vec<Task> {
     let index: BTreeMap<&str, usize> = raw
         .iter()
         .enumerate()
         .map(|(i, t)| (t.id.as_str(), i))
         .collect();
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); raw.len()];
+    // Tasks with a bad dependency: their ancestry is unknown, so a template
+    // naming an upstream output is not judged.
+    let mut bad_deps = vec![false; raw.len()];
     for (i, task) in raw.iter().enumerate() {
         for (dep, span) in &task.deps {
             match index.get(dep.as_str()) {
@@ -422,6 +418,7 @@ fn build_graph(
                     }
                 }
                 None => {
+                    bad_deps[i] = true;
                     let hint = suggest::did_you_mean(dep, index.keys().copied());
                     ck.error(
                         span.clone(),
@@ -444,14 +441,23 @@ fn build_graph(
         }
     };
 
+    // Downstream sets of the tasks whose outputs templates name, each found
+    // once: checking "is `from` upstream of this task" is then a lookup.
+    let mut dependents = vec![Vec::new(); raw.len()];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    let mut downstream_of: BTreeMap<usize, Vec<bool>> = BTreeMap::new();
     for (i, task) in raw.iter().enumerate() {
         let Some((template, span, text)) = &task.cmd else {
             continue;
         };
         for (var, offset) in template.vars() {
             let problem = match var {
-                Var::Param(name) if !params.contains_key(name) => {
-                    let hint = suggest::did_you_mean(name, params.keys().map(String::as_str));
+                Var::Param(name) if !params.contains(name) => {
+                    let hint = suggest::did_you_mean(name, params.iter().map(String::as_str));
                     Some(format!(
                         "`{{{{ params.{name} }}}}` names no param{hint}; declare a default under [params], e.g. {name} = \"...\""
                     ))
@@ -463,10 +469,21 @@ fn build_graph(
                             "`{{{{ {var} }}}}` names unknown task `{from}`{hint}"
                         ))
                     }
-                    Some(&f) if order.is_some() && !dag::depends_on(&deps, i, f) => Some(format!(
-                        "`{{{{ {var} }}}}`: task `{from}` is not upstream of `{}`; add it to `deps` so its outputs exist before this task runs",
-                        task.id
+                    Some(&f) if f == i => Some(format!(
+                        "`{{{{ {var} }}}}`: a task cannot use its own outputs; they exist only after it ends"
                     )),
+                    Some(&f)
+                        if order.is_some()
+                            && !bad_deps[i]
+                            && !downstream_of
+                                .entry(f)
+                                .or_insert_with(|| dag::reachable(&dependents, f))[i] =>
+                    {
+                        Some(format!(
+                            "`{{{{ {var} }}}}`: task `{from}` is not upstream of `{}`; add it to `deps` so its outputs exist before this task runs",
+                            task.id
+                        ))
+                    }
                     _ => None,
                 },
                 _ => None,

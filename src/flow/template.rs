@@ -86,13 +86,24 @@ fn parse_var(expr: &str) -> Result<Var, String> {
 }
 
 impl Template {
+    /// Parses `{{ var }}` templates; `\{{` stands for a literal `{{` (as in
+    /// `docker inspect --format '\{{.State.Status}}'`).
     pub fn parse(source: &str) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = source;
         let mut base = 0;
+        let mut text = String::new();
         while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                parts.push(Part::Text(rest[..open].to_string()));
+            if rest[..open].ends_with('\\') {
+                text.push_str(&rest[..open - 1]);
+                text.push_str("{{");
+                base += open + 2;
+                rest = &rest[open + 2..];
+                continue;
+            }
+            text.push_str(&rest[..open]);
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut text)));
             }
             let after = &rest[open + 2..];
             let Some(close) = after.find("}}") else {
@@ -111,8 +122,9 @@ impl Template {
             base += consumed;
             rest = &rest[consumed..];
         }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
+        text.push_str(rest);
+        if !text.is_empty() {
+            parts.push(Part::Text(text));
         }
         Ok(Template {
             source: source.to_string(),
@@ -190,6 +202,11 @@ mod tests {
         assert_eq!(render("x {{ params.empty }} y"), "x '' y");
         assert_eq!(render("{{ outputs.prep.rows }}"), "prep-rows");
         assert_eq!(render("no vars"), "no vars");
+        assert_eq!(
+            render(r"docker inspect -f '\{{.State}}' {{ ds }}"),
+            "docker inspect -f '{{.State}}' 2026-01-02"
+        );
+        assert_eq!(render(r"a \{{ ds }} b"), "a {{ ds }} b");
     }
 
     #[test]

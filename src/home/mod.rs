@@ -4,10 +4,14 @@
 //! stops the others loading. Knows nothing of the store or the engine.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::flow::{self, Config, Diagnostic, Flow};
+
+/// Larger files are refused rather than read (a flow file is a few KiB; a
+/// 5,000-task flow is about 0.5 MiB).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A flow file that failed to load, with every problem found in it.
 #[derive(Debug, Clone)]
@@ -22,8 +26,9 @@ pub struct BrokenFlow {
 pub struct Home {
     pub root: PathBuf,
     pub config: Config,
-    /// Problems in `drover.toml`; the config holds defaults where they are.
-    pub config_errors: Vec<Diagnostic>,
+    /// Problems with the home itself: `drover.toml`, an unreadable `flows/`.
+    /// The config holds defaults where drover.toml is wrong.
+    pub errors: Vec<Diagnostic>,
     /// Valid flows, sorted by id.
     pub flows: Vec<Flow>,
     /// Flow files that did not validate, sorted by id.
@@ -40,23 +45,18 @@ pub enum Lookup<'h> {
 impl Home {
     /// Loads the home at `root`. Fails only when `root` is not a readable folder.
     pub fn load(root: &Path) -> Result<Home, String> {
-        match fs::metadata(root) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(format!("home {} is not a folder", root.display())),
-            Err(e) => return Err(format!("home {}: {}", root.display(), describe(&e))),
-        }
-        let themes = theme_names(&join(root, "themes"));
-        let config_path = join(root, "drover.toml");
-        let (config, config_errors) = match read_text(&config_path) {
-            Ok(Some(text)) => flow::parse_config(&config_path, &text, &themes),
-            Ok(None) => (Config::default(), Vec::new()),
-            Err(diag) => (Config::default(), vec![diag]),
+        let (config, mut errors) = load_config(root)?;
+        let (flows, broken) = match load_flow_dir(&join(root, "flows"), &config) {
+            Ok(loaded) => loaded,
+            Err(diag) => {
+                errors.push(diag);
+                (Vec::new(), Vec::new())
+            }
         };
-        let (flows, broken) = load_flow_dir(&join(root, "flows"), &config);
         Ok(Home {
             root: root.to_path_buf(),
             config,
-            config_errors,
+            errors,
             flows,
             broken,
         })
@@ -85,6 +85,29 @@ impl Home {
     }
 }
 
+/// Reads only a home's `drover.toml` (defaults when there is none), with
+/// its problems. Fails only when `root` is not a readable folder.
+pub fn load_config(root: &Path) -> Result<(Config, Vec<Diagnostic>), String> {
+    match fs::metadata(root) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(format!("home {} is not a folder", root.display())),
+        Err(e) => return Err(format!("home {}: {}", root.display(), describe(&e))),
+    }
+    let path = join(root, "drover.toml");
+    Ok(match read_text(&path) {
+        Ok(Some(text)) => config_from_text(&path, &text),
+        Ok(None) => (Config::default(), Vec::new()),
+        Err(diag) => (Config::default(), vec![diag]),
+    })
+}
+
+/// Parses a `drover.toml`'s text, with the themes found beside it.
+pub fn config_from_text(path: &Path, text: &str) -> (Config, Vec<Diagnostic>) {
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let themes = theme_names(&join(folder, "themes"));
+    flow::parse_config(path, text, &themes)
+}
+
 /// `root/name`, written without a leading `./` when the root is the current folder.
 fn join(root: &Path, name: &str) -> PathBuf {
     if root == Path::new(".") || root.as_os_str().is_empty() {
@@ -94,23 +117,22 @@ fn join(root: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// Loads every `*.toml` in `dir` as a flow (a missing folder holds no flows).
-pub fn load_flow_dir(dir: &Path, config: &Config) -> (Vec<Flow>, Vec<BrokenFlow>) {
+/// Loads every `*.toml` file in `dir` as a flow (a missing folder holds no
+/// flows). Fails when `dir` exists but cannot be listed.
+pub fn load_flow_dir(
+    dir: &Path,
+    config: &Config,
+) -> Result<(Vec<Flow>, Vec<BrokenFlow>), Diagnostic> {
     let mut flows = Vec::new();
     let mut broken = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return (flows, broken),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((flows, broken)),
         Err(e) => {
-            broken.push(BrokenFlow {
-                id: String::new(),
-                path: dir.to_path_buf(),
-                errors: vec![Diagnostic::whole_file(
-                    dir,
-                    format!("cannot list flows: {}", describe(&e)),
-                )],
-            });
-            return (flows, broken);
+            return Err(Diagnostic::whole_file(
+                dir,
+                format!("cannot list flows: {}", describe(&e)),
+            ));
         }
     };
     let mut paths: Vec<PathBuf> = entries
@@ -125,7 +147,7 @@ pub fn load_flow_dir(dir: &Path, config: &Config) -> (Vec<Flow>, Vec<BrokenFlow>
             Err(b) => broken.push(b),
         }
     }
-    (flows, broken)
+    Ok((flows, broken))
 }
 
 /// Reads and validates one flow file; its id is the file stem.
@@ -149,27 +171,53 @@ pub fn load_flow_file(path: &Path, config: &Config) -> Result<Flow, BrokenFlow> 
     flow::parse_flow(&id, path, &text, config).map_err(broken)
 }
 
-/// A file's text; `Ok(None)` when it does not exist.
+/// A regular file's text, at most `MAX_FILE_BYTES`; `Ok(None)` when it does
+/// not exist. FIFOs and devices are refused, never read.
 fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
-    match fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
-            Diagnostic::whole_file(
-                path,
-                format!(
-                    "not UTF-8 text (bad byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            )
-        }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Diagnostic::whole_file(
-            path,
-            format!("cannot read: {}", describe(&e)),
-        )),
+    let fail = |what: String| Err(Diagnostic::whole_file(path, what));
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return fail(format!("cannot read: {}", describe(&e))),
+    };
+    if !meta.is_file() {
+        return fail("not a regular file; drover reads flows only from plain files".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return fail(format!(
+            "the file is {} MiB; drover reads at most {} MiB",
+            meta.len() / (1024 * 1024),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    let read =
+        fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        return fail(format!("cannot read: {}", describe(&e)));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            let start = bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let col = String::from_utf8_lossy(&bytes[start..at]).chars().count() + 1;
+            Err(Diagnostic {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: "not UTF-8 text: save the file as UTF-8".into(),
+            })
+        }
     }
 }
 
-/// File stems of `themes/*.toml`.
+/// File stems of `themes/*.toml` (plain files only).
 fn theme_names(dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
@@ -177,7 +225,7 @@ fn theme_names(dir: &Path) -> Vec<String> {
     entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect()
 }

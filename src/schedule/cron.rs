@@ -100,7 +100,8 @@ const DAYS_IN_MONTH: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
 
 impl FieldSpec {
     fn value(&self, text: &str) -> Result<u32, String> {
-        if let Ok(n) = text.parse::<u32>() {
+        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        if let Some(n) = digits.then(|| text.parse::<u32>().ok()).flatten() {
             if n < self.min || n > self.max {
                 return Err(format!(
                     "{} field: {n} is out of range {}-{}",
@@ -137,7 +138,8 @@ impl FieldSpec {
             }
             let (range, step) = match item.split_once('/') {
                 Some((r, s)) => {
-                    let step: u32 = s.parse().map_err(|_| {
+                    let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+                    let step: u32 = s.parse().ok().filter(|_| digits).ok_or_else(|| {
                         format!(
                             "{} field \"{field}\": step \"{s}\" is not a positive number",
                             self.name
@@ -156,6 +158,12 @@ impl FieldSpec {
             let (lo, hi) = if range == "*" || range == "?" {
                 (self.min, if self.max == 7 { 6 } else { self.max })
             } else if let Some((a, b)) = range.split_once('-') {
+                if a.is_empty() || b.is_empty() {
+                    return Err(format!(
+                        "{} field \"{field}\": a range needs a start and an end, e.g. 1-5",
+                        self.name
+                    ));
+                }
                 let (lo, hi) = (self.value(a)?, self.value(b)?);
                 if lo > hi {
                     return Err(format!(
@@ -220,11 +228,16 @@ impl Cron {
             }
         };
         let mut bits = Vec::with_capacity(6);
+        let seconds_hint = if fields.len() == 6 {
+            " (6 fields: the first is seconds, then minute hour day-of-month month day-of-week)"
+        } else {
+            ""
+        };
         for ((offset, text), spec) in fields.iter().zip(specs) {
             let parsed = spec.parse(text).map_err(|message| CronError {
+                message: format!("{message}{seconds_hint}"),
                 // Offsets into a macro's expansion mean nothing to the user.
                 offset: (expanded.as_ptr() == expr.as_ptr()).then_some(*offset),
-                message,
             })?;
             bits.push(parsed);
         }
@@ -283,8 +296,10 @@ impl Cron {
     /// The first wall-clock time strictly after `after` that matches, looking
     /// at most ~10 years ahead (enough for any Feb 29 schedule).
     pub fn next_local(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
-        let mut t = after.with_nanosecond(0)? + chrono::Duration::seconds(1);
-        let limit_year = after.year() + 10;
+        let later = |t: NaiveDateTime, d: chrono::Duration| t.checked_add_signed(d);
+        let mut t = later(after.with_nanosecond(0)?, chrono::Duration::seconds(1))?;
+        // Years past 9999 have no RFC 3339 form.
+        let limit_year = (after.year() + 10).min(9999);
         let midnight = NaiveTime::MIN;
         while t.year() <= limit_year {
             if self.months & (1 << t.month()) == 0 {
@@ -308,14 +323,20 @@ impl Cron {
                 t = t.date().and_hms_opt(hour, 0, 0)?;
             }
             let Some(minute) = next_bit(self.minutes, t.minute()) else {
-                t = t.date().and_hms_opt(t.hour(), 0, 0)? + chrono::Duration::hours(1);
+                t = later(
+                    t.date().and_hms_opt(t.hour(), 0, 0)?,
+                    chrono::Duration::hours(1),
+                )?;
                 continue;
             };
             if minute != t.minute() {
                 t = t.date().and_hms_opt(t.hour(), minute, 0)?;
             }
             let Some(second) = next_bit(self.seconds, t.second()) else {
-                t = t.date().and_hms_opt(t.hour(), t.minute(), 0)? + chrono::Duration::minutes(1);
+                t = later(
+                    t.date().and_hms_opt(t.hour(), t.minute(), 0)?,
+                    chrono::Duration::minutes(1),
+                )?;
                 continue;
             };
             return t.date().and_hms_opt(t.hour(), t.minute(), second);
@@ -444,6 +465,19 @@ mod tests {
     }
 
     #[test]
+    fn stops_at_the_end_of_time_without_panicking() {
+        let cron = Cron::parse("59 23 31 12 *").unwrap();
+        assert_eq!(cron.next_local(at("9999-12-31 23:59:00")), None);
+        assert_eq!(cron.next_local(NaiveDateTime::MAX), None);
+        assert_eq!(
+            Cron::parse("* * * * * *")
+                .unwrap()
+                .next_local(NaiveDateTime::MAX),
+            None
+        );
+    }
+
+    #[test]
     fn macros_and_leap_days() {
         assert_eq!(
             next("@weekly", "2026-01-01 00:00:00"),
@@ -487,5 +521,16 @@ mod tests {
         assert!(err("0 0 30 2 *").message.contains("never fires"));
         assert!(err("@dayly").message.contains("did you mean `@daily`"));
         assert!(err("1,,2 * * * *").message.contains("empty list item"));
+        assert!(
+            err("-5 0 * * *")
+                .message
+                .contains("needs a start and an end")
+        );
+        assert!(err("+5 3 * * *").message.contains("\"+5\" is not a number"));
+        assert!(
+            err("0 1 * * MON 1")
+                .message
+                .contains("the first is seconds")
+        );
     }
 }
