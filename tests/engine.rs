@@ -381,7 +381,7 @@ fn a_flood_of_output_is_logged_whole_without_growing_drover() {
         .path()
         .join(".drover/logs/flood")
         .join(run_id)
-        .join("flood/1.log");
+        .join("flood.1.log");
     assert_eq!(
         std::fs::metadata(&file).unwrap().len(),
         100_000_000,
@@ -566,7 +566,7 @@ fn while_a_test_runs_the_store_is_busy_but_logs_follow() {
             .ok()
             .and_then(|mut d| d.next())
             .and_then(|e| e.ok())
-            .map(|e| e.path().join("talk/1.log"));
+            .map(|e| e.path().join("talk.1.log"));
         if let Some(p) =
             found.filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("first")))
         {
@@ -605,4 +605,54 @@ fn the_store_survives_a_restart_with_its_schema() {
     let v: Value = serde_json::from_str(&runs.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert!(Path::new(&home.path().join(".drover/store")).is_dir());
+}
+
+#[test]
+fn kill_9_of_drover_keeps_every_committed_state() {
+    let home = TestHome::new();
+    home.flow(
+        "crash",
+        "[tasks.a]\ncmd = \"echo rows=5 >> $DROVER_OUTPUT\"\n[tasks.b]\ncmd = \"echo started; sleep 30\"\ndeps = [\"a\"]\n",
+    );
+    let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["test", "crash"])
+        .env("DROVER_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until drover reports b running, then kill it hard.
+    use std::io::{BufRead, BufReader};
+    let mut lines = BufReader::new(test.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = lines.next().expect("drover printed b running").unwrap();
+        if line.contains("▶ b") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "b never started");
+    }
+    test.kill().unwrap();
+    test.wait().unwrap();
+    let journal = home.path().join(".drover/store.journal");
+    assert!(
+        std::fs::metadata(&journal).unwrap().len() > 0,
+        "the commits are in the journal"
+    );
+    // The store was never flushed by a clean close: what drover printed
+    // must come back from its journal.
+    let view = tasks(&home, "crash");
+    assert_eq!(state(&view, "a"), "success");
+    assert_eq!(task(&view, "a")["outputs"]["rows"], "5");
+    assert_eq!(state(&view, "b"), "running");
+    assert_eq!(task(&view, "b")["try"], 1);
+    // The task itself was not killed with drover.
+    let pids = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 30"])
+        .output()
+        .unwrap();
+    let pids = String::from_utf8_lossy(&pids.stdout).into_owned();
+    for pid in pids.split_whitespace() {
+        let _ = std::process::Command::new("kill").arg(pid).status();
+    }
+    assert!(!pids.trim().is_empty(), "the running task died with drover");
 }

@@ -46,7 +46,12 @@ cmd = "echo d"
 
     let loaded = Home::load(home.path()).unwrap();
     let root = std::fs::canonicalize(home.path()).unwrap();
-    let mut engine = Engine::new(root, loaded.config.clone(), loaded.flows.clone(), store(home.path()));
+    let mut engine = Engine::new(
+        root,
+        loaded.config.clone(),
+        loaded.flows.clone(),
+        store(home.path()),
+    );
     engine.resume().unwrap();
     let (handle, join) = engine.spawn();
     let mut events = handle.subscribe();
@@ -81,7 +86,15 @@ cmd = "echo d"
         })
         .collect();
     let expect = |t: &str, n: u64| (t.to_string(), n, "success".to_string());
-    assert_eq!(tries, [expect("a", 1), expect("b", 2), expect("c", 1), expect("d", 1)]);
+    assert_eq!(
+        tries,
+        [
+            expect("a", 1),
+            expect("b", 2),
+            expect("c", 1),
+            expect("d", 1)
+        ]
+    );
     // b's first try and its log are kept beside the second.
     let first_log = home.drover(&["logs", "chain", "latest", "b", "--try", "1"]);
     assert_eq!(first_log.code, 0);

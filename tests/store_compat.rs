@@ -24,7 +24,10 @@ fn copy_dir(from: &Path, to: &Path) {
 fn a_schema_1_store_opens_and_reads() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1"), &path);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1"),
+        &path,
+    );
     let store = Store::open(&path).expect("the schema 1 fixture opens");
     let runs = store.latest_runs("fixture", 10).unwrap();
     assert_eq!(runs.len(), 1);
@@ -33,11 +36,23 @@ fn a_schema_1_store_opens_and_reads() {
     assert_eq!(run.logical.to_rfc3339(), "2026-01-02T00:00:00+00:00");
     assert_eq!(run.params["n"], "1");
     let tis = store.task_instances(run).unwrap();
-    let states: Vec<(&str, TaskState, u32)> = tis.iter().map(|t| (t.task.as_str(), t.state, t.tries)).collect();
-    assert_eq!(states, [("fail", TaskState::Failed, 2), ("produce", TaskState::Success, 1)]);
+    let states: Vec<(&str, TaskState, u32)> = tis
+        .iter()
+        .map(|t| (t.task.as_str(), t.state, t.tries))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("fail", TaskState::Failed, 2),
+            ("produce", TaskState::Success, 1)
+        ]
+    );
     let tries = store.tries(run, "produce").unwrap();
     assert_eq!(tries[0].outputs["rows"], "7");
     let failed = store.tries(run, "fail").unwrap();
-    assert_eq!(failed.iter().map(|t| t.exit_code).collect::<Vec<_>>(), [Some(2), Some(2)]);
+    assert_eq!(
+        failed.iter().map(|t| t.exit_code).collect::<Vec<_>>(),
+        [Some(2), Some(2)]
+    );
     assert!(store.run("fixture", &run.id).unwrap().is_some());
 }

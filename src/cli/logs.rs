@@ -144,21 +144,29 @@ fn from_disk(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tries: Vec<u32> = std::fs::read_dir(run_dir.join(task))
+    let prefix = format!("{task}.");
+    let tries: Vec<u32> = std::fs::read_dir(&run_dir)
         .map_err(|_| {
             Failure::new(
                 EXIT_NOT_FOUND,
-                format!("no logs for task `{task}` in run `{run_id}` ({busy})"),
+                format!("no logs for run `{run_id}` ({busy})"),
             )
         })?
         .filter_map(Result::ok)
         .filter_map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .strip_suffix(".log")
-                .and_then(|n| n.parse().ok())
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix(&prefix)?
+                .strip_suffix(".log")?
+                .parse()
+                .ok()
         })
         .collect();
+    if tries.is_empty() {
+        return Err(Failure::new(
+            EXIT_NOT_FOUND,
+            format!("no logs for task `{task}` in run `{run_id}` ({busy})"),
+        ));
+    }
     let latest = tries.iter().copied().max().unwrap_or(0);
     let number = pick_try(&run_id, task, wanted, latest)?;
     Ok(logs.try_files(flow, &run_id, task, number))

@@ -66,8 +66,7 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
     };
     let store = open_store(&home)?;
     let root_abs = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;

@@ -184,8 +184,8 @@ pub struct Engine {
     executor: Box<dyn Executor>,
     exec_events: mpsc::UnboundedReceiver<ExecEvent>,
     runs: BTreeMap<RunKey, ActiveRun>,
-    /// Running tries and the pool each holds.
-    running: HashMap<TryKey, Option<String>>,
+    /// Running tries: the pool each holds and its try record as stored.
+    running: HashMap<TryKey, (Option<String>, Try)>,
     pools_used: HashMap<String, u32>,
     parallelism: usize,
     events: broadcast::Sender<EngineEvent>,
@@ -305,7 +305,7 @@ impl Engine {
         loop {
             // Repeat until nothing changes: a try that cannot start fails at
             // once, which may settle its run or free work for another pass.
-            while self.step()? {}
+            while self.step().await? {}
             let wake = self
                 .next_retry()
                 .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
@@ -326,6 +326,16 @@ impl Engine {
                 self.on_exec(event)?;
             }
         }
+    }
+
+    /// Makes every change so far durable, then tells listeners about them.
+    /// The wait lets other tasks (output of running tries) go on meanwhile.
+    async fn commit(&mut self) -> Result<()> {
+        self.store.commit()?;
+        for event in self.pending_events.drain(..) {
+            let _ = self.events.send(event);
+        }
+        Ok(())
     }
 
     fn on_request(&mut self, request: Request) -> Result<()> {
@@ -502,7 +512,7 @@ impl Engine {
 
     /// One scheduling pass: decisions, queueing, starting; then flush and
     /// announce. Returns whether anything changed.
-    fn step(&mut self) -> Result<bool> {
+    async fn step(&mut self) -> Result<bool> {
         let now = Utc::now();
         let mut finished = Vec::new();
         for (key, active) in self.runs.iter_mut() {
@@ -574,10 +584,7 @@ impl Engine {
         // Everything decided so far becomes durable before any process
         // starts or anyone hears of it.
         if changed {
-            self.store.flush()?;
-        }
-        for event in self.pending_events.drain(..) {
-            let _ = self.events.send(event);
+            self.commit().await?;
         }
         for (key, launch) in launches {
             self.start(key, launch)?;
@@ -588,10 +595,7 @@ impl Engine {
             }
         }
         if !self.pending_events.is_empty() {
-            self.store.flush()?;
-            for event in self.pending_events.drain(..) {
-                let _ = self.events.send(event);
-            }
+            self.commit().await?;
         }
         Ok(changed)
     }
@@ -666,7 +670,8 @@ impl Engine {
             if let Some(pool) = &task.pool {
                 *self.pools_used.entry(pool.clone()).or_default() += 1;
             }
-            self.running.insert(key.clone(), task.pool.clone());
+            self.running
+                .insert(key.clone(), (task.pool.clone(), attempt));
             let outputs = upstream_outputs(&self.store, active, &task_id)?;
             let files = self
                 .logs
@@ -696,11 +701,10 @@ impl Engine {
         match started {
             Ok(pid) => {
                 if let Some(active) = self.runs.get(&key.run)
-                    && let Some(mut t) = self.store.tries(&active.run, &key.task)?.pop()
-                    && t.number == key.number
+                    && let Some((_, attempt)) = self.running.get_mut(&key)
                 {
-                    t.pid = pid;
-                    self.store.put_try(&active.run, &key.task, &t)?;
+                    attempt.pid = pid;
+                    self.store.put_try(&active.run, &key.task, attempt)?;
                 }
                 Ok(())
             }
@@ -730,7 +734,10 @@ impl Engine {
     /// Records how a try ended and what its task instance does next.
     fn on_exec(&mut self, event: ExecEvent) -> Result<()> {
         let ExecEvent::Finished { key, ended } = event;
-        if let Some(Some(pool)) = self.running.remove(&key)
+        let Some((pool, mut attempt)) = self.running.remove(&key) else {
+            return Ok(());
+        };
+        if let Some(pool) = pool
             && let Some(used) = self.pools_used.get_mut(&pool)
         {
             *used = used.saturating_sub(1);
@@ -783,22 +790,6 @@ impl Engine {
             }
         }
         let now = Utc::now();
-        let mut attempt = self
-            .store
-            .tries(&active.run, &key.task)?
-            .into_iter()
-            .find(|t| t.number == key.number)
-            .unwrap_or(Try {
-                number: key.number,
-                state,
-                started: now,
-                ended: None,
-                exit_code: None,
-                signal: None,
-                reason: None,
-                pid: None,
-                outputs: BTreeMap::new(),
-            });
         attempt.state = state;
         attempt.ended = Some(now);
         attempt.exit_code = ended.exit_code;
@@ -872,41 +863,31 @@ fn task_event(run: &Run, ti: &TaskInstance, reason: Option<String>) -> EngineEve
     }
 }
 
-/// Outputs of the latest try of every upstream task (direct or not).
+/// Outputs of the latest try of every upstream task (direct or not), found
+/// by walking up the dependencies from `task`.
 fn upstream_outputs(
     store: &Store,
     active: &ActiveRun,
     task: &str,
 ) -> Result<prepare::UpstreamOutputs> {
     let flow = &active.flow;
-    let index: HashMap<&str, usize> = flow
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id.as_str(), i))
-        .collect();
-    let deps: Vec<Vec<usize>> = flow
-        .tasks
-        .iter()
-        .map(|t| {
-            t.deps
-                .iter()
-                .filter_map(|d| index.get(d.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    let Some(&me) = index.get(task) else {
-        return Ok(BTreeMap::new());
-    };
     let mut out = BTreeMap::new();
-    for (i, t) in flow.tasks.iter().enumerate() {
-        if i != me && crate::flow::dag::depends_on(&deps, me, i) {
-            let tries = store.tries(&active.run, &t.id)?;
-            if let Some(latest) = tries.last()
-                && !latest.outputs.is_empty()
-            {
-                out.insert(t.id.clone(), latest.outputs.clone());
-            }
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<&str> = flow
+        .task(task)
+        .map(|t| t.deps.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Some(latest) = store.tries(&active.run, id)?.pop()
+            && !latest.outputs.is_empty()
+        {
+            out.insert(id.to_string(), latest.outputs);
+        }
+        if let Some(t) = flow.task(id) {
+            stack.extend(t.deps.iter().map(String::as_str));
         }
     }
     Ok(out)

@@ -110,7 +110,7 @@ pub fn launch(
     }
 
     let mut env_remove = Vec::new();
-    let shell = vec!["sh".to_string(), "-c".to_string(), command];
+    let shell = vec![shell().to_string(), "-c".to_string(), command];
     let argv = match &task.python {
         None => shell,
         Some(PythonEnv::Venv(dir)) => {
@@ -145,7 +145,6 @@ pub fn launch(
             argv
         }
     };
-    std::fs::remove_file(&files.output).ok();
     Ok(Launch {
         key: TryKey {
             run: run.key.clone(),
@@ -161,17 +160,28 @@ pub fn launch(
     })
 }
 
+/// `sh`, found once on PATH: starting it by its full path spares every
+/// spawn a walk through PATH with failing execs.
+fn shell() -> &'static str {
+    static SHELL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SHELL.get_or_init(|| find_on_path("sh").unwrap_or_else(|| "/bin/sh".into()))
+}
+
+fn find_on_path(program: &str) -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
 fn find_conda() -> Option<String> {
     if let Ok(exe) = std::env::var("CONDA_EXE")
         && Path::new(&exe).is_file()
     {
         return Some(exe);
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("conda"))
-        .find(|p| p.is_file())
-        .map(|p| p.to_string_lossy().into_owned())
+    find_on_path("conda")
 }
 
 /// Reads `key=value` lines a task appended to `$DROVER_OUTPUT`. Blank lines

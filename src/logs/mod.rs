@@ -1,6 +1,6 @@
 //! Task logs: one file per try, with arrival times kept beside it.
 //!
-//! Layout under `.drover/logs/`: `FLOW/RUN/TASK/TRY.log` holds the try's
+//! Layout under `.drover/logs/`: `FLOW/RUN/TASK.TRY.log` holds the try's
 //! stdout and stderr, interleaved in the order written, as bytes; `TRY.idx`
 //! holds a 16-byte record per chunk read from the pipe (byte offset, arrival
 //! time in ms, both little-endian), so every line has the arrival time of the
@@ -39,13 +39,16 @@ impl LogDir {
         self.root.join(flow).join(sanitize(run_id))
     }
 
+    /// A run's files sit together in its folder (task ids hold no `.`), so a
+    /// try costs no folder of its own.
     pub fn try_files(&self, flow: &str, run_id: &str, task: &str, try_number: u32) -> TryFiles {
-        let dir = self.run_dir(flow, run_id).join(task);
+        let dir = self.run_dir(flow, run_id);
+        let file = |ext: &str| dir.join(format!("{task}.{try_number}.{ext}"));
         TryFiles {
-            log: dir.join(format!("{try_number}.log")),
-            index: dir.join(format!("{try_number}.idx")),
-            output: dir.join(format!("{try_number}.out")),
-            end: dir.join(format!("{try_number}.end")),
+            log: file("log"),
+            index: file("idx"),
+            output: file("out"),
+            end: file("end"),
         }
     }
 
@@ -63,11 +66,13 @@ fn sanitize(run_id: &str) -> String {
     run_id.replace(['/', '\0'], "_")
 }
 
-/// Appends to a try's log and index. Created empty when the try starts, so a
-/// follower finds the file at once.
+/// Appends to a try's log and index. Both files are created when the first
+/// output arrives: a task that prints nothing costs no files (creating files
+/// is much of the per-task cost on some file systems).
 pub struct LogWriter {
-    log: File,
-    index: File,
+    files: TryFiles,
+    /// The log and its index, once opened.
+    open: Option<(File, File)>,
     written: u64,
     /// The last byte written, to start notes on a line of their own.
     last: u8,
@@ -76,22 +81,28 @@ pub struct LogWriter {
 }
 
 impl LogWriter {
+    /// A writer for a try's files, appending to what they already hold.
+    /// Creates the run's folder.
     pub fn create(files: &TryFiles) -> io::Result<LogWriter> {
         if let Some(dir) = files.log.parent() {
             fs::create_dir_all(dir)?;
         }
-        let open = |p: &Path| OpenOptions::new().create(true).append(true).open(p);
-        let log = open(&files.log)?;
-        let written = log.metadata()?.len();
         let mut last = [b'\n'];
-        if written > 0 {
-            let mut f = File::open(&files.log)?;
-            f.seek(SeekFrom::End(-1))?;
-            f.read_exact(&mut last)?;
-        }
+        let written = match File::open(&files.log) {
+            Ok(mut f) => {
+                let len = f.metadata()?.len();
+                if len > 0 {
+                    f.seek(SeekFrom::End(-1))?;
+                    f.read_exact(&mut last)?;
+                }
+                len
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e),
+        };
         Ok(LogWriter {
-            log,
-            index: open(&files.index)?,
+            files: files.clone(),
+            open: None,
             written,
             last: last[0],
             error: None,
@@ -106,10 +117,23 @@ impl LogWriter {
         let mut record = [0u8; 16];
         record[..8].copy_from_slice(&self.written.to_le_bytes());
         record[8..].copy_from_slice(&at.timestamp_millis().to_le_bytes());
-        let result = self
-            .log
-            .write_all(bytes)
-            .and_then(|()| self.index.write_all(&record));
+        if self.open.is_none() {
+            let append = |p: &Path| OpenOptions::new().create(true).append(true).open(p);
+            match append(&self.files.log).and_then(|log| Ok((log, append(&self.files.index)?))) {
+                Ok(files) => self.open = Some(files),
+                Err(e) => {
+                    self.error = Some(format!(
+                        "writing the log failed: {}",
+                        crate::home::describe(&e)
+                    ));
+                    return;
+                }
+            }
+        }
+        let Some((log, index)) = self.open.as_mut() else {
+            return;
+        };
+        let result = log.write_all(bytes).and_then(|()| index.write_all(&record));
         match result {
             Ok(()) => {
                 self.written += bytes.len() as u64;
@@ -147,11 +171,14 @@ pub fn append_note(files: &TryFiles, text: &str) -> io::Result<()> {
     }
 }
 
-/// Marks a try as ended (its state name and reason, one line).
+/// Marks a try as ended (its state name and reason, one line). Followers
+/// only test that the file exists, so it needs no atomic rename. A try that
+/// wrote no log has no followers, and gets no marker: a file less to create.
 pub fn mark_ended(files: &TryFiles, summary: &str) -> io::Result<()> {
-    let tmp = files.end.with_extension("end.tmp");
-    fs::write(&tmp, format!("{summary}\n"))?;
-    fs::rename(tmp, &files.end)
+    if !files.log.exists() {
+        return Ok(());
+    }
+    fs::write(&files.end, format!("{summary}\n"))
 }
 
 /// Reads a log from `offset`: the bytes there and the offset after them.
@@ -166,7 +193,10 @@ pub fn read_from(path: &Path, offset: u64) -> io::Result<(Vec<u8>, u64)> {
 
 /// Arrival time of every line of a log: (byte offset of the line, time).
 pub fn line_times(files: &TryFiles) -> io::Result<Vec<(u64, DateTime<Utc>)>> {
-    let index = fs::read(&files.index)?;
+    let index = match fs::read(&files.index) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        other => other?,
+    };
     let chunks: Vec<(u64, i64)> = index
         .chunks_exact(16)
         .map(|r| {

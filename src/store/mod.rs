@@ -13,6 +13,7 @@
 //! Every value is one schema-version byte followed by JSON. Nothing is
 //! durable until `flush` returns; callers flush before acting on a change.
 
+mod journal;
 mod state;
 
 use std::collections::BTreeMap;
@@ -165,7 +166,26 @@ pub struct Store {
     tis: sled::Tree,
     tries: sled::Tree,
     flows: sled::Tree,
+    journal: std::sync::Mutex<journal::Journal>,
 }
+
+impl Drop for Store {
+    /// A clean close folds the journal into sled (a crash leaves it to be
+    /// replayed at the next open).
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Journal tree numbers.
+const RUNS: u8 = 0;
+const RUN_IDS: u8 = 1;
+const TIS: u8 = 2;
+const TRIES: u8 = 3;
+const FLOWS: u8 = 4;
+
+/// Past this size the journal is folded into sled and emptied.
+const JOURNAL_LIMIT: u64 = 8 * 1024 * 1024;
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = vec![SCHEMA_VERSION];
@@ -240,6 +260,8 @@ impl Store {
             tree("flows")?,
         );
         let meta = tree("meta")?;
+        let (journal, records) =
+            journal::Journal::open(&dir.with_extension("journal")).map_err(|e| io(&e))?;
         let store = Store {
             runs,
             run_ids,
@@ -248,7 +270,23 @@ impl Store {
             flows,
             path: dir.to_path_buf(),
             db,
+            journal: std::sync::Mutex::new(journal),
         };
+        // Changes committed to the journal but not yet flushed into sled
+        // when drover last stopped.
+        if !records.is_empty() {
+            for r in records {
+                let Some(tree) = store.tree(r.tree) else {
+                    continue;
+                };
+                match r.value {
+                    Some(v) => tree.insert(r.key, v).map(|_| ()),
+                    None => tree.remove(r.key).map(|_| ()),
+                }
+                .map_err(|e| io(&e))?;
+            }
+            store.flush()?;
+        }
         match meta.get("schema").map_err(|e| io(&e))? {
             Some(v) if v.first().copied().unwrap_or(0) > SCHEMA_VERSION => {
                 return Err(StoreError::Schema {
@@ -273,9 +311,55 @@ impl Store {
         }
     }
 
-    /// Makes every change so far durable.
+    fn tree(&self, n: u8) -> Option<&sled::Tree> {
+        match n {
+            RUNS => Some(&self.runs),
+            RUN_IDS => Some(&self.run_ids),
+            TIS => Some(&self.tis),
+            TRIES => Some(&self.tries),
+            FLOWS => Some(&self.flows),
+            _ => None,
+        }
+    }
+
+    fn journal(&self) -> std::sync::MutexGuard<'_, journal::Journal> {
+        // A panic while holding the lock leaves the journal consistent
+        // (records are appended whole), so a poisoned lock is still usable.
+        self.journal.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes `value` under `key` in tree `n`, in sled and the journal.
+    fn put(&self, n: u8, key: &[u8], value: &[u8]) -> Result<()> {
+        let tree = self.tree(n).ok_or_else(|| self.err("unknown tree"))?;
+        tree.insert(key, value).map_err(|e| self.err(e))?;
+        self.journal().put(n, key, value);
+        Ok(())
+    }
+
+    fn remove(&self, n: u8, key: &[u8]) -> Result<()> {
+        let tree = self.tree(n).ok_or_else(|| self.err("unknown tree"))?;
+        tree.remove(key).map_err(|e| self.err(e))?;
+        self.journal().remove(n, key);
+        Ok(())
+    }
+
+    /// Makes every change so far durable: one write and one fdatasync of
+    /// the journal. The engine commits before it acts on a change.
+    pub fn commit(&self) -> Result<()> {
+        let mut journal = self.journal();
+        journal.commit().map_err(|e| self.err(e))?;
+        if journal.size() > JOURNAL_LIMIT {
+            drop(journal);
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Makes every change so far durable in sled itself and empties the journal.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+        let mut journal = self.journal();
+        self.db.flush().map_err(|e| self.err(e))?;
+        journal.reset().map_err(|e| self.err(e))
     }
 
     /// Stores a new run with its task instances `pending`. Fails if the flow
@@ -316,7 +400,15 @@ impl Store {
             Ok(())
         });
         match outcome {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                let mut journal = self.journal();
+                journal.put(RUN_IDS, &id_key, &run.key.0);
+                journal.put(RUNS, &run.key.0, &value);
+                for (k, v) in &tis {
+                    journal.put(TIS, k, v);
+                }
+                Ok(())
+            }
             Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::RunExists {
                 flow: run.flow.clone(),
                 run_id: run.id.clone(),
@@ -370,10 +462,7 @@ impl Store {
     }
 
     pub fn put_run(&self, run: &Run) -> Result<()> {
-        self.runs
-            .insert(&run.key.0, encode(run))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.put(RUNS, &run.key.0, &encode(run))
     }
 
     /// A run's task instances, in key order (by task id).
@@ -398,19 +487,13 @@ impl Store {
     }
 
     pub fn put_task_instance(&self, run: &Run, ti: &TaskInstance) -> Result<()> {
-        self.tis
-            .insert(ti_key(&run.key, &ti.task), encode(ti))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.put(TIS, &ti_key(&run.key, &ti.task), &encode(ti))
     }
 
     pub fn put_try(&self, run: &Run, task: &str, t: &Try) -> Result<()> {
         let mut key = tries_prefix(&run.key, task);
         key.extend_from_slice(&t.number.to_be_bytes());
-        self.tries
-            .insert(key, encode(t))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.put(TRIES, &key, &encode(t))
     }
 
     /// A task's tries, oldest first.
@@ -432,29 +515,25 @@ impl Store {
     }
 
     pub fn put_flow_state(&self, flow: &str, state: &FlowState) -> Result<()> {
-        self.flows
-            .insert(flow, encode(state))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.put(FLOWS, flow.as_bytes(), &encode(state))
     }
 
     /// Deletes a run with its task instances and tries.
     pub fn delete_run(&self, run: &Run) -> Result<()> {
         let mut id_key = prefix(&run.flow);
         id_key.extend_from_slice(run.id.as_bytes());
-        for tree in [&self.tis, &self.tries] {
+        for (n, tree) in [(TIS, &self.tis), (TRIES, &self.tries)] {
             let keys: Vec<sled::IVec> = tree
                 .scan_prefix(&run.key.0)
                 .keys()
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| self.err(e))?;
             for k in keys {
-                tree.remove(k).map_err(|e| self.err(e))?;
+                self.remove(n, &k)?;
             }
         }
-        self.run_ids.remove(id_key).map_err(|e| self.err(e))?;
-        self.runs.remove(&run.key.0).map_err(|e| self.err(e))?;
-        Ok(())
+        self.remove(RUN_IDS, &id_key)?;
+        self.remove(RUNS, &run.key.0)
     }
 
     /// Deletes the oldest finished runs of a flow beyond the newest `keep`;
