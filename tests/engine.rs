@@ -40,6 +40,21 @@ fn log(home: &TestHome, flow: &str, task: &str, try_number: Option<u32>) -> Stri
     run.stdout
 }
 
+/// Whether any log of the flow's runs holds `text` (read straight from disk).
+fn logs_contain(home: &TestHome, flow: &str, text: &str) -> bool {
+    let dir = home.path().join(".drover/logs").join(flow);
+    let Ok(runs) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    runs.filter_map(Result::ok).any(|run| {
+        std::fs::read_dir(run.path()).is_ok_and(|files| {
+            files
+                .filter_map(Result::ok)
+                .any(|f| std::fs::read_to_string(f.path()).is_ok_and(|t| t.contains(text)))
+        })
+    })
+}
+
 fn test_flow(home: &TestHome, flow: &str, args: &[&str]) -> Run {
     let mut all = vec!["test", flow];
     all.extend_from_slice(args);
@@ -610,9 +625,13 @@ fn the_store_survives_a_restart_with_its_schema() {
 #[test]
 fn kill_9_of_drover_keeps_every_committed_state() {
     let home = TestHome::new();
+    let pidfile = home.path().join("b.pid");
     home.flow(
         "crash",
-        "[tasks.a]\ncmd = \"echo rows=5 >> $DROVER_OUTPUT\"\n[tasks.b]\ncmd = \"echo started; sleep 30\"\ndeps = [\"a\"]\n",
+        &format!(
+            "[tasks.a]\ncmd = \"echo rows=5 >> $DROVER_OUTPUT\"\n[tasks.b]\ncmd = \"echo $$ > {}; echo started; exec sleep 30\"\ndeps = [\"a\"]\n",
+            pidfile.display()
+        ),
     );
     let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
         .args(["test", "crash"])
@@ -631,6 +650,14 @@ fn kill_9_of_drover_keeps_every_committed_state() {
         }
         assert!(Instant::now() < deadline, "b never started");
     }
+    // Until tasks run under their own supervisor, a task that writes after
+    // drover died gets SIGPIPE; so wait until b has printed all it prints.
+    while !std::fs::read_to_string(&pidfile).is_ok_and(|p| !p.trim().is_empty())
+        || !logs_contain(&home, "crash", "started")
+    {
+        assert!(Instant::now() < deadline, "b never printed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     test.kill().unwrap();
     test.wait().unwrap();
     let journal = home.path().join(".drover/store.journal");
@@ -646,13 +673,14 @@ fn kill_9_of_drover_keeps_every_committed_state() {
     assert_eq!(state(&view, "b"), "running");
     assert_eq!(task(&view, "b")["try"], 1);
     // The task itself was not killed with drover.
-    let pids = std::process::Command::new("pgrep")
-        .args(["-f", "sleep 30"])
-        .output()
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
         .unwrap();
-    let pids = String::from_utf8_lossy(&pids.stdout).into_owned();
-    for pid in pids.split_whitespace() {
-        let _ = std::process::Command::new("kill").arg(pid).status();
-    }
-    assert!(!pids.trim().is_empty(), "the running task died with drover");
+    let survived = alive(pid);
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    assert!(survived, "the running task died with drover");
 }

@@ -93,10 +93,14 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
             .max()
             .unwrap_or(4);
         let mut interrupted = false;
+        // Listen for Ctrl-C once, not once per event.
+        let mut interrupts =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for Ctrl-C: {e}")))?;
         let final_state = loop {
             let event = tokio::select! {
                 event = events.recv() => event,
-                _ = tokio::signal::ctrl_c(), if !interrupted => {
+                _ = interrupts.recv(), if !interrupted => {
                     interrupted = true;
                     print("interrupted: stopping the run's tasks\n");
                     handle.stop_run(&flow.id, &run.id, "interrupted").await;

@@ -606,6 +606,9 @@ impl Engine {
         &mut self,
         now: DateTime<Utc>,
     ) -> Result<Vec<(TryKey, std::result::Result<Launch, String>)>> {
+        if self.running.len() >= self.parallelism {
+            return Ok(Vec::new()); // no free slot: nothing to rank
+        }
         let mut queued: Vec<(i32, DateTime<Utc>, usize, RunKey, String)> = Vec::new();
         for (key, active) in &self.runs {
             for (i, task) in active.flow.tasks.iter().enumerate() {

@@ -4,10 +4,16 @@
 //! write to its thread pool and wakes every idle pool thread: about 0.17 ms
 //! and a burst of context switches per commit. The engine commits once per
 //! scheduling pass, so that cost lands on every task. Instead, each change
-//! goes into sled (in memory) *and* into this journal; a commit is one
-//! `write` and one `fdatasync` of the journal. sled is flushed, and the
-//! journal emptied, when the journal grows large, on a full `flush`, and
-//! when the store is opened (after replaying what the journal holds).
+//! goes into sled (in memory) *and* into this journal. A commit is one
+//! `write` of the journal: from then on the change survives drover being
+//! killed (the kernel holds it). A background thread then `fdatasync`s the
+//! journal within a few milliseconds, so it also survives a power loss a
+//! moment later; as the journal
+//! is written in order, a power loss can only cut off its newest records,
+//! leaving the state of one earlier instant (and the tasks started after
+//! it died with the machine). sled is flushed, and the journal emptied,
+//! when the journal grows large, on a full `flush`, and when the store is
+//! opened (after replaying what the journal holds).
 //!
 //! Record: tree (1 byte), op (1: 0 put, 1 remove), key length and value
 //! length (u32 LE each), key, value, then an FNV-1a hash of all that (u64
@@ -32,6 +38,39 @@ pub struct Journal {
     pending: Vec<u8>,
     /// Bytes in the file.
     size: u64,
+    /// Wakes the thread that syncs the file to disk.
+    syncer: std::sync::mpsc::Sender<()>,
+    /// The first error the syncer met, reported by the next commit.
+    sync_error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// At most this often the syncer wakes, so a burst of commits costs one sync.
+const SYNC_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Syncs the journal to disk whenever woken, at most every `SYNC_INTERVAL`,
+/// coalescing the wake-ups that arrive meanwhile. Ends when the journal is
+/// dropped.
+fn start_syncer(
+    file: File,
+    error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    // Should the thread fail to start, `rx` is dropped with it, sends fail,
+    // and `commit` syncs inline instead.
+    let _ = std::thread::Builder::new()
+        .name("journal-sync".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                std::thread::sleep(SYNC_INTERVAL);
+                while rx.try_recv().is_ok() {}
+                if let Err(e) = file.sync_data()
+                    && let Ok(mut slot) = error.lock()
+                {
+                    slot.get_or_insert(e.to_string());
+                }
+            }
+        });
+    tx
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -55,11 +94,15 @@ impl Journal {
         file.read_to_end(&mut bytes)?;
         let records = parse(&bytes);
         let size = file.seek(io::SeekFrom::End(0))?;
+        let sync_error = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let syncer = start_syncer(file.try_clone()?, sync_error.clone());
         Ok((
             Journal {
                 file,
                 pending: Vec::new(),
                 size,
+                syncer,
+                sync_error,
             },
             records,
         ))
@@ -88,15 +131,21 @@ impl Journal {
         self.record(tree, key, None);
     }
 
-    /// Writes the pending records and waits until they are on disk.
+    /// Writes the pending records (durable against drover's own death once
+    /// this returns) and has them synced to disk in the background.
     pub fn commit(&mut self) -> io::Result<()> {
+        if let Some(e) = self.sync_error.lock().ok().and_then(|mut slot| slot.take()) {
+            return Err(io::Error::other(format!("syncing the journal failed: {e}")));
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
         self.file.write_all(&self.pending)?;
-        self.file.sync_data()?;
         self.size += self.pending.len() as u64;
         self.pending.clear();
+        if self.syncer.send(()).is_err() {
+            self.file.sync_data()?;
+        }
         Ok(())
     }
 
