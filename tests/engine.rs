@@ -684,3 +684,141 @@ fn kill_9_of_drover_keeps_every_committed_state() {
         .status();
     assert!(survived, "the running task died with drover");
 }
+
+#[test]
+fn priority_orders_starts_and_pools_cap_concurrency() {
+    let home = TestHome::new();
+    let trace = home.path().join("trace");
+    home.write("drover.toml", "parallelism = 1\n[pools]\ngpu = 1\n");
+    let t = trace.display();
+    home.flow(
+        "prio",
+        &format!(
+            "[tasks.low]\ncmd = \"echo low >> {t}\"\npriority = 1\n[tasks.high]\ncmd = \"echo high >> {t}\"\npriority = 9\n[tasks.mid]\ncmd = \"echo mid >> {t}\"\npriority = 5\n"
+        ),
+    );
+    assert_eq!(test_flow(&home, "prio", &[]).code, 0);
+    assert_eq!(std::fs::read_to_string(&trace).unwrap(), "high\nmid\nlow\n");
+
+    // Four slots, but both trainings share one GPU: they never overlap.
+    std::fs::remove_file(&trace).unwrap();
+    home.write("drover.toml", "parallelism = 4\n[pools]\ngpu = 1\n");
+    let step = |name: &str| format!("echo start {name} >> {t}; sleep 0.3; echo end {name} >> {t}");
+    home.flow(
+        "gpu",
+        &format!(
+            "[tasks.a]\ncmd = \"{}\"\npool = \"gpu\"\n[tasks.b]\ncmd = \"{}\"\npool = \"gpu\"\n[tasks.cpu]\ncmd = \"echo cpu >> {t}\"\n",
+            step("a"),
+            step("b")
+        ),
+    );
+    assert_eq!(test_flow(&home, "gpu", &[]).code, 0);
+    let lines: Vec<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| *l != "cpu")
+        .map(String::from)
+        .collect();
+    assert!(
+        lines == ["start a", "end a", "start b", "end b"]
+            || lines == ["start b", "end b", "start a", "end a"],
+        "pool of 1 let tasks overlap: {lines:?}"
+    );
+}
+
+#[test]
+fn a_task_ignoring_sigterm_is_killed_after_the_grace() {
+    let home = TestHome::new();
+    home.flow(
+        "stubborn",
+        "[tasks.s]\ncmd = \"trap '' TERM; echo holding; while true; do sleep 0.1; done\"\ntimeout = \"500ms\"\n",
+    );
+    let started = Instant::now();
+    let run = test_flow(&home, "stubborn", &[]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1);
+    assert!(
+        took >= Duration::from_secs(10) && took < Duration::from_secs(25),
+        "took {took:?}"
+    );
+    let text = log(&home, "stubborn", "s", None);
+    assert!(
+        text.contains("[drover] still running: sending SIGKILL to the process group"),
+        "{text}"
+    );
+    assert_eq!(
+        task(&tasks(&home, "stubborn"), "s")["reason"],
+        "timed out after 500ms"
+    );
+}
+
+#[test]
+fn conda_wraps_the_command_in_conda_run() {
+    let home = TestHome::new();
+    let bin = home.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // A stand-in conda that shows how it was called, then runs the command.
+    let fake = bin.join("conda");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"conda $1 $2 $3 $4\"\nshift 4\nexec \"$@\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    home.flow(
+        "c",
+        "[tasks.t]\ncmd = \"echo inside\"\nconda = \"ml-py310\"\n",
+    );
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["test", "c"])
+        .env("DROVER_HOME", home.path())
+        .env("CONDA_EXE", &fake)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert_eq!(
+        log(&home, "c", "t", None),
+        "conda run -n ml-py310 --no-capture-output\ninside\n"
+    );
+    // Without conda anywhere, the try fails and its log says why.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["test", "c"])
+        .env("DROVER_HOME", home.path())
+        .env_remove("CONDA_EXE")
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(log(&home, "c", "t", None).contains("conda was not found"));
+}
+
+#[test]
+fn retention_prunes_old_runs_and_their_logs() {
+    let home = TestHome::new();
+    home.write("drover.toml", "[retention]\nkeep_runs = 2\n");
+    home.flow("r", "[tasks.a]\ncmd = \"echo hi\"\n");
+    for date in ["2026-01-01", "2026-01-02", "2026-01-03"] {
+        assert_eq!(test_flow(&home, "r", &["--date", date]).code, 0);
+    }
+    let runs: Value = serde_json::from_str(&home.drover(&["runs", "r", "--json"]).stdout).unwrap();
+    let ids: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let dirs: Vec<String> = std::fs::read_dir(home.path().join(".drover/logs/r"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dirs.len(), 2, "logs of the pruned run are gone: {dirs:?}");
+    for id in ids {
+        assert!(dirs.contains(&id.to_string()), "{id} kept its logs");
+    }
+}
