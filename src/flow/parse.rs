@@ -441,8 +441,9 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
         }
     };
 
-    // Downstream sets of the tasks whose outputs templates name, each found
-    // once: checking "is `from` upstream of this task" is then a lookup.
+    // Is `from` upstream of this task? Mostly it is a direct dependency;
+    // otherwise the downstream set of `from` is found once and kept, so a
+    // long chain whose tasks all name one early output stays linear.
     let mut dependents = vec![Vec::new(); raw.len()];
     for (i, ds) in deps.iter().enumerate() {
         for &d in ds {
@@ -475,6 +476,7 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
                     Some(&f)
                         if order.is_some()
                             && !bad_deps[i]
+                            && !deps[i].contains(&f)
                             && !downstream_of
                                 .entry(f)
                                 .or_insert_with(|| dag::reachable(&dependents, f))[i] =>
