@@ -23,11 +23,7 @@ pub fn run(
 ) -> Outcome {
     let home = load_home(root)?;
     if let Lookup::Missing = home.lookup(flow) {
-        let hint = crate::flow::suggest::did_you_mean(flow, home.flow_ids());
-        return Err(Failure::new(
-            EXIT_NOT_FOUND,
-            format!("no flow `{flow}` in {}{hint}", home.flows_dir().display()),
-        ));
+        return Err(super::no_such_flow(&home, flow));
     }
     let logs = LogDir::new(state_dir(&home.root).join("logs"));
     let (files, running) = match Store::open(&state_dir(&home.root).join("store")) {

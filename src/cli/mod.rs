@@ -215,14 +215,35 @@ fn find_flow<'h>(home: &'h Home, id: &str) -> Result<&'h crate::flow::Flow, Fail
                 format!("flow `{id}` does not validate:\n{}", lines.join("\n")),
             ))
         }
-        Lookup::Missing => {
-            let hint = crate::flow::suggest::did_you_mean(id, home.flow_ids());
-            Err(Failure::new(
-                EXIT_NOT_FOUND,
-                format!("no flow `{id}` in {}{hint}", home.flows_dir().display()),
-            ))
-        }
+        Lookup::Missing => Err(no_such_flow(home, id)),
     }
+}
+
+/// Exit 3 for a flow id the home does not have, with a suggestion.
+fn no_such_flow(home: &Home, id: &str) -> Failure {
+    let hint = crate::flow::suggest::did_you_mean(id, home.flow_ids());
+    Failure::new(
+        EXIT_NOT_FOUND,
+        format!("no flow `{id}` in {}{hint}", home.flows_dir().display()),
+    )
+}
+
+/// A time given on the command line (`--after`, `--date`): RFC 3339, or a
+/// date or local time in `tz`. A bad one is a usage error naming the flag.
+fn time_arg(
+    flag: &str,
+    text: Option<&str>,
+    tz: chrono_tz::Tz,
+) -> Result<chrono::DateTime<chrono::Utc>, Failure> {
+    let Some(text) = text else {
+        return Ok(chrono::Utc::now());
+    };
+    crate::flow::parse_time(text, tz).ok_or_else(|| {
+        Failure::new(
+            EXIT_USAGE,
+            format!("{flag} \"{text}\" is not a date (2026-01-01) or an RFC 3339 time (2026-01-01T03:00:00Z)"),
+        )
+    })
 }
 
 /// The store of a home, opened for this command.

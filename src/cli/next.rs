@@ -2,10 +2,9 @@
 
 use std::path::Path;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::SecondsFormat;
 
-use super::{EXIT_FAILED, EXIT_USAGE, Failure, Outcome, find_flow, load_home, print};
-use crate::flow::parse_time;
+use super::{EXIT_FAILED, Failure, Outcome, find_flow, load_home, print};
 
 pub fn run(root: &Path, id: &str, count: usize, after: Option<&str>) -> Outcome {
     let home = load_home(root)?;
@@ -16,15 +15,7 @@ pub fn run(root: &Path, id: &str, count: usize, after: Option<&str>) -> Outcome 
             format!("flow `{id}` has no schedule; it runs only when triggered"),
         ));
     }
-    let after = match after {
-        Some(text) => parse_time(text, flow.timezone).ok_or_else(|| {
-            Failure::new(
-                EXIT_USAGE,
-                format!("--after \"{text}\" is not an RFC 3339 time (2026-01-01T03:00:00Z) or a date (2026-01-01)"),
-            )
-        })?,
-        None => Utc::now(),
-    };
+    let after = super::time_arg("--after", after, flow.timezone)?;
     // Printed in batches, so a huge -n streams instead of piling up.
     let mut out = String::new();
     for (i, t) in flow.fire_times_after(after).take(count).enumerate() {

@@ -8,7 +8,6 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::{Failure, Outcome, columns, find_run, human_duration, load_home, open_store, print};
-use crate::flow::suggest;
 use crate::home::{Home, Lookup};
 use crate::store::{Run, Store, TaskInstance, TaskState, Try};
 
@@ -18,14 +17,7 @@ fn flow_zone(home: &Home, id: &str) -> Result<Tz, Failure> {
         Lookup::Found(f) => Ok(f.timezone),
         // A broken or removed flow's runs are still worth showing.
         Lookup::Broken(_) => Ok(home.config.timezone),
-        Lookup::Missing => Err(Failure::new(
-            super::EXIT_NOT_FOUND,
-            format!(
-                "no flow `{id}` in {}{}",
-                home.flows_dir().display(),
-                suggest::did_you_mean(id, home.flow_ids())
-            ),
-        )),
+        Lookup::Missing => Err(super::no_such_flow(home, id)),
     }
 }
 

@@ -11,7 +11,7 @@ use super::{
     print,
 };
 use crate::engine::{Engine, EngineEvent};
-use crate::flow::{Flow, parse_time, suggest};
+use crate::flow::{Flow, suggest};
 use crate::logs::{self, LogDir};
 use crate::store::{RunKind, RunState, TaskState};
 
@@ -55,15 +55,7 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
     let home = load_home(root)?;
     let flow = find_flow(&home, flow_id)?.clone();
     let params = parse_params(&flow, raw_params)?;
-    let logical = match date {
-        Some(text) => parse_time(text, flow.timezone).ok_or_else(|| {
-            Failure::new(
-                EXIT_USAGE,
-                format!("--date \"{text}\" is not a date (2026-01-01) or an RFC 3339 time"),
-            )
-        })?,
-        None => Utc::now(),
-    };
+    let logical = super::time_arg("--date", date, flow.timezone)?;
     let store = open_store(&home)?;
     let root_abs = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()

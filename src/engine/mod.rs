@@ -91,12 +91,15 @@ pub enum EngineEvent {
 #[derive(Debug)]
 pub enum EngineError {
     Store(StoreError),
+    /// A run was asked for a flow the engine does not have.
+    UnknownFlow(String),
 }
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EngineError::Store(e) => e.fmt(f),
+            EngineError::UnknownFlow(id) => write!(f, "no flow `{id}`"),
         }
     }
 }
@@ -353,6 +356,7 @@ impl Engine {
                     Err(EngineError::Store(StoreError::RunExists { flow, run_id })) => {
                         Err(format!("flow `{flow}` already has a run `{run_id}`"))
                     }
+                    Err(e @ EngineError::UnknownFlow(_)) => Err(e.to_string()),
                     Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
                 };
                 let _ = reply.send(answer);
@@ -431,10 +435,7 @@ impl Engine {
         params: BTreeMap<String, String>,
     ) -> Result<Run> {
         let Some(flow) = self.flows.get(flow_id).cloned() else {
-            return Err(EngineError::Store(StoreError::Io {
-                path: self.home.clone(),
-                why: format!("no flow `{flow_id}`"),
-            }));
+            return Err(EngineError::UnknownFlow(flow_id.to_string()));
         };
         let mut all_params = flow.params.clone();
         all_params.extend(params);
