@@ -822,3 +822,80 @@ fn retention_prunes_old_runs_and_their_logs() {
         assert!(dirs.contains(&id.to_string()), "{id} kept its logs");
     }
 }
+
+#[test]
+fn what_a_task_leaves_running_in_its_group_is_stopped_with_it() {
+    let home = TestHome::new();
+    let pidfile = home.path().join("bg.pid");
+    home.flow(
+        "leftover",
+        &format!(
+            "[tasks.t]\ncmd = \"(sleep 300; echo late) & echo $! > {}; echo started\"\n",
+            pidfile.display()
+        ),
+    );
+    let started = Instant::now();
+    let run = test_flow(&home, "leftover", &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    let text = log(&home, "leftover", "t", None);
+    assert!(
+        text.starts_with("started\n[drover] the main process exited: stopping"),
+        "{text}"
+    );
+    let bg: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(bg) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(bg), "the leftover process {bg} survived its task");
+}
+
+#[test]
+fn sigterm_to_drover_test_stops_its_tasks() {
+    let home = TestHome::new();
+    let pidfile = home.path().join("t.pid");
+    home.flow(
+        "long",
+        &format!(
+            "[tasks.t]\ncmd = \"echo $$ > {}; echo started; exec sleep 300\"\n[tasks.after]\ncmd = \"true\"\ndeps = [\"t\"]\n",
+            pidfile.display()
+        ),
+    );
+    let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["test", "long"])
+        .env("DROVER_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !logs_contain(&home, "long", "started") {
+        assert!(Instant::now() < deadline, "t never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(test.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = test.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!alive(pid), "the task outlived drover test");
+    let view = tasks(&home, "long");
+    assert_eq!(state(&view, "t"), "failed");
+    assert_eq!(state(&view, "after"), "failed");
+    assert_eq!(view["state"], "failed");
+}

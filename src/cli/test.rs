@@ -12,7 +12,7 @@ use super::{
 };
 use crate::engine::{Engine, EngineEvent};
 use crate::flow::{Flow, suggest};
-use crate::logs::{self, LogDir};
+use crate::logs::LogDir;
 use crate::store::{RunKind, RunState, TaskState};
 
 /// Lines of a failed try's log shown at the end.
@@ -64,7 +64,8 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
     let flows = home.flows.clone();
     runtime.block_on(async move {
-        let engine = Engine::new(root_abs.clone(), home.config.clone(), flows, store);
+        let engine =
+            Engine::new(root_abs.clone(), home.config.clone(), flows, store).stop_tasks_on_exit();
         let (handle, join) = engine.spawn();
         let mut events = handle.subscribe();
         let run = handle
@@ -84,18 +85,24 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
             .map(|t| t.id.chars().count())
             .max()
             .unwrap_or(4);
-        let mut interrupted = false;
-        // Listen for Ctrl-C once, not once per event.
-        let mut interrupts =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-                .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for Ctrl-C: {e}")))?;
+        // Ctrl-C, a closed terminal (SIGHUP) or SIGTERM (`timeout`, a CI
+        // cancel) stop the run's tasks: SIGTERM first, SIGKILL on a second
+        // signal. None of them is left running.
+        let mut stops = Stops::new()
+            .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")))?;
+        let mut signals_seen = 0;
         let final_state = loop {
             let event = tokio::select! {
                 event = events.recv() => event,
-                _ = interrupts.recv(), if !interrupted => {
-                    interrupted = true;
-                    print("interrupted: stopping the run's tasks\n");
-                    handle.stop_run(&flow.id, &run.id, "interrupted").await;
+                name = stops.next(), if signals_seen < 2 => {
+                    signals_seen += 1;
+                    let now = signals_seen > 1;
+                    print(&if now {
+                        format!("{name} again: killing the run's tasks now\n")
+                    } else {
+                        format!("{name}: stopping the run's tasks (again to kill them at once)\n")
+                    });
+                    handle.stop_run(&flow.id, &run.id, "interrupted", now).await;
                     continue;
                 }
             };
@@ -177,6 +184,32 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
     })
 }
 
+/// SIGINT, SIGTERM and SIGHUP, as one stream of signal names.
+struct Stops {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Stops {
+    fn new() -> std::io::Result<Stops> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Stops {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "interrupted",
+            _ = self.term.recv() => "terminated",
+            _ = self.hup.recv() => "hung up",
+        }
+    }
+}
+
 fn transition(
     task: &str,
     width: usize,
@@ -197,16 +230,41 @@ fn transition(
     )
 }
 
-/// The last `n` lines of a file, or a note that it cannot be read.
+/// The last `n` lines of a log, read from its last 64 KiB only (a flooded
+/// log is not loaded whole), each cut to 300 characters.
 fn tail(path: &Path, n: usize) -> String {
-    match logs::read_from(path, 0) {
-        Ok((bytes, _)) => {
-            let text = String::from_utf8_lossy(&bytes);
-            let lines: Vec<&str> = text.lines().collect();
-            let mut out = lines[lines.len().saturating_sub(n)..].join("\n");
-            out.push('\n');
-            out
+    use std::io::{Read, Seek, SeekFrom};
+    const WINDOW: u64 = 64 * 1024;
+    const WIDTH: usize = 300;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return "(no output)\n".into(),
+        Err(e) => return format!("(cannot read the log: {})\n", crate::home::describe(&e)),
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Vec::new();
+    let read = file
+        .seek(SeekFrom::Start(len.saturating_sub(WINDOW)))
+        .and_then(|_| file.take(WINDOW).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        return format!("(cannot read the log: {})\n", crate::home::describe(&e));
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::new();
+    for line in &lines[lines.len().saturating_sub(n)..] {
+        match line.char_indices().nth(WIDTH) {
+            Some((cut, _)) => {
+                out.push_str(&line[..cut]);
+                out.push_str(" …");
+            }
+            None => out.push_str(line),
         }
-        Err(e) => format!("(cannot read the log: {})\n", crate::home::describe(&e)),
+        out.push('\n');
+    }
+    if out.is_empty() {
+        "(no output)\n".into()
+    } else {
+        out
     }
 }

@@ -59,4 +59,8 @@ pub trait Executor: Send {
     /// Stops a running try: SIGTERM to its process group, SIGKILL after a
     /// grace period. `why` becomes the try's reason.
     fn kill(&mut self, key: &TryKey, why: String);
+
+    /// Kills a running try's processes at once (SIGKILL), without waiting
+    /// for its outcome: for a foreground run that is going away.
+    fn kill_now(&mut self, key: &TryKey);
 }

@@ -21,13 +21,14 @@ use crate::logs::LogWriter;
 
 /// Between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(10);
-/// How long to keep reading after the main process exits, when background
-/// processes it started still hold the output pipe open.
+/// How long to keep reading after everything in the task's process group
+/// was killed, when processes outside it still hold the output pipe open.
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 pub struct LocalExecutor {
     events: mpsc::UnboundedSender<ExecEvent>,
-    kills: HashMap<TryKey, mpsc::UnboundedSender<String>>,
+    /// Each running try's kill channel and process group.
+    kills: HashMap<TryKey, (mpsc::UnboundedSender<String>, Option<u32>)>,
 }
 
 impl LocalExecutor {
@@ -41,7 +42,7 @@ impl LocalExecutor {
 
 impl Executor for LocalExecutor {
     fn launch(&mut self, launch: Launch) -> Result<Option<u32>, String> {
-        self.kills.retain(|_, tx| !tx.is_closed());
+        self.kills.retain(|_, (tx, _)| !tx.is_closed());
         let writer = LogWriter::create(&launch.files).map_err(|e| {
             format!(
                 "cannot create the log {}: {}",
@@ -82,7 +83,7 @@ impl Executor for LocalExecutor {
         let receiver = pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
             .map_err(|e| format!("cannot read the task's output: {e}"))?;
         let (kill_tx, kill_rx) = mpsc::unbounded_channel();
-        self.kills.insert(launch.key.clone(), kill_tx);
+        self.kills.insert(launch.key.clone(), (kill_tx, pid));
         let events = self.events.clone();
         tokio::spawn(async move {
             let ended = supervise(child, pid, receiver, writer, launch.timeout, kill_rx).await;
@@ -95,18 +96,23 @@ impl Executor for LocalExecutor {
     }
 
     fn kill(&mut self, key: &TryKey, why: String) {
-        if let Some(tx) = self.kills.get(key) {
+        if let Some((tx, _)) = self.kills.get(key) {
             let _ = tx.send(why);
+        }
+    }
+
+    fn kill_now(&mut self, key: &TryKey) {
+        if let Some((_, pid)) = self.kills.get(key) {
+            signal_group(*pid, Signal::SIGKILL);
         }
     }
 }
 
-fn signal_group(pid: Option<u32>, signal: Signal) {
-    if let Some(pid) = pid {
-        // The child leads its own group, so its pid is the group id. ESRCH
-        // (group already gone) is fine.
-        let _ = killpg(Pid::from_raw(pid as i32), signal);
-    }
+/// Signals the try's process group; true if any process was there to get it.
+fn signal_group(pid: Option<u32>, signal: Signal) -> bool {
+    // The child leads its own group, so its pid is the group id. ESRCH (the
+    // group is gone) is fine.
+    pid.is_some_and(|pid| killpg(Pid::from_raw(pid as i32), signal).is_ok())
 }
 
 /// Watches one child: copies its output into the log, enforces the timeout,
@@ -148,7 +154,17 @@ async fn supervise(
                         status = Some(ExitStatus::from_raw(255 << 8));
                     }
                 }
-                drain_until = Instant::now() + DRAIN_GRACE;
+                // What the main process left running in its group is part
+                // of the task: it is stopped too, and its output read to the
+                // end. (A daemon meant to outlive the task starts its own
+                // session with setsid.)
+                drain_until = if signal_group(pid, Signal::SIGTERM) {
+                    log.note("the main process exited: stopping the processes it left running (SIGTERM)");
+                    kill_at = kill_at.min(Instant::now() + KILL_GRACE);
+                    kill_at + DRAIN_GRACE
+                } else {
+                    Instant::now() + DRAIN_GRACE
+                };
             },
             _ = sleep_until(deadline), if status.is_none() => {
                 let limit = timeout.map(duration::format).unwrap_or_default();
@@ -169,13 +185,14 @@ async fn supervise(
                 }
                 None => kills_open = false,
             },
-            _ = sleep_until(kill_at), if status.is_none() => {
-                log.note("still running: sending SIGKILL to the process group");
-                signal_group(pid, Signal::SIGKILL);
+            _ = sleep_until(kill_at) => {
+                if signal_group(pid, Signal::SIGKILL) {
+                    log.note("still running: sending SIGKILL to the process group");
+                }
                 kill_at = far;
             },
             _ = sleep_until(drain_until), if status.is_some() && !eof => {
-                log.note("background processes still hold the output open; stopped reading it");
+                log.note("processes outside the task's process group still hold its output open; stopped reading it");
                 eof = true;
             },
         }

@@ -9,12 +9,13 @@
 //!
 //! May call: `flow` (the model), `store`, `logs`, and executors. Never the TUI.
 
+mod active;
 mod executor;
 mod local;
 mod prepare;
 pub mod rules;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,7 @@ use crate::logs::{self, LogDir};
 use crate::store::{
     Run, RunKey, RunKind, RunState, Store, StoreError, TaskInstance, TaskState, Try,
 };
-use rules::Decision;
+use active::ActiveRun;
 
 /// Exit status meaning "skipped".
 pub const EXIT_SKIPPED: i32 = 99;
@@ -56,12 +57,14 @@ pub enum Request {
         run_id: String,
         reply: oneshot::Sender<Option<(Run, Vec<TaskInstance>)>>,
     },
-    /// Stops a run: its running tries are killed and fail without retry;
-    /// its other unfinished task instances fail without starting.
+    /// Stops a run: its running tries are killed (SIGTERM, or SIGKILL at
+    /// once with `now`) and fail without retry; its other unfinished task
+    /// instances fail without starting.
     StopRun {
         flow: String,
         run_id: String,
         why: String,
+        now: bool,
     },
     /// Stops the loop. Running tries are left running.
     Shutdown,
@@ -112,13 +115,6 @@ impl From<StoreError> for EngineError {
 
 type Result<T> = std::result::Result<T, EngineError>;
 
-/// A run in progress with its flow and task instances.
-struct ActiveRun {
-    run: Run,
-    flow: Arc<Flow>,
-    tis: BTreeMap<String, TaskInstance>,
-}
-
 /// Talks to a running engine.
 #[derive(Clone)]
 pub struct EngineHandle {
@@ -164,11 +160,12 @@ impl EngineHandle {
         rx.await.ok()?
     }
 
-    pub async fn stop_run(&self, flow: &str, run_id: &str, why: &str) {
+    pub async fn stop_run(&self, flow: &str, run_id: &str, why: &str, now: bool) {
         let request = Request::StopRun {
             flow: flow.to_string(),
             run_id: run_id.to_string(),
             why: why.to_string(),
+            now,
         };
         let _ = self.requests.send(request).await;
     }
@@ -177,6 +174,10 @@ impl EngineHandle {
         let _ = self.requests.send(Request::Shutdown).await;
     }
 }
+
+/// A queued task instance's place in line: higher priority first, then
+/// older runs, then graph order.
+type Ready = (i64, DateTime<Utc>, RunKey, usize);
 
 pub struct Engine {
     home: PathBuf,
@@ -187,15 +188,19 @@ pub struct Engine {
     executor: Box<dyn Executor>,
     exec_events: mpsc::UnboundedReceiver<ExecEvent>,
     runs: BTreeMap<RunKey, ActiveRun>,
+    /// Queued task instances of every run, in the order they get slots.
+    ready: BTreeSet<Ready>,
     /// Running tries: the pool each holds and its try record as stored.
     running: HashMap<TryKey, (Option<String>, Try)>,
     pools_used: HashMap<String, u32>,
     parallelism: usize,
     events: broadcast::Sender<EngineEvent>,
-    /// Changes made since the last flush, announced after it.
+    /// Changes made since the last commit, announced after it.
     pending_events: Vec<EngineEvent>,
     /// Tries being killed on request: they fail without retry.
-    killed: std::collections::HashSet<TryKey>,
+    killed: HashSet<TryKey>,
+    /// Kill running tries when the loop ends (a foreground `drover test`).
+    stop_tasks_on_exit: bool,
 }
 
 impl Engine {
@@ -218,37 +223,54 @@ impl Engine {
             executor: Box::new(LocalExecutor::new(exec_tx)),
             exec_events,
             runs: BTreeMap::new(),
+            ready: BTreeSet::new(),
             running: HashMap::new(),
             pools_used: HashMap::new(),
             parallelism,
             events,
             pending_events: Vec::new(),
-            killed: Default::default(),
+            killed: HashSet::new(),
+            stop_tasks_on_exit: false,
         }
+    }
+
+    /// Makes the engine kill its running tries when its loop ends, for a
+    /// foreground run that must not leave tasks behind.
+    pub fn stop_tasks_on_exit(mut self) -> Engine {
+        self.stop_tasks_on_exit = true;
+        self
+    }
+
+    fn add_run(&mut self, active: ActiveRun) {
+        let key = active.run.key.clone();
+        for (i, ti) in active.instances() {
+            if ti.state == TaskState::Queued {
+                self.ready.insert(ready_entry(&active, i));
+            }
+        }
+        self.runs.insert(key, active);
     }
 
     /// Picks up the unfinished runs in the store. A try recorded as running
     /// whose process drover no longer watches is lost: it fails, then
     /// retries per its policy.
     pub fn resume(&mut self) -> Result<()> {
+        let now = Utc::now();
         for run in self.store.active_runs()? {
             let Some(flow) = self.flows.get(&run.flow).cloned() else {
                 continue;
             };
-            let mut tis: BTreeMap<String, TaskInstance> = self
-                .store
-                .task_instances(&run)?
-                .into_iter()
-                .map(|ti| (ti.task.clone(), ti))
+            let tis = self.store.task_instances(&run)?;
+            let mut active = ActiveRun::new(run, flow, tis);
+            let lost: Vec<usize> = active
+                .instances()
+                .filter(|(_, ti)| ti.state == TaskState::Running)
+                .map(|(i, _)| i)
                 .collect();
-            for ti in tis.values_mut() {
-                if ti.state == TaskState::Running {
-                    let why = "lost: drover was not running when it ended".to_string();
-                    self.fail_lost_try(&run, &flow, ti, why)?;
-                }
+            for i in lost {
+                self.fail_lost_try(&mut active, i, now)?;
             }
-            self.runs
-                .insert(run.key.clone(), ActiveRun { run, flow, tis });
+            self.add_run(active);
         }
         self.store.flush()?;
         Ok(())
@@ -256,30 +278,37 @@ impl Engine {
 
     fn fail_lost_try(
         &mut self,
-        run: &Run,
-        flow: &Flow,
-        ti: &mut TaskInstance,
-        why: String,
+        active: &mut ActiveRun,
+        i: usize,
+        now: DateTime<Utc>,
     ) -> Result<()> {
-        let files = self.logs.try_files(&run.flow, &run.id, &ti.task, ti.tries);
+        let why = "lost: drover was not running when it ended".to_string();
+        let Some(ti) = active.ti(i) else {
+            return Ok(());
+        };
+        let (task, number) = (ti.task.clone(), ti.tries);
+        let files = self
+            .logs
+            .try_files(&active.run.flow, &active.run.id, &task, number);
         let _ = logs::append_note(&files, &why);
         let _ = logs::mark_ended(&files, &format!("failed: {why}"));
         if let Some(mut t) = self
             .store
-            .tries(run, &ti.task)?
+            .tries(&active.run, &task)?
             .into_iter()
-            .find(|t| t.number == ti.tries)
+            .find(|t| t.number == number)
         {
             t.state = TaskState::Failed;
-            t.ended = Some(Utc::now());
+            t.ended = Some(now);
             t.reason = Some(why.clone());
-            self.store.put_try(run, &ti.task, &t)?;
+            self.store.put_try(&active.run, &task, &t)?;
         }
-        let delay = flow
-            .task(&ti.task)
-            .map_or(Duration::ZERO, |t| t.retry_delay);
-        after_failure(ti, delay);
-        self.store.put_task_instance(run, ti)?;
+        let delay = active.flow.tasks[i].retry_delay;
+        if let Some(ti) = active.set(i, TaskState::Failed, now, |ti| {
+            after_failure(ti, delay, now)
+        }) {
+            self.store.put_task_instance(&active.run, &ti)?;
+        }
         Ok(())
     }
 
@@ -301,6 +330,11 @@ impl Engine {
                 error: e.to_string(),
             });
         }
+        if self.stop_tasks_on_exit {
+            for key in self.running.keys() {
+                self.executor.kill_now(key);
+            }
+        }
         outcome
     }
 
@@ -308,7 +342,7 @@ impl Engine {
         loop {
             // Repeat until nothing changes: a try that cannot start fails at
             // once, which may settle its run or free work for another pass.
-            while self.step().await? {}
+            while self.step()? {}
             let wake = self
                 .next_retry()
                 .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
@@ -324,7 +358,7 @@ impl Engine {
                 },
                 _ = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {}
             }
-            // Take every other finished try now, so one flush covers them all.
+            // Take every other finished try now, so one commit covers them all.
             while let Ok(event) = self.exec_events.try_recv() {
                 self.on_exec(event)?;
             }
@@ -332,8 +366,7 @@ impl Engine {
     }
 
     /// Makes every change so far durable, then tells listeners about them.
-    /// The wait lets other tasks (output of running tries) go on meanwhile.
-    async fn commit(&mut self) -> Result<()> {
+    fn commit(&mut self) -> Result<()> {
         self.store.commit()?;
         for event in self.pending_events.drain(..) {
             let _ = self.events.send(event);
@@ -350,8 +383,7 @@ impl Engine {
                 params,
                 reply,
             } => {
-                let outcome = self.create_run(&flow, kind, logical, params);
-                let answer = match outcome {
+                let answer = match self.create_run(&flow, kind, logical, params) {
                     Ok(run) => Ok(run),
                     Err(EngineError::Store(StoreError::RunExists { flow, run_id })) => {
                         Err(format!("flow `{flow}` already has a run `{run_id}`"))
@@ -373,11 +405,7 @@ impl Engine {
                 let snapshot = match active {
                     Some(a) => Some((
                         a.run.clone(),
-                        a.flow
-                            .tasks
-                            .iter()
-                            .filter_map(|t| a.tis.get(&t.id).cloned())
-                            .collect(),
+                        a.instances().map(|(_, t)| t.clone()).collect(),
                     )),
                     None => match self.store.run(&flow, &run_id)? {
                         Some(run) => {
@@ -389,13 +417,18 @@ impl Engine {
                 };
                 let _ = reply.send(snapshot);
             }
-            Request::StopRun { flow, run_id, why } => self.stop_run(&flow, &run_id, why)?,
+            Request::StopRun {
+                flow,
+                run_id,
+                why,
+                now,
+            } => self.stop_run(&flow, &run_id, why, now)?,
             Request::Shutdown => {}
         }
         Ok(())
     }
 
-    fn stop_run(&mut self, flow: &str, run_id: &str, why: String) -> Result<()> {
+    fn stop_run(&mut self, flow: &str, run_id: &str, why: String, at_once: bool) -> Result<()> {
         let Some(active) = self
             .runs
             .values_mut()
@@ -404,22 +437,35 @@ impl Engine {
             return Ok(());
         };
         let now = Utc::now();
-        for ti in active.tis.values_mut() {
-            if ti.state == TaskState::Running {
+        let positions: Vec<(usize, TaskState, u32, String)> = active
+            .instances()
+            .filter(|(_, ti)| !ti.state.is_done())
+            .map(|(i, ti)| (i, ti.state, ti.tries, ti.task.clone()))
+            .collect();
+        for (i, state, tries, task) in positions {
+            if state == TaskState::Running {
                 let key = TryKey {
                     run: active.run.key.clone(),
-                    task: ti.task.clone(),
-                    number: ti.tries,
+                    task,
+                    number: tries,
                 };
                 self.killed.insert(key.clone());
-                self.executor.kill(&key, why.clone());
-            } else if !ti.state.is_done() {
-                ti.state = TaskState::Failed;
+                if at_once {
+                    self.executor.kill_now(&key);
+                } else {
+                    self.executor.kill(&key, why.clone());
+                }
+                continue;
+            }
+            self.ready.remove(&ready_entry(active, i));
+            let note = format!("{why} before it started");
+            if let Some(ti) = active.set(i, TaskState::Failed, now, |ti| {
                 ti.retry_at = None;
-                ti.updated = now;
-                self.store.put_task_instance(&active.run, ti)?;
+                ti.note = Some(note.clone());
+            }) {
+                self.store.put_task_instance(&active.run, &ti)?;
                 self.pending_events
-                    .push(task_event(&active.run, ti, Some(why.clone())));
+                    .push(task_event(&active.run, &ti, Some(note)));
             }
         }
         Ok(())
@@ -478,92 +524,40 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.store.flush()?;
-        let tis = self
-            .store
-            .task_instances(&run)?
-            .into_iter()
-            .map(|ti| (ti.task.clone(), ti))
-            .collect();
+        self.store.commit()?;
+        let tis = self.store.task_instances(&run)?;
         self.pending_events.push(EngineEvent::RunChanged {
             flow: run.flow.clone(),
             run_id: run.id.clone(),
             state: run.state,
         });
-        self.runs.insert(
-            run.key.clone(),
-            ActiveRun {
-                run: run.clone(),
-                flow,
-                tis,
-            },
-        );
+        self.add_run(ActiveRun::new(run.clone(), flow, tis));
         Ok(run)
     }
 
     /// The earliest time an `up_for_retry` task may be queued.
     fn next_retry(&self) -> Option<DateTime<Utc>> {
-        self.runs
-            .values()
-            .flat_map(|a| a.tis.values())
-            .filter(|ti| ti.state == TaskState::UpForRetry)
-            .filter_map(|ti| ti.retry_at)
-            .min()
+        self.runs.values().filter_map(ActiveRun::next_retry).min()
     }
 
-    /// One scheduling pass: decisions, queueing, starting; then flush and
+    /// One scheduling pass: decisions, queueing, starting; then commit and
     /// announce. Returns whether anything changed.
-    async fn step(&mut self) -> Result<bool> {
+    fn step(&mut self) -> Result<bool> {
         let now = Utc::now();
         let mut finished = Vec::new();
         for (key, active) in self.runs.iter_mut() {
-            let mut changed = Vec::new();
-            loop {
-                let mut progress = false;
-                for task in &active.flow.tasks {
-                    let Some(ti) = active.tis.get(&task.id) else {
-                        continue;
-                    };
-                    let next = match ti.state {
-                        TaskState::Pending => {
-                            let upstream: Vec<TaskState> = task
-                                .deps
-                                .iter()
-                                .filter_map(|d| active.tis.get(d).map(|t| t.state))
-                                .collect();
-                            match rules::decide(task.trigger, &upstream) {
-                                Decision::Wait => None,
-                                Decision::Run => Some(TaskState::Queued),
-                                Decision::Skip => Some(TaskState::Skipped),
-                                Decision::UpstreamFailed => Some(TaskState::UpstreamFailed),
-                            }
-                        }
-                        TaskState::UpForRetry if ti.retry_at.is_none_or(|t| t <= now) => {
-                            Some(TaskState::Queued)
-                        }
-                        _ => None,
-                    };
-                    if let Some(state) = next
-                        && let Some(ti) = active.tis.get_mut(&task.id)
-                    {
-                        ti.state = state;
-                        ti.updated = now;
-                        changed.push(task.id.clone());
-                        progress = true;
-                    }
+            let changed = active.decide(now);
+            for &i in &changed {
+                let Some(ti) = active.ti(i) else { continue };
+                if ti.state == TaskState::Queued {
+                    self.ready.insert(ready_entry(active, i));
                 }
-                if !progress {
-                    break;
-                }
-            }
-            for task in &changed {
-                let ti = &active.tis[task];
-                self.store.put_task_instance(&active.run, ti)?;
-                self.pending_events.push(task_event(&active.run, ti, None));
+                self.store.put_task_instance(&active.run, &ti)?;
+                self.pending_events.push(task_event(&active.run, &ti, None));
             }
             // A run runs from its first step on; it succeeds or fails once
             // every task instance is done.
-            let new_state = RunState::from_tasks(active.tis.values().map(|t| t.state));
+            let new_state = active.state();
             if new_state != active.run.state {
                 active.run.started.get_or_insert(now);
                 active.run.state = new_state;
@@ -585,7 +579,7 @@ impl Engine {
         // Everything decided so far becomes durable before any process
         // starts or anyone hears of it.
         if changed {
-            self.commit().await?;
+            self.commit()?;
         }
         for (key, launch) in launches {
             self.start(key, launch)?;
@@ -596,63 +590,46 @@ impl Engine {
             }
         }
         if !self.pending_events.is_empty() {
-            self.commit().await?;
+            self.commit()?;
         }
         Ok(changed)
     }
 
-    /// Moves queued task instances into free slots, highest priority first
-    /// (then older runs, then graph order), recording each new try as running.
+    /// Moves queued task instances into free slots, in `ready` order,
+    /// skipping those whose pool is full, and records each new try as running.
     fn claim_slots(
         &mut self,
         now: DateTime<Utc>,
     ) -> Result<Vec<(TryKey, std::result::Result<Launch, String>)>> {
-        if self.running.len() >= self.parallelism {
-            return Ok(Vec::new()); // no free slot: nothing to rank
-        }
-        let mut queued: Vec<(i32, DateTime<Utc>, usize, RunKey, String)> = Vec::new();
-        for (key, active) in &self.runs {
-            for (i, task) in active.flow.tasks.iter().enumerate() {
-                if active
-                    .tis
-                    .get(&task.id)
-                    .is_some_and(|ti| ti.state == TaskState::Queued)
-                {
-                    queued.push((
-                        -task.priority,
-                        active.run.logical,
-                        i,
-                        key.clone(),
-                        task.id.clone(),
-                    ));
-                }
-            }
-        }
-        queued.sort();
         let mut launches = Vec::new();
-        for (_, _, index, run_key, task_id) in queued {
-            if self.running.len() >= self.parallelism {
+        let mut blocked = Vec::new();
+        while self.running.len() < self.parallelism {
+            let Some(entry) = self.ready.pop_first() else {
                 break;
-            }
-            let Some(active) = self.runs.get_mut(&run_key) else {
+            };
+            let (_, _, run_key, i) = &entry;
+            let Some(active) = self.runs.get_mut(run_key) else {
                 continue;
             };
-            let task = &active.flow.tasks[index];
+            let task = &active.flow.tasks[*i];
             if let Some(pool) = &task.pool {
                 let capacity = self.config.pools.get(pool).copied().unwrap_or(0);
                 if self.pools_used.get(pool).copied().unwrap_or(0) >= capacity {
+                    blocked.push(entry);
                     continue;
                 }
             }
-            let Some(ti) = active.tis.get_mut(&task_id) else {
+            let task = task.clone();
+            let Some(ti) = active.set(*i, TaskState::Running, now, |ti| {
+                ti.tries += 1;
+                ti.retry_at = None;
+                ti.note = None;
+            }) else {
                 continue;
             };
-            ti.tries += 1;
-            ti.state = TaskState::Running;
-            ti.retry_at = None;
-            ti.updated = now;
             let number = ti.tries;
-            self.store.put_task_instance(&active.run, ti)?;
+            self.store.put_task_instance(&active.run, &ti)?;
+            self.pending_events.push(task_event(&active.run, &ti, None));
             let attempt = Try {
                 number,
                 state: TaskState::Running,
@@ -664,11 +641,10 @@ impl Engine {
                 pid: None,
                 outputs: BTreeMap::new(),
             };
-            self.store.put_try(&active.run, &task_id, &attempt)?;
-            self.pending_events.push(task_event(&active.run, ti, None));
+            self.store.put_try(&active.run, &task.id, &attempt)?;
             let key = TryKey {
                 run: run_key.clone(),
-                task: task_id.clone(),
+                task: task.id.clone(),
                 number,
             };
             if let Some(pool) = &task.pool {
@@ -676,32 +652,27 @@ impl Engine {
             }
             self.running
                 .insert(key.clone(), (task.pool.clone(), attempt));
-            let outputs = upstream_outputs(&self.store, active, &task_id)?;
+            let outputs = upstream_outputs(&self.store, active, *i)?;
             let files = self
                 .logs
-                .try_files(&active.run.flow, &active.run.id, &task_id, number);
+                .try_files(&active.run.flow, &active.run.id, &task.id, number);
             let launch = prepare::launch(
                 &self.home,
                 &active.flow,
                 &active.run,
-                task,
+                &task,
                 number,
                 &outputs,
                 files,
             );
             launches.push((key, launch));
         }
+        self.ready.extend(blocked);
         Ok(launches)
     }
 
     fn start(&mut self, key: TryKey, launch: std::result::Result<Launch, String>) -> Result<()> {
-        let started = launch.and_then(|l| {
-            let files = l.files.clone();
-            self.executor.launch(l).map_err(|why| {
-                let _ = logs::append_note(&files, &format!("cannot start: {why}"));
-                why
-            })
-        });
+        let started = launch.and_then(|l| self.executor.launch(l));
         match started {
             Ok(pid) => {
                 if let Some(active) = self.runs.get(&key.run)
@@ -720,9 +691,7 @@ impl Engine {
                         &key.task,
                         key.number,
                     );
-                    if !files.log.exists() {
-                        let _ = logs::append_note(&files, &format!("cannot start: {why}"));
-                    }
+                    let _ = logs::append_note(&files, &format!("cannot start: {why}"));
                 }
                 let ended = Ended {
                     exit_code: None,
@@ -746,13 +715,17 @@ impl Engine {
         {
             *used = used.saturating_sub(1);
         }
+        let killed = self.killed.remove(&key);
         let Some(active) = self.runs.get_mut(&key.run) else {
             return Ok(());
         };
-        let Some(ti) = active.tis.get_mut(&key.task) else {
+        let Some(i) = active.position(&key.task) else {
             return Ok(());
         };
-        if ti.tries != key.number || ti.state != TaskState::Running {
+        if active
+            .ti(i)
+            .is_none_or(|ti| ti.tries != key.number || ti.state != TaskState::Running)
+        {
             return Ok(()); // cleared or marked while it ran: its outcome no longer counts
         }
         let files = self
@@ -782,9 +755,8 @@ impl Engine {
             });
         }
         if !notes.is_empty() {
-            let mut w = logs::LogWriter::create(&files).ok();
-            for note in &notes {
-                if let Some(w) = w.as_mut() {
+            if let Ok(mut w) = logs::LogWriter::create(&files) {
+                for note in &notes {
                     w.note(note);
                 }
             }
@@ -808,22 +780,19 @@ impl Engine {
             None => state.to_string(),
         };
         let _ = logs::mark_ended(&files, &summary);
-        if self.killed.remove(&key) {
-            ti.state = TaskState::Failed;
-            ti.retry_at = None;
-        } else if state == TaskState::Failed {
-            let delay = active
-                .flow
-                .task(&key.task)
-                .map_or(Duration::ZERO, |t| t.retry_delay);
-            after_failure(ti, delay);
-        } else {
-            ti.state = state;
+        let delay = active.flow.tasks[i].retry_delay;
+        let retry = state == TaskState::Failed && !killed;
+        if let Some(ti) = active.set(i, state, now, |ti| {
+            if retry {
+                after_failure(ti, delay, now);
+            } else {
+                ti.retry_at = None;
+            }
+        }) {
+            self.store.put_task_instance(&active.run, &ti)?;
+            self.pending_events
+                .push(task_event(&active.run, &ti, reason));
         }
-        ti.updated = now;
-        self.store.put_task_instance(&active.run, ti)?;
-        self.pending_events
-            .push(task_event(&active.run, ti, reason));
         Ok(())
     }
 
@@ -836,12 +805,22 @@ impl Engine {
     }
 }
 
+fn ready_entry(active: &ActiveRun, i: usize) -> Ready {
+    let priority = active.flow.tasks.get(i).map_or(0, |t| t.priority);
+    (
+        -i64::from(priority),
+        active.run.logical,
+        active.run.key.clone(),
+        i,
+    )
+}
+
 /// After a failed try: retry later while tries remain, else failed for good.
-fn after_failure(ti: &mut TaskInstance, retry_delay: Duration) {
+fn after_failure(ti: &mut TaskInstance, retry_delay: Duration, now: DateTime<Utc>) {
     if ti.tries < ti.max_tries {
         ti.state = TaskState::UpForRetry;
         let delay = backoff(retry_delay, ti.tries);
-        ti.retry_at = Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+        ti.retry_at = Some(now + chrono::Duration::from_std(delay).unwrap_or_default());
     } else {
         ti.state = TaskState::Failed;
         ti.retry_at = None;
@@ -868,31 +847,30 @@ fn task_event(run: &Run, ti: &TaskInstance, reason: Option<String>) -> EngineEve
 }
 
 /// Outputs of the latest try of every upstream task (direct or not), found
-/// by walking up the dependencies from `task`.
+/// by walking up the dependencies from task `i`.
 fn upstream_outputs(
     store: &Store,
     active: &ActiveRun,
-    task: &str,
+    i: usize,
 ) -> Result<prepare::UpstreamOutputs> {
-    let flow = &active.flow;
+    let tasks = &active.flow.tasks;
     let mut out = BTreeMap::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut stack: Vec<&str> = flow
-        .task(task)
-        .map(|t| t.deps.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
+    let mut seen = HashSet::new();
+    let mut stack: Vec<usize> = tasks[i]
+        .deps
+        .iter()
+        .filter_map(|d| active.position(d))
+        .collect();
+    while let Some(u) = stack.pop() {
+        if !seen.insert(u) {
             continue;
         }
-        if let Some(latest) = store.tries(&active.run, id)?.pop()
+        if let Some(latest) = store.tries(&active.run, &tasks[u].id)?.pop()
             && !latest.outputs.is_empty()
         {
-            out.insert(id.to_string(), latest.outputs);
+            out.insert(tasks[u].id.clone(), latest.outputs);
         }
-        if let Some(t) = flow.task(id) {
-            stack.extend(t.deps.iter().map(String::as_str));
-        }
+        stack.extend(tasks[u].deps.iter().filter_map(|d| active.position(d)));
     }
     Ok(out)
 }

@@ -136,6 +136,10 @@ pub struct TaskInstance {
     /// When an `up_for_retry` instance may be queued again.
     pub retry_at: Option<DateTime<Utc>>,
     pub updated: DateTime<Utc>,
+    /// Why the instance is in its state when no try says so: "marked
+    /// success by hand", "cleared", "interrupted before it started".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -383,6 +387,7 @@ impl Store {
                     max_tries: *max_tries,
                     retry_at: None,
                     updated: now,
+                    note: None,
                 };
                 (ti_key(&run.key, task), encode(&ti))
             })
@@ -568,6 +573,7 @@ impl Store {
             ti.max_tries = ti.tries + retries + 1;
             ti.retry_at = None;
             ti.updated = now;
+            ti.note = Some("cleared: runs again".into());
             self.put_task_instance(run, &ti)?;
             cleared.push(ti);
         }
@@ -590,10 +596,22 @@ impl Store {
         let Some(mut ti) = self.task_instance(run, task)? else {
             return Ok(None);
         };
+        let now = Utc::now();
         ti.state = state;
         ti.retry_at = None;
-        ti.updated = Utc::now();
+        ti.updated = now;
+        let note = format!("marked {state} by hand");
+        ti.note = Some(note.clone());
         self.put_task_instance(run, &ti)?;
+        // A try left running (its drover gone) ends with the mark.
+        if let Some(mut last) = self.tries(run, task)?.pop()
+            && last.state == TaskState::Running
+        {
+            last.state = state;
+            last.ended = Some(now);
+            last.reason = Some(note);
+            self.put_try(run, task, &last)?;
+        }
         let run_state = RunState::from_tasks(self.task_instances(run)?.iter().map(|t| t.state));
         if run_state != run.state {
             run.state = run_state;
