@@ -2,7 +2,7 @@
 //! the bookkeeping that keeps each scheduling pass proportional to what
 //! changed rather than to the size of the flow.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -27,6 +27,9 @@ pub struct ActiveRun {
     /// Instances not yet done, and those done as failures.
     unfinished: usize,
     failed: usize,
+    /// Outputs of each task's latest try, kept here so that starting a task
+    /// never reads its ancestors' tries back from the store.
+    outputs: Vec<BTreeMap<String, String>>,
 }
 
 impl ActiveRun {
@@ -70,7 +73,9 @@ impl ActiveRun {
             retrying: BTreeSet::new(),
             unfinished: 0,
             failed: 0,
+            outputs: Vec::new(),
         };
+        active.outputs = vec![BTreeMap::new(); active.tis.len()];
         for i in 0..active.tis.len() {
             if let Some(ti) = &active.tis[i] {
                 match ti.state {
@@ -179,6 +184,29 @@ impl ActiveRun {
             changed.push(i);
         }
         changed
+    }
+
+    pub fn set_outputs(&mut self, i: usize, outputs: BTreeMap<String, String>) {
+        if let Some(slot) = self.outputs.get_mut(i) {
+            *slot = outputs;
+        }
+    }
+
+    /// Outputs of every task upstream of `i` (direct or not), by task id.
+    pub fn upstream_outputs(&self, i: usize) -> BTreeMap<String, BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        let mut seen = HashSet::new();
+        let mut stack = self.deps[i].clone();
+        while let Some(u) = stack.pop() {
+            if !seen.insert(u) {
+                continue;
+            }
+            if !self.outputs[u].is_empty() {
+                out.insert(self.flow.tasks[u].id.clone(), self.outputs[u].clone());
+            }
+            stack.extend(self.deps[u].iter().copied());
+        }
+        out
     }
 
     /// The run's state from its instances: running while one is unfinished.

@@ -262,6 +262,16 @@ impl Engine {
             };
             let tis = self.store.task_instances(&run)?;
             let mut active = ActiveRun::new(run, flow, tis);
+            let done: Vec<(usize, String)> = active
+                .instances()
+                .filter(|(_, ti)| ti.state.is_done() && ti.tries > 0)
+                .map(|(i, ti)| (i, ti.task.clone()))
+                .collect();
+            for (i, task) in done {
+                if let Some(latest) = self.store.tries(&active.run, &task)?.pop() {
+                    active.set_outputs(i, latest.outputs);
+                }
+            }
             let lost: Vec<usize> = active
                 .instances()
                 .filter(|(_, ti)| ti.state == TaskState::Running)
@@ -552,8 +562,8 @@ impl Engine {
                 if ti.state == TaskState::Queued {
                     self.ready.insert(ready_entry(active, i));
                 }
-                self.store.put_task_instance(&active.run, &ti)?;
-                self.pending_events.push(task_event(&active.run, &ti, None));
+                self.store.put_task_instance(&active.run, ti)?;
+                self.pending_events.push(task_event(&active.run, ti, None));
             }
             // A run runs from its first step on; it succeeds or fails once
             // every task instance is done.
@@ -652,7 +662,7 @@ impl Engine {
             }
             self.running
                 .insert(key.clone(), (task.pool.clone(), attempt));
-            let outputs = upstream_outputs(&self.store, active, *i)?;
+            let outputs = active.upstream_outputs(*i);
             let files = self
                 .logs
                 .try_files(&active.run.flow, &active.run.id, &task.id, number);
@@ -772,6 +782,7 @@ impl Engine {
         attempt.signal = ended.signal;
         attempt.reason = reason.clone();
         if matches!(state, TaskState::Success | TaskState::Skipped) {
+            active.set_outputs(i, outputs.clone());
             attempt.outputs = outputs;
         }
         self.store.put_try(&active.run, &key.task, &attempt)?;
@@ -844,35 +855,6 @@ fn task_event(run: &Run, ti: &TaskInstance, reason: Option<String>) -> EngineEve
         try_number: ti.tries,
         reason,
     }
-}
-
-/// Outputs of the latest try of every upstream task (direct or not), found
-/// by walking up the dependencies from task `i`.
-fn upstream_outputs(
-    store: &Store,
-    active: &ActiveRun,
-    i: usize,
-) -> Result<prepare::UpstreamOutputs> {
-    let tasks = &active.flow.tasks;
-    let mut out = BTreeMap::new();
-    let mut seen = HashSet::new();
-    let mut stack: Vec<usize> = tasks[i]
-        .deps
-        .iter()
-        .filter_map(|d| active.position(d))
-        .collect();
-    while let Some(u) = stack.pop() {
-        if !seen.insert(u) {
-            continue;
-        }
-        if let Some(latest) = store.tries(&active.run, &tasks[u].id)?.pop()
-            && !latest.outputs.is_empty()
-        {
-            out.insert(tasks[u].id.clone(), latest.outputs);
-        }
-        stack.extend(tasks[u].deps.iter().filter_map(|d| active.position(d)));
-    }
-    Ok(out)
 }
 
 /// `manual__2026-12-01T18:57:39.123Z`; scheduled runs are to the second.
