@@ -154,6 +154,22 @@ async fn supervise(
                         status = Some(ExitStatus::from_raw(255 << 8));
                     }
                 }
+                // Take in what the task wrote before it exited, so notes
+                // below come after it in the log.
+                // (A direct read: the pipe is non-blocking, and the
+                // reactor may not have seen it become readable yet.)
+                while !eof {
+                    match nix::unistd::read(&output, &mut buf) {
+                        Ok(0) => eof = true,
+                        Ok(n) => log.chunk(&buf[..n], chrono::Utc::now()),
+                        Err(nix::errno::Errno::EAGAIN) => break,
+                        Err(nix::errno::Errno::EINTR) => {}
+                        Err(e) => {
+                            log.note(&format!("reading the task's output failed: {e}"));
+                            eof = true;
+                        }
+                    }
+                }
                 // What the main process left running in its group is part
                 // of the task: it is stopped too, and its output read to the
                 // end. (A daemon meant to outlive the task starts its own
