@@ -899,3 +899,141 @@ fn sigterm_to_drover_test_stops_its_tasks() {
     assert_eq!(state(&view, "after"), "failed");
     assert_eq!(view["state"], "failed");
 }
+
+#[test]
+fn latest_is_the_run_created_last() {
+    let home = TestHome::new();
+    home.flow("l", "[tasks.a]\ncmd = \"echo $DROVER_DS\"\n");
+    assert_eq!(test_flow(&home, "l", &["--date", "2026-06-01"]).code, 0);
+    assert_eq!(test_flow(&home, "l", &["--date", "2026-01-15"]).code, 0);
+    assert_eq!(log(&home, "l", "a", None), "2026-01-15\n");
+    assert_eq!(
+        home.drover(&["runs", "l", "-n", "0"])
+            .stdout
+            .lines()
+            .count(),
+        1,
+        "-n 0 prints the header only"
+    );
+}
+
+#[test]
+fn following_stops_when_the_drover_running_the_try_dies() {
+    let home = TestHome::new();
+    let pidfile = home.path().join("quiet.pid");
+    home.flow(
+        "f",
+        &format!(
+            "[tasks.quiet]\ncmd = \"echo $$ > {}; sleep 1; echo late; exec sleep 40\"\n",
+            pidfile.display()
+        ),
+    );
+    let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["test", "f"])
+        .env("DROVER_HOME", home.path())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the run exists and the store is held.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let busy = home.drover(&["runs", "f"]);
+        if busy
+            .stderr
+            .contains("in use by another drover process (pid")
+        {
+            assert!(busy.stderr.contains("drover test f"), "{}", busy.stderr);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "drover test never held the store: {}",
+            busy.stderr
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The task has printed nothing yet: the follower waits for it.
+    let follower = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["logs", "f", "latest", "quiet", "--follow"])
+        .env("DROVER_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !logs_contain(&home, "f", "late") {
+        assert!(Instant::now() < deadline, "the task never printed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    test.kill().unwrap();
+    test.wait().unwrap();
+    let started = Instant::now();
+    let out = follower.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the follower hung after drover died"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "late\n");
+    // Clean up the orphaned task.
+    if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+        let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    }
+}
+
+#[test]
+fn clear_uses_the_runs_own_tasks_and_mark_explains_itself() {
+    let home = TestHome::new();
+    home.flow(
+        "c",
+        "[tasks.a]\ncmd = \"exit 1\"\n[tasks.b]\ncmd = \"true\"\n",
+    );
+    assert_eq!(test_flow(&home, "c", &[]).code, 1);
+    // The flow file loses `b` and gains `c` after the run.
+    home.flow(
+        "c",
+        "[tasks.a]\ncmd = \"exit 1\"\n[tasks.c]\ncmd = \"true\"\n",
+    );
+    let cleared = home.drover(&["clear", "c", "latest", "b"]);
+    assert_eq!(cleared.code, 0, "{}", cleared.stderr);
+    assert!(
+        cleared.stdout.contains("cleared 1 task instance"),
+        "{}",
+        cleared.stdout
+    );
+    let all = home.drover(&["clear", "c", "latest"]);
+    assert!(
+        all.stdout.contains("cleared 2 task instances"),
+        "{}",
+        all.stdout
+    );
+    assert_eq!(
+        home.drover(&["clear", "c", "latest", "c"]).code,
+        3,
+        "c is not in the run"
+    );
+    let marked = home.drover(&["mark", "c", "latest", "a", "success"]);
+    assert_eq!(marked.code, 0, "{}", marked.stderr);
+    let view = tasks(&home, "c");
+    assert_eq!(task(&view, "a")["note"], "marked success by hand");
+    assert!(
+        home.drover(&["tasks", "c", "latest"])
+            .stdout
+            .contains("marked success by hand")
+    );
+}
+
+#[test]
+fn test_refuses_a_broken_drover_toml() {
+    let home = TestHome::new();
+    home.write("drover.toml", "paralelism = 2\n");
+    home.flow("f", "[tasks.a]\ncmd = \"true\"\n");
+    let run = test_flow(&home, "f", &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("fix these first")
+            && run
+                .stderr
+                .contains("drover.toml:1:1: unknown key `paralelism`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(home.drover(&["list"]).code, 0, "list still works");
+}

@@ -25,32 +25,47 @@ pub fn clear(
 ) -> Outcome {
     let home = load_home(root)?;
     let flow = find_flow(&home, flow_id)?;
+    let store = open_store(&home)?;
+    let mut run = find_run(&store, flow_id, run_ref)?;
+    // The run's own task instances are the truth: the flow file may have
+    // gained or lost tasks since the run was made.
+    let instances = store.task_instances(&run).map_err(store_err)?;
     for t in tasks {
-        if flow.task(t).is_none() {
-            let hint = suggest::did_you_mean(t, flow.tasks.iter().map(|t| t.id.as_str()));
+        if !instances.iter().any(|ti| &ti.task == t) {
+            let hint = suggest::did_you_mean(t, instances.iter().map(|ti| ti.task.as_str()));
             return Err(Failure::new(
                 EXIT_NOT_FOUND,
-                format!("flow `{flow_id}` has no task `{t}`{hint}"),
+                format!("run `{}` has no task `{t}`{hint}", run.id),
             ));
         }
     }
-    let store = open_store(&home)?;
-    let mut run = find_run(&store, flow_id, run_ref)?;
     let chosen: Vec<&str> = if tasks.is_empty() {
-        flow.tasks.iter().map(|t| t.id.as_str()).collect()
+        instances.iter().map(|ti| ti.task.as_str()).collect()
     } else {
         tasks.iter().map(String::as_str).collect()
     };
+    // Downstream/upstream come from the flow's graph; tasks the flow no
+    // longer has are cleared only when chosen themselves.
+    let mut wanted: Vec<&str> = flow
+        .select(&chosen, downstream, upstream)
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
+    wanted.extend(chosen.iter().copied().filter(|c| flow.task(c).is_none()));
     let mut selection = Vec::new();
-    for task in flow.select(&chosen, downstream, upstream) {
-        let Some(ti) = store.task_instance(&run, &task.id).map_err(store_err)? else {
-            continue;
-        };
-        if failed_only && !ti.state.is_failure() {
+    for ti in &instances {
+        if !wanted.contains(&ti.task.as_str()) || (failed_only && !ti.state.is_failure()) {
             continue;
         }
-        selection.push((task.id.clone(), task.retries));
+        let retries = flow.task(&ti.task).map_or(0, |t| t.retries);
+        selection.push((ti.task.clone(), retries));
     }
+    selection.sort_by_key(|(t, _)| {
+        flow.tasks
+            .iter()
+            .position(|x| &x.id == t)
+            .unwrap_or(usize::MAX)
+    });
     if selection.is_empty() {
         print(&format!("nothing to clear in run `{}`\n", run.id));
         return Ok(());

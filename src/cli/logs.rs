@@ -3,9 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{
-    EXIT_FAILED, EXIT_NOT_FOUND, Failure, Outcome, find_run, load_home, print_bytes, state_dir,
-};
+use super::{EXIT_FAILED, EXIT_NOT_FOUND, Failure, Outcome, find_run, load_home, state_dir};
 use crate::home::Lookup;
 use crate::logs::{self, LogDir, TryFiles};
 use crate::store::{Store, StoreError, TaskState};
@@ -26,7 +24,11 @@ pub fn run(
         return Err(super::no_such_flow(&home, flow));
     }
     let logs = LogDir::new(state_dir(&home.root).join("logs"));
-    let (files, running) = match Store::open(&state_dir(&home.root).join("store")) {
+    let store_path = state_dir(&home.root).join("store");
+    // While following, the process running the try (if any): the follow
+    // ends when it ends, whether or not it marked the try's end.
+    let mut writer: Option<u32> = None;
+    let files = match Store::open(&store_path) {
         Ok(store) => {
             let run = find_run(&store, flow, run_ref)?;
             let Some(ti) = store
@@ -51,49 +53,65 @@ pub fn run(
                 ));
             };
             let number = pick_try(&run.id, task, try_number, ti.tries)?;
-            let running = ti.state == TaskState::Running && number == ti.tries;
-            (logs.try_files(flow, &run.id, task, number), running)
+            if follow && ti.state == TaskState::Running && number == ti.tries {
+                super::eprintln_safe(&format!(
+                    "drover: try {number} of `{task}` is recorded as running, but no drover process is running it (it was stopped); nothing more will come"
+                ));
+            }
+            logs.try_files(flow, &run.id, task, number)
         }
-        Err(StoreError::Locked(_)) => {
-            // A drover process holds the store: find the log on disk.
-            let files = from_disk(&logs, flow, run_ref, task, try_number)?;
-            let running = !files.end.exists();
-            (files, running)
-        }
-        Err(e) => return Err(Failure::new(EXIT_FAILED, e.to_string())),
-    };
-    let mut offset = match logs::read_from(&files.log, 0) {
-        Ok((bytes, end)) => {
-            print_bytes(&bytes);
-            end
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
         Err(e) => {
-            return Err(Failure::new(
-                EXIT_FAILED,
-                format!(
-                    "cannot read {}: {}",
-                    files.log.display(),
-                    crate::home::describe(&e)
-                ),
-            ));
+            // Another drover process has the store (or it cannot be opened):
+            // find the log on disk.
+            if let StoreError::Locked(_) = e {
+                writer = crate::store::holder(&store_path).map(|(pid, _)| pid);
+            } else {
+                super::eprintln_safe(&format!("drover: {e}; reading the log files directly"));
+            }
+            from_disk(
+                &logs,
+                flow,
+                run_ref,
+                task,
+                try_number,
+                follow && writer.is_some(),
+            )?
         }
     };
-    if !(follow && running) {
-        return Ok(());
-    }
+    let mut offset = 0;
+    let mut out = std::io::stdout().lock();
     loop {
-        // Read after checking the end marker, so the last output is not missed.
-        let ended = files.end.exists();
-        if let Ok((bytes, end)) = logs::read_from(&files.log, offset) {
-            print_bytes(&bytes);
-            offset = end;
-        }
-        if ended {
+        // Check before reading, so output written just before the end is not missed.
+        let done = writer.is_none_or(|pid| files.end.exists() || !alive(pid));
+        offset = match logs::copy_from(&files.log, offset, &mut out) {
+            Ok(end) => end,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => offset,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => {
+                return Err(Failure::new(
+                    EXIT_FAILED,
+                    format!(
+                        "cannot read {}: {}",
+                        files.log.display(),
+                        crate::home::describe(&e)
+                    ),
+                ));
+            }
+        };
+        if !follow || done {
             return Ok(());
         }
         std::thread::sleep(FOLLOW_POLL);
     }
+}
+
+/// Whether process `pid` exists (and is not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    })
 }
 
 fn pick_try(run_id: &str, task: &str, wanted: Option<u32>, tries: u32) -> Result<u32, Failure> {
@@ -113,26 +131,25 @@ fn pick_try(run_id: &str, task: &str, wanted: Option<u32>, tries: u32) -> Result
 
 /// Finds a try's files from the log folder alone (the store is busy):
 /// `latest` is the run folder written last; the try is the highest number.
+/// Finds a try's files from the log folder alone: `latest` is the run
+/// folder written last; the try is the highest number. When `waiting`, a
+/// task that has written nothing yet is followed from try 1 on.
 fn from_disk(
     logs: &LogDir,
     flow: &str,
     run_ref: &str,
     task: &str,
     wanted: Option<u32>,
+    waiting: bool,
 ) -> Result<TryFiles, Failure> {
-    let busy = "the store is in use by another drover process";
     let run_dir = if run_ref == "latest" {
         let flow_dir = logs
             .run_dir(flow, "x")
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        newest_dir(&flow_dir).ok_or_else(|| {
-            Failure::new(
-                EXIT_NOT_FOUND,
-                format!("flow `{flow}` has no logs yet ({busy})"),
-            )
-        })?
+        newest_dir(&flow_dir)
+            .ok_or_else(|| Failure::new(EXIT_NOT_FOUND, format!("flow `{flow}` has no logs yet")))?
     } else {
         logs.run_dir(flow, run_ref)
     };
@@ -142,29 +159,31 @@ fn from_disk(
         .unwrap_or_default();
     let prefix = format!("{task}.");
     let tries: Vec<u32> = std::fs::read_dir(&run_dir)
-        .map_err(|_| {
-            Failure::new(
-                EXIT_NOT_FOUND,
-                format!("no logs for run `{run_id}` ({busy})"),
-            )
-        })?
+        .map_err(|_| Failure::new(EXIT_NOT_FOUND, format!("no logs for run `{run_id}`")))?
         .filter_map(Result::ok)
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix(&prefix)?
-                .strip_suffix(".log")?
+            let rest = name.strip_prefix(&prefix)?;
+            rest.strip_suffix(".log")
+                .or_else(|| rest.strip_suffix(".end"))?
                 .parse()
                 .ok()
         })
         .collect();
-    if tries.is_empty() {
-        return Err(Failure::new(
-            EXIT_NOT_FOUND,
-            format!("no logs for task `{task}` in run `{run_id}` ({busy})"),
-        ));
-    }
-    let latest = tries.iter().copied().max().unwrap_or(0);
-    let number = pick_try(&run_id, task, wanted, latest)?;
+    let latest = match tries.iter().copied().max() {
+        Some(n) => n,
+        None if waiting => wanted.unwrap_or(1),
+        None => {
+            return Err(Failure::new(
+                EXIT_NOT_FOUND,
+                format!("no logs for task `{task}` in run `{run_id}`"),
+            ));
+        }
+    };
+    let number = match wanted {
+        Some(n) if n <= latest || waiting => n,
+        _ => pick_try(&run_id, task, wanted, latest)?,
+    };
     Ok(logs.try_files(flow, &run_id, task, number))
 }
 

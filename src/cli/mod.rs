@@ -257,14 +257,14 @@ fn state_dir(root: &std::path::Path) -> PathBuf {
     root.join(".drover")
 }
 
-/// A flow's run by id, or its newest run for `latest`.
+/// A flow's run by id, or for `latest` the run created last.
 fn find_run(
     store: &crate::store::Store,
     flow: &str,
     run: &str,
 ) -> Result<crate::store::Run, Failure> {
     let found = if run == "latest" {
-        store.latest_runs(flow, 1).map(|mut v| v.pop())
+        store.newest_run(flow)
     } else {
         store.run(flow, run)
     };

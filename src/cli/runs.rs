@@ -94,7 +94,7 @@ pub fn runs(root: &Path, flow: &str, count: usize, json: bool) -> Outcome {
         print(&(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"));
         return Ok(());
     }
-    if with_tis.is_empty() {
+    if with_tis.is_empty() && count > 0 {
         print(&format!(
             "flow `{flow}` has no runs yet; start one with `drover test {flow}`\n"
         ));
@@ -141,6 +141,8 @@ struct TaskRow<'a> {
     reason: Option<&'a str>,
     outputs: Option<&'a BTreeMap<String, String>>,
     retry_at: Option<String>,
+    /// Why the instance is as it is when no try says so.
+    note: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -208,6 +210,7 @@ pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
                     reason: t.as_ref().and_then(|t| t.reason.as_deref()),
                     outputs: t.as_ref().map(|t| &t.outputs),
                     retry_at: ti.retry_at.map(|r| rfc3339(r, tz)),
+                    note: ti.note.as_deref(),
                 })
                 .collect(),
         };
@@ -230,8 +233,11 @@ pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
         "RESULT".into(),
     ]];
     for (ti, t) in tis.iter().zip(&tries) {
-        let result = match t {
-            Some(t) => {
+        // A note (marked by hand, cleared, interrupted) tells more than
+        // the latest try does.
+        let result = match (&ti.note, t) {
+            (Some(note), _) => note.clone(),
+            (None, Some(t)) => {
                 let mut parts = Vec::new();
                 if let Some(r) = &t.reason {
                     parts.push(r.clone());
@@ -246,7 +252,7 @@ pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
                 }
                 parts.join("; ")
             }
-            None => String::new(),
+            (None, None) => String::new(),
         };
         rows.push(vec![
             ti.task.clone(),

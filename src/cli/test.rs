@@ -53,6 +53,15 @@ pub fn parse_params(flow: &Flow, raw: &[String]) -> Result<BTreeMap<String, Stri
 
 pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>) -> Outcome {
     let home = load_home(root)?;
+    // Running with a half-read drover.toml (wrong parallelism, missing
+    // pools) would mislead; `list` and the read-only commands still work.
+    if !home.errors.is_empty() {
+        let lines: Vec<String> = home.errors.iter().map(ToString::to_string).collect();
+        return Err(Failure::new(
+            EXIT_FAILED,
+            format!("fix these first:\n{}", lines.join("\n")),
+        ));
+    }
     let flow = find_flow(&home, flow_id)?.clone();
     let params = parse_params(&flow, raw_params)?;
     let logical = super::time_arg("--date", date, flow.timezone)?;

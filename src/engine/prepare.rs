@@ -74,6 +74,13 @@ pub fn launch(
         }
     };
     let workdir = resolve(&task.workdir);
+    if workdir.exists() && !workdir.is_dir() {
+        return Err(format!(
+            "workdir {} is not a folder (task `{}`)",
+            workdir.display(),
+            task.id
+        ));
+    }
     if !workdir.is_dir() {
         return Err(format!(
             "workdir {} does not exist (task `{}`, relative to the home)",

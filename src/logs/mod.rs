@@ -191,6 +191,16 @@ pub fn read_from(path: &Path, offset: u64) -> io::Result<(Vec<u8>, u64)> {
     Ok((buf, end))
 }
 
+/// Copies a log from `offset` to `out` in chunks (a huge log is never held
+/// whole); returns the offset after what was copied.
+pub fn copy_from(path: &Path, offset: u64, out: &mut impl Write) -> io::Result<u64> {
+    let mut f = File::open(path)?;
+    f.seek(SeekFrom::Start(offset))?;
+    let copied = io::copy(&mut f, out)?;
+    out.flush()?;
+    Ok(offset + copied)
+}
+
 /// Arrival time of every line of a log: (byte offset of the line, time).
 pub fn line_times(files: &TryFiles) -> io::Result<Vec<(u64, DateTime<Utc>)>> {
     let index = match fs::read(&files.index) {

@@ -33,7 +33,7 @@ pub const SCHEMA_VERSION: u8 = 1;
 
 #[derive(Debug)]
 pub enum StoreError {
-    /// Another drover process has the store open.
+    /// Another drover process has the store open (see `holder`).
     Locked(PathBuf),
     /// The store was written by a newer drover.
     Schema {
@@ -59,11 +59,18 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreError::Locked(p) => write!(
-                f,
-                "the store {} is in use by another drover process; stop it, or let it run the command",
-                p.display()
-            ),
+            StoreError::Locked(p) => match holder(p) {
+                Some((pid, command)) => write!(
+                    f,
+                    "the store {} is in use by another drover process (pid {pid}: {command}); wait for it to finish",
+                    p.display()
+                ),
+                None => write!(
+                    f,
+                    "the store {} is in use by another drover process",
+                    p.display()
+                ),
+            },
             StoreError::Schema { path, found } => write!(
                 f,
                 "the store {} has schema version {found}, newer than this drover understands ({SCHEMA_VERSION}); upgrade drover",
@@ -175,11 +182,28 @@ pub struct Store {
 
 impl Drop for Store {
     /// A clean close folds the journal into sled (a crash leaves it to be
-    /// replayed at the next open).
+    /// replayed at the next open) and says the store is free again.
     fn drop(&mut self) {
         let _ = self.flush();
+        let _ = std::fs::remove_file(holder_path(&self.path));
     }
 }
+
+/// `store.holder`: the pid and command line of the process that has the
+/// store open, so others can say who, and tell when it is gone.
+fn holder_path(store: &Path) -> PathBuf {
+    store.with_extension("holder")
+}
+
+/// The process that has the store at `store` open: pid and command line.
+pub fn holder(store: &Path) -> Option<(u32, String)> {
+    let text = std::fs::read_to_string(holder_path(store)).ok()?;
+    let (pid, command) = text.split_once('\n')?;
+    Some((pid.trim().parse().ok()?, command.trim().to_string()))
+}
+
+/// How long `open` waits for another process to let go of the store.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Journal tree numbers.
 const RUNS: u8 = 0;
@@ -247,14 +271,21 @@ impl Store {
         if let Some(parent) = dir.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io(&crate::home::describe(&e)))?;
         }
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
-            let text = e.to_string();
-            if text.contains("could not acquire lock") {
-                StoreError::Locked(dir.to_path_buf())
-            } else {
-                io(&text)
+        // Commands that only read hold the store for milliseconds: wait a
+        // little for one of them rather than fail at once.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => break db,
+                Err(e) if e.to_string().contains("could not acquire lock") => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(StoreError::Locked(dir.to_path_buf()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(io(&e)),
             }
-        })?;
+        };
         let tree = |name: &str| db.open_tree(name).map_err(|e| io(&e));
         let (runs, run_ids, tis, tries, flows) = (
             tree("runs")?,
@@ -264,6 +295,19 @@ impl Store {
             tree("flows")?,
         );
         let meta = tree("meta")?;
+        let command: Vec<String> = std::env::args()
+            .enumerate()
+            .map(|(i, a)| match i {
+                0 => Path::new(&a)
+                    .file_name()
+                    .map_or(a.clone(), |n| n.to_string_lossy().into_owned()),
+                _ => a,
+            })
+            .collect();
+        let _ = std::fs::write(
+            holder_path(dir),
+            format!("{}\n{}\n", std::process::id(), command.join(" ")),
+        );
         let (journal, records) =
             journal::Journal::open(&dir.with_extension("journal")).map_err(|e| io(&e))?;
         let store = Store {
@@ -451,6 +495,27 @@ impl Store {
                 self.read_run(&k, &v)
             })
             .collect()
+    }
+
+    /// The run of a flow created last (whatever its logical date): what a
+    /// person means by `latest` right after starting one.
+    pub fn newest_run(&self, flow: &str) -> Result<Option<Run>> {
+        let mut newest: Option<sled::IVec> = None;
+        for key in self.runs.scan_prefix(prefix(flow)).keys() {
+            let key = key.map_err(|e| self.err(e))?;
+            // The key ends with the run's creation sequence number.
+            let seq = |k: &[u8]| k.get(k.len().saturating_sub(8)..).map(<[u8]>::to_vec);
+            if newest.as_ref().is_none_or(|n| seq(&key) > seq(n)) {
+                newest = Some(key);
+            }
+        }
+        match newest {
+            Some(key) => match self.runs.get(&key).map_err(|e| self.err(e))? {
+                Some(bytes) => self.read_run(&key, &bytes).map(Some),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
     }
 
     /// Every run of every flow that is not finished (for resuming at start).
