@@ -134,3 +134,22 @@ pub fn mark(root: &Path, flow_id: &str, run_ref: &str, task: &str, state: &str) 
     ));
     Ok(())
 }
+
+/// `drover pause FLOW` / `drover unpause FLOW`: the stored pause state,
+/// which from then on counts instead of the file's `paused`.
+pub fn pause(root: &Path, flow_id: &str, paused: bool) -> Outcome {
+    let home = load_home(root)?;
+    find_flow(&home, flow_id)?;
+    let store = open_store(&home)?;
+    store
+        .put_flow_state(flow_id, &crate::store::FlowState { paused })
+        .and_then(|()| store.flush())
+        .map_err(store_err)?;
+    let what = if paused {
+        "paused: no new scheduled runs"
+    } else {
+        "unpaused: scheduled runs resume"
+    };
+    print(&format!("flow `{flow_id}` {what}\n"));
+    Ok(())
+}

@@ -6,6 +6,7 @@ mod list;
 mod logs;
 mod next;
 mod runs;
+mod serve;
 mod test;
 mod validate;
 
@@ -87,6 +88,16 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
     },
+    /// Stop creating scheduled runs of a flow (runs in progress go on).
+    Pause { flow: String },
+    /// Create scheduled runs of a flow again.
+    Unpause { flow: String },
+    /// The scheduler and workers without a screen (for tmux or systemd).
+    Serve {
+        /// On SIGTERM/SIGINT, stop running tasks too (by default they are left running).
+        #[arg(long)]
+        stop_tasks: bool,
+    },
     /// A flow's runs, newest first.
     Runs {
         flow: String,
@@ -157,6 +168,9 @@ pub fn run(cli: Cli) -> u8 {
             test::run(&root, &flow, &params, date.as_deref())
         }
         Some(Command::Runs { flow, count, json }) => runs::runs(&root, &flow, count, json),
+        Some(Command::Serve { stop_tasks }) => serve::run(&root, stop_tasks),
+        Some(Command::Pause { flow }) => clear::pause(&root, &flow, true),
+        Some(Command::Unpause { flow }) => clear::pause(&root, &flow, false),
         Some(Command::Tasks { flow, run, json }) => runs::tasks(&root, &flow, &run, json),
         Some(Command::Logs {
             flow,

@@ -14,6 +14,7 @@ mod executor;
 mod local;
 mod prepare;
 pub mod rules;
+pub mod scheduler;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -201,6 +202,9 @@ pub struct Engine {
     killed: HashSet<TryKey>,
     /// Kill running tries when the loop ends (a foreground `drover test`).
     stop_tasks_on_exit: bool,
+    /// Create scheduled runs (`drover serve`), with each flow's clock.
+    scheduling: bool,
+    clocks: HashMap<String, scheduler::FlowClock>,
 }
 
 impl Engine {
@@ -231,7 +235,91 @@ impl Engine {
             pending_events: Vec::new(),
             killed: HashSet::new(),
             stop_tasks_on_exit: false,
+            scheduling: false,
+            clocks: HashMap::new(),
         }
+    }
+
+    /// Makes the engine create the runs of every flow's schedule as they
+    /// come due (and catch up per `catchup`), honouring pauses.
+    pub fn with_scheduler(mut self) -> Result<Engine> {
+        self.scheduling = true;
+        let now = Utc::now();
+        let ids: Vec<String> = self.flows.keys().cloned().collect();
+        for id in ids {
+            let flow = &self.flows[&id];
+            // A flow's `paused` counts at its first load; later the stored
+            // state rules.
+            if self.store.flow_state(&id)?.is_none() {
+                self.store.put_flow_state(
+                    &id,
+                    &crate::store::FlowState {
+                        paused: flow.paused,
+                    },
+                )?;
+            }
+            let last = self.store.last_logical(&id, RunKind::Scheduled)?;
+            self.clocks.insert(
+                id,
+                scheduler::FlowClock {
+                    last,
+                    seen: Some(now),
+                },
+            );
+        }
+        self.store.commit()?;
+        Ok(self)
+    }
+
+    /// Creates the scheduled runs that are due.
+    fn schedule_due(&mut self, now: DateTime<Utc>) -> Result<()> {
+        let flows: Vec<Arc<Flow>> = self
+            .flows
+            .values()
+            .filter(|f| f.schedule.is_some())
+            .cloned()
+            .collect();
+        for flow in flows {
+            if self.store.flow_state(&flow.id)?.is_some_and(|s| s.paused) {
+                continue;
+            }
+            let clock =
+                self.clocks
+                    .entry(flow.id.clone())
+                    .or_insert_with(|| scheduler::FlowClock {
+                        last: None,
+                        seen: Some(now),
+                    });
+            let due = scheduler::due(&flow, clock, now);
+            for t in due {
+                match self.create_run(&flow.id, RunKind::Scheduled, t, BTreeMap::new()) {
+                    // Already made before a restart: one run per fire time.
+                    Ok(_) | Err(EngineError::Store(StoreError::RunExists { .. })) => {}
+                    Err(e) => return Err(e),
+                }
+                if let Some(clock) = self.clocks.get_mut(&flow.id) {
+                    clock.last = Some(t);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next fire time of any flow the scheduler watches.
+    fn next_fire(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if !self.scheduling {
+            return None;
+        }
+        self.flows
+            .values()
+            .filter_map(|f| {
+                scheduler::next_wake(
+                    f,
+                    self.clocks.get(&f.id).unwrap_or(&Default::default()),
+                    now,
+                )
+            })
+            .min()
     }
 
     /// Makes the engine kill its running tries when its loop ends, for a
@@ -350,12 +438,18 @@ impl Engine {
 
     async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) -> Result<()> {
         loop {
+            if self.scheduling {
+                self.schedule_due(Utc::now())?;
+            }
             // Repeat until nothing changes: a try that cannot start fails at
             // once, which may settle its run or free work for another pass.
             while self.step()? {}
-            let wake = self
-                .next_retry()
-                .map(|t| (t - Utc::now()).to_std().unwrap_or(Duration::ZERO));
+            let now = Utc::now();
+            let wake = [self.next_retry(), self.next_fire(now)]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO));
             tokio::select! {
                 event = self.exec_events.recv() => {
                     if let Some(event) = event {
@@ -555,7 +649,28 @@ impl Engine {
     fn step(&mut self) -> Result<bool> {
         let now = Utc::now();
         let mut finished = Vec::new();
+        // Runs beyond a flow's `max_active_runs` wait as `queued`, oldest
+        // first out (runs iterate per flow in logical-time order).
+        let mut active_per_flow: HashMap<&str, u32> = HashMap::new();
+        for active in self.runs.values() {
+            if active.run.state == RunState::Running {
+                *active_per_flow.entry(active.run.flow.as_str()).or_default() += 1;
+            }
+        }
+        let mut admitted: HashSet<RunKey> = HashSet::new();
+        for (key, active) in self.runs.iter() {
+            if active.run.state == RunState::Queued {
+                let count = active_per_flow.entry(active.run.flow.as_str()).or_default();
+                if active.run.kind == RunKind::Test || *count < active.flow.max_active_runs {
+                    *count += 1;
+                    admitted.insert(key.clone());
+                }
+            }
+        }
         for (key, active) in self.runs.iter_mut() {
+            if active.run.state == RunState::Queued && !admitted.contains(key) {
+                continue;
+            }
             let changed = active.decide(now);
             for &i in &changed {
                 let Some(ti) = active.ti(i) else { continue };

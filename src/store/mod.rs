@@ -518,6 +518,18 @@ impl Store {
         }
     }
 
+    /// The logical time of a flow's newest run of `kind`.
+    pub fn last_logical(&self, flow: &str, kind: RunKind) -> Result<Option<DateTime<Utc>>> {
+        for item in self.runs.scan_prefix(prefix(flow)).rev() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let run = self.read_run(&k, &v)?;
+            if run.kind == kind {
+                return Ok(Some(run.logical));
+            }
+        }
+        Ok(None)
+    }
+
     /// Every run of every flow that is not finished (for resuming at start).
     pub fn active_runs(&self) -> Result<Vec<Run>> {
         let mut out = Vec::new();

@@ -1,0 +1,112 @@
+//! `drover serve`: the scheduler and workers without a screen, for tmux or
+//! systemd. Logs to stderr and `.drover/drover.log`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{EXIT_FAILED, Failure, Outcome, load_home, open_store, state_dir};
+use crate::engine::{Engine, EngineEvent};
+use crate::store::TaskState;
+
+/// Where serve's log lines go: stderr and the home's drover.log.
+struct ServeLog {
+    file: Option<std::fs::File>,
+}
+
+impl ServeLog {
+    fn open(path: &Path) -> ServeLog {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok();
+        ServeLog { file }
+    }
+
+    fn line(&mut self, text: &str) {
+        let line = format!("{} {text}\n", Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        let _ = std::io::stderr().write_all(line.as_bytes());
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
+    let home = load_home(root)?;
+    if !home.errors.is_empty() {
+        let lines: Vec<String> = home.errors.iter().map(ToString::to_string).collect();
+        return Err(Failure::new(
+            EXIT_FAILED,
+            format!("fix these first:\n{}", lines.join("\n")),
+        ));
+    }
+    let store = open_store(&home)?;
+    let root_abs: PathBuf = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
+    let mut log = ServeLog::open(&state_dir(&root_abs).join("drover.log"));
+    log.line(&format!(
+        "drover serve (pid {}) on {}: {} flows",
+        std::process::id(),
+        root_abs.display(),
+        home.flows.len()
+    ));
+    for b in &home.broken {
+        for e in &b.errors {
+            log.line(&format!("flow `{}` not loaded: {e}", b.id));
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
+    runtime.block_on(async move {
+        let fail = |e: crate::engine::EngineError| Failure::new(EXIT_FAILED, e.to_string());
+        let mut engine = Engine::new(root_abs.clone(), home.config.clone(), home.flows.clone(), store);
+        engine.resume().map_err(fail)?;
+        let mut engine = engine.with_scheduler().map_err(fail)?;
+        if stop_tasks {
+            engine = engine.stop_tasks_on_exit();
+        }
+        let (handle, join) = engine.spawn();
+        let mut events = handle.subscribe();
+        use tokio::signal::unix::{SignalKind, signal};
+        let sig = |kind| signal(kind).map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")));
+        let (mut term, mut int) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?);
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                event = events.recv() => match event {
+                    Ok(EngineEvent::RunChanged { flow, run_id, state }) => {
+                        log.line(&format!("{} run {flow} {run_id} {state}", state.glyph()));
+                    }
+                    Ok(EngineEvent::TaskChanged { flow, run_id, task, state, try_number, reason }) => {
+                        if matches!(state, TaskState::Failed | TaskState::UpForRetry) {
+                            let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+                            log.line(&format!("{} {flow} {run_id} {task} try {try_number} {state}{why}", state.glyph()));
+                        }
+                    }
+                    Ok(EngineEvent::Stopped { error }) => {
+                        log.line(&format!("stopped: {error}"));
+                        return Err(Failure::new(EXIT_FAILED, error));
+                    }
+                    Err(RecvError::Lagged(n)) => log.line(&format!("({n} events not logged)")),
+                    Err(RecvError::Closed) => return Err(Failure::new(EXIT_FAILED, "the engine stopped")),
+                },
+            }
+        }
+        log.line("stopping: no new runs or tries; committing state");
+        handle.shutdown().await;
+        match join.await {
+            Ok(Ok(())) => {
+                log.line("stopped");
+                Ok(())
+            }
+            Ok(Err(e)) => Err(Failure::new(EXIT_FAILED, e.to_string())),
+            Err(e) => Err(Failure::new(EXIT_FAILED, format!("the engine failed: {e}"))),
+        }
+    })
+}

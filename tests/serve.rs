@@ -1,0 +1,161 @@
+//! `drover serve`: the scheduler fires runs, restarts never duplicate one,
+//! a second instance is refused, cleared runs are picked up.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestHome;
+use serde_json::Value;
+
+fn serve(home: &TestHome) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("serve")
+        .env("DROVER_HOME", home.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start drover serve")
+}
+
+/// SIGTERM, then the exit status (bounded wait).
+fn stop(mut child: Child) -> i32 {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "drover serve did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Run ids of a flow (needs the store free, so call it between serves).
+fn run_ids(home: &TestHome, flow: &str) -> Vec<String> {
+    let out = home.drover(&["runs", flow, "-n", "1000", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Waits (bounded) until drover.log has `n` lines containing `text`.
+fn wait_for_log(home: &TestHome, text: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log =
+            std::fs::read_to_string(home.path().join(".drover/drover.log")).unwrap_or_default();
+        if log.lines().filter(|l| l.contains(text)).count() >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "drover.log never had {n} lines with {text:?}:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn ticks_fire_once_each_across_a_restart() {
+    let home = TestHome::new();
+    home.flow(
+        "tick",
+        "schedule = \"*/2 * * * * *\"\n[tasks.t]\ncmd = \"echo $DROVER_TS\"\n",
+    );
+    let first = serve(&home);
+    wait_for_log(&home, "✓ run tick scheduled__", 2);
+    // A second instance on the same home is refused, naming the first.
+    let second = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("serve")
+        .env("DROVER_HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("pid {}", first.id())) && err.contains("drover serve"),
+        "{err}"
+    );
+    assert_eq!(stop(first), 0);
+    let before = run_ids(&home, "tick");
+    let again = serve(&home);
+    wait_for_log(&home, "✓ run tick scheduled__", before.len() + 2);
+    assert_eq!(stop(again), 0);
+    let ids = run_ids(&home, "tick");
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "a fire time ran twice: {ids:?}");
+    assert!(ids.len() >= before.len() + 2, "{ids:?}");
+    for id in &ids {
+        // Fire times of `*/2` seconds: even seconds only.
+        let secs: u32 = id[id.len() - 3..id.len() - 1].parse().unwrap();
+        assert_eq!(secs % 2, 0, "{id}");
+    }
+}
+
+#[test]
+fn a_paused_flow_makes_no_runs_and_unpausing_runs_only_the_latest() {
+    let home = TestHome::new();
+    home.flow(
+        "p",
+        "schedule = \"*/1 * * * * *\"\nstart = \"2026-01-01\"\ncatchup = false\n[tasks.t]\ncmd = \"true\"\n",
+    );
+    // A flow ticking beside it shows the scheduler at work meanwhile.
+    home.flow(
+        "ctl",
+        "schedule = \"*/1 * * * * *\"\n[tasks.t]\ncmd = \"true\"\n",
+    );
+    assert_eq!(home.drover(&["pause", "p"]).code, 0);
+    let s = serve(&home);
+    wait_for_log(&home, "✓ run ctl scheduled__", 2);
+    assert_eq!(stop(s), 0);
+    assert!(run_ids(&home, "p").is_empty(), "a paused flow ran");
+    assert_eq!(home.drover(&["unpause", "p"]).code, 0);
+    let s = serve(&home);
+    wait_for_log(&home, "✓ run p scheduled__", 1);
+    assert_eq!(stop(s), 0);
+    // Without catchup, a year of missed seconds collapses into the latest.
+    let ids = run_ids(&home, "p");
+    assert!(!ids.is_empty() && ids.len() < 10, "{} runs", ids.len());
+}
+
+#[test]
+fn serve_picks_up_a_cleared_run() {
+    let home = TestHome::new();
+    let gate = home.path().join("gate");
+    home.flow(
+        "c",
+        &format!(
+            "[tasks.a]\ncmd = \"test -e {}\"\n[tasks.b]\ncmd = \"echo b\"\ndeps = [\"a\"]\n",
+            gate.display()
+        ),
+    );
+    assert_eq!(home.drover(&["test", "c"]).code, 1);
+    std::fs::write(&gate, "").unwrap();
+    assert_eq!(
+        home.drover(&["clear", "c", "latest", "a", "--downstream"])
+            .code,
+        0
+    );
+    let s = serve(&home);
+    wait_for_log(&home, "✓ run c test__", 1);
+    assert_eq!(stop(s), 0);
+    let out = home.drover(&["tasks", "c", "latest", "--json"]);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["state"], "success");
+    assert_eq!(v["tasks"][0]["try"], 2);
+}
