@@ -51,7 +51,8 @@ cmd = "echo d"
         loaded.config.clone(),
         loaded.flows.clone(),
         store(home.path()),
-    );
+    )
+    .with_supervisor_program(env!("CARGO_BIN_EXE_drover").into());
     engine.resume().unwrap();
     let (handle, join) = engine.spawn();
     let mut events = handle.subscribe();

@@ -159,3 +159,55 @@ fn serve_picks_up_a_cleared_run() {
     assert_eq!(v["state"], "success");
     assert_eq!(v["tasks"][0]["try"], 2);
 }
+
+#[test]
+fn a_task_outlives_a_killed_serve_and_is_adopted_by_the_next() {
+    let home = TestHome::new();
+    let marker = home.path().join("went");
+    home.flow(
+        "long",
+        &format!(
+            "[tasks.work]\ncmd = \"echo begin; touch {m}; sleep 4; echo done\"\n[tasks.after]\ncmd = \"echo after\"\ndeps = [\"work\"]\n",
+            m = marker.display()
+        ),
+    );
+    // A run for serve to pick up: a finished test run, cleared.
+    let gate_run = home.drover(&["test", "long", "--date", "2026-01-01"]);
+    assert_eq!(gate_run.code, 0, "{}", gate_run.stdout);
+    assert_eq!(home.drover(&["clear", "long", "latest"]).code, 0);
+    std::fs::remove_file(&marker).unwrap();
+    let s = serve(&home);
+    // Wait (bounded) until the task is under way, then kill serve hard.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the task never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = s.id();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let mut s = s;
+    s.wait().unwrap();
+    // A new serve adopts the running try and collects its outcome.
+    let again = serve(&home);
+    wait_for_log(&home, "✓ run long test__", 1);
+    assert_eq!(stop(again), 0);
+    let out = home.drover(&["tasks", "long", "latest", "--json"]);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["state"], "success", "{v}");
+    let work = &v["tasks"][0];
+    assert_eq!(work["task"], "work");
+    assert_eq!(work["state"], "success");
+    assert_eq!(
+        work["try"], 2,
+        "one new try after the clear, none after the kill"
+    );
+    let log = home.drover(&["logs", "long", "latest", "work"]);
+    assert_eq!(
+        log.stdout, "begin\ndone\n",
+        "the whole log, written while drover was down"
+    );
+}

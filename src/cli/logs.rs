@@ -28,7 +28,9 @@ pub fn run(
     // While following, the process running the try (if any): the follow
     // ends when it ends, whether or not it marked the try's end.
     let mut writer: Option<u32> = None;
-    let files = match Store::open(&store_path) {
+    // No waiting for the store: if a drover process has it, the log files
+    // are read directly.
+    let files = match Store::open_waiting(&store_path, Duration::ZERO) {
         Ok(store) => {
             let run = find_run(&store, flow, run_ref)?;
             let Some(ti) = store

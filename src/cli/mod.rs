@@ -88,6 +88,16 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
     },
+    /// Supervises one try (started by drover itself).
+    #[command(hide = true)]
+    Shim {
+        #[arg(long)]
+        files: PathBuf,
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
     /// Stop creating scheduled runs of a flow (runs in progress go on).
     Pause { flow: String },
     /// Create scheduled runs of a flow again.
@@ -169,6 +179,17 @@ pub fn run(cli: Cli) -> u8 {
         }
         Some(Command::Runs { flow, count, json }) => runs::runs(&root, &flow, count, json),
         Some(Command::Serve { stop_tasks }) => serve::run(&root, stop_tasks),
+        Some(Command::Shim {
+            files,
+            timeout_ms,
+            argv,
+        }) => {
+            return crate::engine::shim::run(
+                &files,
+                timeout_ms.map(std::time::Duration::from_millis),
+                &argv,
+            );
+        }
         Some(Command::Pause { flow }) => clear::pause(&root, &flow, true),
         Some(Command::Unpause { flow }) => clear::pause(&root, &flow, false),
         Some(Command::Tasks { flow, run, json }) => runs::tasks(&root, &flow, &run, json),

@@ -36,7 +36,7 @@ pub struct Launch {
 }
 
 /// How a try ended, as the executor saw it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ended {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -57,10 +57,18 @@ pub trait Executor: Send {
     fn launch(&mut self, launch: Launch) -> Result<Option<u32>, String>;
 
     /// Stops a running try: SIGTERM to its process group, SIGKILL after a
-    /// grace period. `why` becomes the try's reason.
-    fn kill(&mut self, key: &TryKey, why: String);
+    /// grace period. (The engine keeps the reason.)
+    fn kill(&mut self, key: &TryKey);
 
     /// Kills a running try's processes at once (SIGKILL), without waiting
     /// for its outcome: for a foreground run that is going away.
     fn kill_now(&mut self, key: &TryKey);
+
+    /// Takes over a try started by an earlier drover process: its outcome
+    /// arrives as `Finished`, at once if it ended meanwhile, or when it
+    /// does; a try nobody is running any more ends as lost.
+    fn adopt(&mut self, key: TryKey, files: TryFiles, pid: Option<u32>);
+
+    /// The engine has recorded the try's outcome: forget it.
+    fn done(&mut self, key: &TryKey);
 }

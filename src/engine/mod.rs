@@ -15,6 +15,8 @@ mod local;
 mod prepare;
 pub mod rules;
 pub mod scheduler;
+pub mod shim;
+mod supervise;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -188,6 +190,7 @@ pub struct Engine {
     logs: LogDir,
     executor: Box<dyn Executor>,
     exec_events: mpsc::UnboundedReceiver<ExecEvent>,
+    exec_tx: mpsc::UnboundedSender<ExecEvent>,
     runs: BTreeMap<RunKey, ActiveRun>,
     /// Queued task instances of every run, in the order they get slots.
     ready: BTreeSet<Ready>,
@@ -198,8 +201,8 @@ pub struct Engine {
     events: broadcast::Sender<EngineEvent>,
     /// Changes made since the last commit, announced after it.
     pending_events: Vec<EngineEvent>,
-    /// Tries being killed on request: they fail without retry.
-    killed: HashSet<TryKey>,
+    /// Tries being killed on request, with why: they fail without retry.
+    killed: HashMap<TryKey, String>,
     /// Kill running tries when the loop ends (a foreground `drover test`).
     stop_tasks_on_exit: bool,
     /// Create scheduled runs (`drover serve`), with each flow's clock.
@@ -224,7 +227,12 @@ impl Engine {
                 .map(|f| (f.id.clone(), Arc::new(f)))
                 .collect(),
             store,
-            executor: Box::new(LocalExecutor::new(exec_tx)),
+            // This very program supervises each try (`drover shim`).
+            executor: Box::new(LocalExecutor::new(
+                exec_tx.clone(),
+                std::env::current_exe().unwrap_or_else(|_| PathBuf::from("drover")),
+            )),
+            exec_tx,
             exec_events,
             runs: BTreeMap::new(),
             ready: BTreeSet::new(),
@@ -233,7 +241,7 @@ impl Engine {
             parallelism,
             events,
             pending_events: Vec::new(),
-            killed: HashSet::new(),
+            killed: HashMap::new(),
             stop_tasks_on_exit: false,
             scheduling: false,
             clocks: HashMap::new(),
@@ -322,6 +330,13 @@ impl Engine {
             .min()
     }
 
+    /// Uses `program` (a drover binary) to supervise tries, for a process
+    /// that is not drover itself (a test harness).
+    pub fn with_supervisor_program(mut self, program: PathBuf) -> Engine {
+        self.executor = Box::new(LocalExecutor::new(self.exec_tx.clone(), program));
+        self
+    }
+
     /// Makes the engine kill its running tries when its loop ends, for a
     /// foreground run that must not leave tasks behind.
     pub fn stop_tasks_on_exit(mut self) -> Engine {
@@ -340,8 +355,10 @@ impl Engine {
     }
 
     /// Picks up the unfinished runs in the store. A try recorded as running
-    /// whose process drover no longer watches is lost: it fails, then
-    /// retries per its policy.
+    /// is adopted: its supervisor's outcome is collected when it comes (or
+    /// at once, if it came while drover was away). Only a try whose
+    /// supervisor is gone without an outcome is lost: it fails, then retries
+    /// per its policy.
     pub fn resume(&mut self) -> Result<()> {
         let now = Utc::now();
         for run in self.store.active_runs()? {
@@ -360,53 +377,49 @@ impl Engine {
                     active.set_outputs(i, latest.outputs);
                 }
             }
-            let lost: Vec<usize> = active
+            // Tries recorded as running: their supervisors may still be at
+            // work (or have finished while drover was away).
+            let running: Vec<(usize, String, u32)> = active
                 .instances()
                 .filter(|(_, ti)| ti.state == TaskState::Running)
-                .map(|(i, _)| i)
+                .map(|(i, ti)| (i, ti.task.clone(), ti.tries))
                 .collect();
-            for i in lost {
-                self.fail_lost_try(&mut active, i, now)?;
+            for (i, task, number) in running {
+                let attempt = self
+                    .store
+                    .tries(&active.run, &task)?
+                    .into_iter()
+                    .find(|t| t.number == number)
+                    .unwrap_or(Try {
+                        number,
+                        state: TaskState::Running,
+                        started: now,
+                        ended: None,
+                        exit_code: None,
+                        signal: None,
+                        reason: None,
+                        pid: None,
+                        outputs: BTreeMap::new(),
+                    });
+                let key = TryKey {
+                    run: active.run.key.clone(),
+                    task: task.clone(),
+                    number,
+                };
+                let pool = active.flow.tasks[i].pool.clone();
+                if let Some(pool) = &pool {
+                    *self.pools_used.entry(pool.clone()).or_default() += 1;
+                }
+                let files = self
+                    .logs
+                    .try_files(&active.run.flow, &active.run.id, &task, number);
+                let pid = attempt.pid;
+                self.running.insert(key.clone(), (pool, attempt));
+                self.executor.adopt(key, files, pid);
             }
             self.add_run(active);
         }
         self.store.flush()?;
-        Ok(())
-    }
-
-    fn fail_lost_try(
-        &mut self,
-        active: &mut ActiveRun,
-        i: usize,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let why = "lost: drover was not running when it ended".to_string();
-        let Some(ti) = active.ti(i) else {
-            return Ok(());
-        };
-        let (task, number) = (ti.task.clone(), ti.tries);
-        let files = self
-            .logs
-            .try_files(&active.run.flow, &active.run.id, &task, number);
-        let _ = logs::append_note(&files, &why);
-        let _ = logs::mark_ended(&files, &format!("failed: {why}"));
-        if let Some(mut t) = self
-            .store
-            .tries(&active.run, &task)?
-            .into_iter()
-            .find(|t| t.number == number)
-        {
-            t.state = TaskState::Failed;
-            t.ended = Some(now);
-            t.reason = Some(why.clone());
-            self.store.put_try(&active.run, &task, &t)?;
-        }
-        let delay = active.flow.tasks[i].retry_delay;
-        if let Some(ti) = active.set(i, TaskState::Failed, now, |ti| {
-            after_failure(ti, delay, now)
-        }) {
-            self.store.put_task_instance(&active.run, &ti)?;
-        }
         Ok(())
     }
 
@@ -553,11 +566,11 @@ impl Engine {
                     task,
                     number: tries,
                 };
-                self.killed.insert(key.clone());
+                self.killed.insert(key.clone(), why.clone());
                 if at_once {
                     self.executor.kill_now(&key);
                 } else {
-                    self.executor.kill(&key, why.clone());
+                    self.executor.kill(&key);
                 }
                 continue;
             }
@@ -840,6 +853,7 @@ impl Engine {
         {
             *used = used.saturating_sub(1);
         }
+        self.executor.done(&key);
         let killed = self.killed.remove(&key);
         let Some(active) = self.runs.get_mut(&key.run) else {
             return Ok(());
@@ -857,7 +871,12 @@ impl Engine {
             .logs
             .try_files(&active.run.flow, &active.run.id, &key.task, key.number);
         let (outputs, notes) = read_outputs(&files.output);
-        let mut reason = ended.reason.clone();
+        // Killed on request: the request's reason says more than the
+        // supervisor's plain "killed".
+        let mut reason = match (&killed, &ended.reason) {
+            (Some(why), Some(r)) if r == "killed" => Some(why.clone()),
+            _ => ended.reason.clone(),
+        };
         let mut state = match (ended.exit_code, &reason) {
             (Some(0), None) => TaskState::Success,
             (Some(EXIT_SKIPPED), None) => TaskState::Skipped,
@@ -907,7 +926,7 @@ impl Engine {
         };
         let _ = logs::mark_ended(&files, &summary);
         let delay = active.flow.tasks[i].retry_delay;
-        let retry = state == TaskState::Failed && !killed;
+        let retry = state == TaskState::Failed && killed.is_none();
         if let Some(ti) = active.set(i, state, now, |ti| {
             if retry {
                 after_failure(ti, delay, now);

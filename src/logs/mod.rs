@@ -30,6 +30,30 @@ pub struct TryFiles {
     pub end: PathBuf,
 }
 
+impl TryFiles {
+    /// The files `PREFIX.log`, `.idx`, `.out`, `.end` of the try whose
+    /// path without extension is `prefix`.
+    pub fn at(prefix: &Path) -> TryFiles {
+        let file = |ext: &str| {
+            let mut p = prefix.as_os_str().to_owned();
+            p.push(".");
+            p.push(ext);
+            PathBuf::from(p)
+        };
+        TryFiles {
+            log: file("log"),
+            index: file("idx"),
+            output: file("out"),
+            end: file("end"),
+        }
+    }
+
+    /// The path without extension, as `at` takes it.
+    pub fn prefix(&self) -> PathBuf {
+        self.log.with_extension("")
+    }
+}
+
 impl LogDir {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         LogDir { root: root.into() }
@@ -42,14 +66,11 @@ impl LogDir {
     /// A run's files sit together in its folder (task ids hold no `.`), so a
     /// try costs no folder of its own.
     pub fn try_files(&self, flow: &str, run_id: &str, task: &str, try_number: u32) -> TryFiles {
-        let dir = self.run_dir(flow, run_id);
-        let file = |ext: &str| dir.join(format!("{task}.{try_number}.{ext}"));
-        TryFiles {
-            log: file("log"),
-            index: file("idx"),
-            output: file("out"),
-            end: file("end"),
-        }
+        TryFiles::at(
+            &self
+                .run_dir(flow, run_id)
+                .join(format!("{task}.{try_number}")),
+        )
     }
 
     /// Removes a run's logs (after the run is pruned from the store).
@@ -171,11 +192,10 @@ pub fn append_note(files: &TryFiles, text: &str) -> io::Result<()> {
     }
 }
 
-/// Marks a try as ended (its state name and reason, one line). Followers
-/// only test that the file exists, so it needs no atomic rename. A try that
-/// wrote no log has no followers, and gets no marker: a file less to create.
+/// Marks a try as ended when its supervisor could not: `summary` says how.
+/// (Normally the supervisor writes the end file with the try's outcome.)
 pub fn mark_ended(files: &TryFiles, summary: &str) -> io::Result<()> {
-    if !files.log.exists() {
+    if files.end.exists() {
         return Ok(());
     }
     fs::write(&files.end, format!("{summary}\n"))

@@ -262,8 +262,14 @@ fn tries_prefix(run: &RunKey, task: &str) -> Vec<u8> {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, waiting a little for another
+    /// process to let go of it.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_waiting(dir, LOCK_WAIT)
+    }
+
+    /// Opens the store, waiting up to `wait` while another process has it.
+    pub fn open_waiting(dir: &Path, wait: std::time::Duration) -> Result<Store> {
         let io = |e: &dyn fmt::Display| StoreError::Io {
             path: dir.to_path_buf(),
             why: e.to_string(),
@@ -273,7 +279,7 @@ impl Store {
         }
         // Commands that only read hold the store for milliseconds: wait a
         // little for one of them rather than fail at once.
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let deadline = std::time::Instant::now() + wait;
         let db = loop {
             match sled::Config::new().path(dir).open() {
                 Ok(db) => break db,
