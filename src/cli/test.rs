@@ -73,8 +73,9 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
     let flows = home.flows.clone();
     runtime.block_on(async move {
-        let engine =
-            Engine::new(root_abs.clone(), home.config.clone(), flows, store).stop_tasks_on_exit();
+        let engine = Engine::new(root_abs.clone(), home.config.clone(), flows, store)
+            .stop_tasks_on_exit()
+            .with_in_process_tasks();
         let (handle, join) = engine.spawn();
         let mut events = handle.subscribe();
         let run = handle

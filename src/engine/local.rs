@@ -1,7 +1,11 @@
-//! The local executor: each try runs under its own supervisor process
-//! (`drover shim`, see `shim.rs`) in a session of its own, so tasks outlive
-//! drover. drover waits for the supervisor it started, or, for a try it
-//! adopted after a restart, watches for the supervisor's outcome file.
+//! The local executor. By default each try runs under its own supervisor
+//! process (`drover shim`, see `shim.rs`) in a session of its own, so tasks
+//! outlive drover: drover waits for the supervisor it started, or, for a try
+//! it adopted after a restart, watches for the supervisor's outcome file.
+//!
+//! A foreground run that stops its tasks when it ends (`drover test`) has no
+//! use for that, and supervises its tries in-process instead: the same
+//! supervision loop, without starting a supervisor program for every try.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,27 +19,74 @@ use tokio::sync::mpsc;
 use super::executor::{Ended, ExecEvent, Executor, Launch, TryKey};
 use super::shim;
 pub use super::supervise::KILL_GRACE;
-use crate::logs::TryFiles;
+use super::supervise::{self, Order};
+use crate::logs::{LogWriter, TryFiles};
 
 /// How often an adopted try's supervisor is checked on.
 const ADOPT_POLL: Duration = Duration::from_millis(100);
 
+/// Where tries are supervised.
+pub enum Supervision {
+    /// By `PROGRAM shim ...`, a process of their own that outlives drover.
+    Process(std::path::PathBuf),
+    /// Inside drover.
+    InProcess,
+}
+
 pub struct LocalExecutor {
     events: mpsc::UnboundedSender<ExecEvent>,
-    /// The drover program that runs as each try's supervisor.
-    program: std::path::PathBuf,
-    /// The supervisor of each running try.
+    supervision: Supervision,
+    /// The supervisor process of each running try.
     supervisors: HashMap<TryKey, u32>,
+    /// The order channel of each try supervised in-process.
+    orders: HashMap<TryKey, mpsc::UnboundedSender<Order>>,
 }
 
 impl LocalExecutor {
-    /// An executor whose supervisors are `program shim ...` (drover itself).
-    pub fn new(events: mpsc::UnboundedSender<ExecEvent>, program: std::path::PathBuf) -> Self {
+    pub fn new(events: mpsc::UnboundedSender<ExecEvent>, supervision: Supervision) -> Self {
         LocalExecutor {
             events,
-            program,
+            supervision,
             supervisors: HashMap::new(),
+            orders: HashMap::new(),
         }
+    }
+
+    /// Starts a try supervised inside drover.
+    fn launch_in_process(&mut self, launch: Launch) -> Result<Option<u32>, String> {
+        let log = LogWriter::create(&launch.files).map_err(|e| {
+            format!(
+                "cannot create the log {}: {}",
+                launch.files.log.display(),
+                crate::home::describe(&e)
+            )
+        })?;
+        let mut cmd = std::process::Command::new(&launch.argv[0]);
+        cmd.args(&launch.argv[1..]).current_dir(&launch.workdir);
+        for name in &launch.env_remove {
+            cmd.env_remove(name);
+        }
+        cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
+        let started = supervise::start_command(cmd)?;
+        let pid = started.pid();
+        let (orders_tx, orders) = mpsc::unbounded_channel();
+        self.orders.insert(launch.key.clone(), orders_tx);
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let ended = supervise::supervise(started, log, launch.timeout, orders).await;
+            // Followers of the log learn here that no more will come.
+            if launch.files.log.exists() {
+                let _ = std::fs::write(
+                    &launch.files.end,
+                    serde_json::to_string(&ended).unwrap_or_default() + "\n",
+                );
+            }
+            let _ = events.send(ExecEvent::Finished {
+                key: launch.key,
+                ended,
+            });
+        });
+        Ok(pid)
     }
 
     fn signal(&self, key: &TryKey, signal: Signal) {
@@ -78,7 +129,11 @@ fn outcome(files: &TryFiles, why_lost: &str) -> Ended {
 
 impl Executor for LocalExecutor {
     fn launch(&mut self, launch: Launch) -> Result<Option<u32>, String> {
-        let mut cmd = tokio::process::Command::new(&self.program);
+        let program = match &self.supervision {
+            Supervision::Process(program) => program.clone(),
+            Supervision::InProcess => return self.launch_in_process(launch),
+        };
+        let mut cmd = tokio::process::Command::new(program);
         cmd.arg("shim").arg("--files").arg(launch.files.prefix());
         if let Some(t) = launch.timeout {
             cmd.arg("--timeout-ms").arg(t.as_millis().to_string());
@@ -122,14 +177,21 @@ impl Executor for LocalExecutor {
 
     fn kill(&mut self, key: &TryKey) {
         self.signal(key, Signal::SIGTERM);
+        if let Some(tx) = self.orders.get(key) {
+            let _ = tx.send(Order::Stop("killed".into()));
+        }
     }
 
     fn kill_now(&mut self, key: &TryKey) {
         self.signal(key, Signal::SIGUSR2);
+        if let Some(tx) = self.orders.get(key) {
+            let _ = tx.send(Order::KillNow);
+        }
     }
 
     fn done(&mut self, key: &TryKey) {
         self.supervisors.remove(key);
+        self.orders.remove(key);
     }
 
     fn adopt(&mut self, key: TryKey, files: TryFiles, pid: Option<u32>) {

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use executor::{Ended, ExecEvent, Executor, Launch, TryKey};
-pub use local::{KILL_GRACE, LocalExecutor};
+pub use local::{KILL_GRACE, LocalExecutor, Supervision};
 pub use prepare::{env_name, read_outputs};
 
 use crate::flow::{Config, Flow};
@@ -230,7 +230,9 @@ impl Engine {
             // This very program supervises each try (`drover shim`).
             executor: Box::new(LocalExecutor::new(
                 exec_tx.clone(),
-                std::env::current_exe().unwrap_or_else(|_| PathBuf::from("drover")),
+                Supervision::Process(
+                    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("drover")),
+                ),
             )),
             exec_tx,
             exec_events,
@@ -333,7 +335,21 @@ impl Engine {
     /// Uses `program` (a drover binary) to supervise tries, for a process
     /// that is not drover itself (a test harness).
     pub fn with_supervisor_program(mut self, program: PathBuf) -> Engine {
-        self.executor = Box::new(LocalExecutor::new(self.exec_tx.clone(), program));
+        self.executor = Box::new(LocalExecutor::new(
+            self.exec_tx.clone(),
+            Supervision::Process(program),
+        ));
+        self
+    }
+
+    /// Supervises tries inside this process, for a foreground run that
+    /// stops its tasks when it ends anyway (`drover test`): no supervisor
+    /// program per try, but tasks do not outlive this process's care.
+    pub fn with_in_process_tasks(mut self) -> Engine {
+        self.executor = Box::new(LocalExecutor::new(
+            self.exec_tx.clone(),
+            Supervision::InProcess,
+        ));
         self
     }
 

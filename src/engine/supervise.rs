@@ -40,18 +40,25 @@ pub struct Started {
     output: pipe::Receiver,
 }
 
-/// Starts `argv` in its own process group, stdout and stderr sharing one
-/// pipe, stdin from /dev/null, with the current folder and environment.
+/// Starts `argv` with the current folder and environment; see `start_command`.
 pub fn start(argv: &[String]) -> Result<Started, String> {
     let (program, args) = argv.split_first().ok_or("no command to run")?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    start_command(cmd)
+}
+
+/// Starts `cmd` in its own process group, stdout and stderr sharing one
+/// pipe, stdin from /dev/null.
+pub fn start_command(cmd: std::process::Command) -> Result<Started, String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
     let (reader, writer) = std::io::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
     let child = {
         let stderr = writer
             .try_clone()
             .map_err(|e| format!("cannot create a pipe: {e}"))?;
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.args(args)
-            .stdin(Stdio::null())
+        let mut cmd = tokio::process::Command::from(cmd);
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::from(writer))
             .stderr(Stdio::from(stderr))
             .process_group(0)
@@ -66,6 +73,12 @@ pub fn start(argv: &[String]) -> Result<Started, String> {
     let output = pipe::Receiver::from_owned_fd(OwnedFd::from(reader))
         .map_err(|e| format!("cannot read the task's output: {e}"))?;
     Ok(Started { child, pid, output })
+}
+
+impl Started {
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
 }
 
 /// Signals the task's process group; true if any process was there to get it.
