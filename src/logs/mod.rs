@@ -193,9 +193,10 @@ pub fn append_note(files: &TryFiles, text: &str) -> io::Result<()> {
 }
 
 /// Marks a try as ended when its supervisor could not: `summary` says how.
-/// (Normally the supervisor writes the end file with the try's outcome.)
+/// (Normally the supervisor writes the end file with the try's outcome.) A
+/// try without a log has no followers to tell: no file is made for it.
 pub fn mark_ended(files: &TryFiles, summary: &str) -> io::Result<()> {
-    if files.end.exists() {
+    if files.end.exists() || !files.log.exists() {
         return Ok(());
     }
     fs::write(&files.end, format!("{summary}\n"))
