@@ -211,3 +211,80 @@ fn a_task_outlives_a_killed_serve_and_is_adopted_by_the_next() {
         "the whole log, written while drover was down"
     );
 }
+
+#[test]
+fn commands_go_through_the_socket_of_a_running_instance() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TestHome::new();
+    home.flow(
+        "m",
+        "[params]\nn = \"1\"\n[tasks.a]\ncmd = \"echo a $DROVER_PARAM_N\"\n[tasks.b]\ncmd = \"test -e gate && echo b\"\ndeps = [\"a\"]\n",
+    );
+    let s = serve(&home);
+    let socket = home.path().join(".drover/drover.sock");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "no control socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A waited trigger streams transitions and exits with the run's outcome.
+    let waited = home.drover(&["trigger", "m", "-p", "n=7", "--wait"]);
+    assert_eq!(waited.code, 1, "{}{}", waited.stdout, waited.stderr);
+    assert!(
+        waited.stdout.contains("✗ b  failed (exit status 1)"),
+        "{}",
+        waited.stdout
+    );
+    // Reads see the instance's store (no "in use" refusal).
+    let tasks = home.drover(&["tasks", "m", "latest", "--json"]);
+    assert_eq!(tasks.code, 0, "{}", tasks.stderr);
+    let v: Value = serde_json::from_str(&tasks.stdout).unwrap();
+    assert_eq!(v["tasks"][1]["state"], "failed");
+    assert_eq!(home.drover(&["logs", "m", "latest", "a"]).stdout, "a 7\n");
+    // A clear is taken up by the instance at once.
+    std::fs::write(home.path().join("gate"), "").unwrap();
+    let cleared = home.drover(&["clear", "m", "latest", "b"]);
+    assert_eq!(cleared.code, 0, "{}", cleared.stderr);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v: Value =
+            serde_json::from_str(&home.drover(&["tasks", "m", "latest", "--json"]).stdout).unwrap();
+        if v["state"] == "success" {
+            assert_eq!(v["tasks"][1]["try"], 2);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cleared task never ran again: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // `drover test` with an instance running: the instance runs it.
+    let test = home.drover(&["test", "m"]);
+    assert_eq!(test.code, 0, "{}{}", test.stdout, test.stderr);
+    assert!(test.stdout.contains("✓ success"), "{}", test.stdout);
+    // Usage errors come back as such.
+    assert_eq!(home.drover(&["tasks", "m"]).code, 2);
+    assert_eq!(home.drover(&["tasks", "nope", "latest"]).code, 3);
+    assert_eq!(stop(s), 0);
+    assert!(!socket.exists(), "serve removes its socket");
+}
+
+#[test]
+fn a_stale_socket_does_not_stop_commands() {
+    let home = TestHome::new();
+    home.flow("f", "[tasks.a]\ncmd = \"true\"\n");
+    std::fs::create_dir_all(home.path().join(".drover")).unwrap();
+    // A socket file nobody listens on (left by a crash).
+    let listener =
+        std::os::unix::net::UnixListener::bind(home.path().join(".drover/drover.sock")).unwrap();
+    drop(listener);
+    let run = home.drover(&["test", "f"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(home.drover(&["runs", "f"]).code, 0);
+}

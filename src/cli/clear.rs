@@ -82,6 +82,7 @@ pub fn clear(
         .collect();
     let cleared = store.clear(&mut run, &selection).map_err(store_err)?;
     store.flush().map_err(store_err)?;
+    super::notify_changed(flow_id, &run.id);
     let mut rows = vec![vec![
         "TASK".to_string(),
         "WAS".into(),
@@ -124,6 +125,7 @@ pub fn mark(root: &Path, flow_id: &str, run_ref: &str, task: &str, state: &str) 
         ));
     };
     store.flush().map_err(store_err)?;
+    super::notify_changed(flow_id, &run.id);
     print(&format!(
         "{} {} marked {} in run `{}` (run is {})\n",
         ti.state.glyph(),

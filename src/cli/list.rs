@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Outcome, load_home, print};
 use crate::flow::{Diagnostic, Flow};
 use crate::home::Home;
-use crate::store::{RunState, Store};
+use crate::store::RunState;
 use std::collections::HashMap;
 
 /// One flow in `list --json`. The shape is documented in the README.
@@ -61,13 +61,17 @@ struct Stored {
 fn stored(home: &Home) -> Stored {
     let mut out = Stored::default();
     let path = super::state_dir(&home.root).join("store");
-    if !path.exists() {
-        return out; // nothing has run here yet; don't create state just to list
-    }
-    let store = match Store::open(&path) {
+    // In a running instance its store is at hand; otherwise don't create
+    // state just to list.
+    let store = if super::remote().is_some() || path.exists() {
+        super::open_store(home)
+    } else {
+        return out;
+    };
+    let store = match store {
         Ok(store) => store,
-        Err(e) => {
-            super::eprintln_safe(&format!("drover: last runs not shown: {e}"));
+        Err(f) => {
+            super::eprintln_safe(&format!("drover: last runs not shown: {}", f.message));
             return out;
         }
     };

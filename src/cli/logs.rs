@@ -81,7 +81,7 @@ pub fn run(
         }
     };
     let mut offset = 0;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::Stdout;
     loop {
         // Check before reading, so output written just before the end is not missed.
         let done = writer.is_none_or(|pid| files.end.exists() || !alive(pid));

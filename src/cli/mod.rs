@@ -108,6 +108,16 @@ pub enum Command {
         #[arg(long)]
         stop_tasks: bool,
     },
+    /// Start a manual run (by a running instance; else queued for `drover serve`).
+    Trigger {
+        flow: String,
+        /// Override a param: -p epochs=20 (repeatable).
+        #[arg(short = 'p', long = "param", value_name = "K=V")]
+        params: Vec<String>,
+        /// Wait for the run to end, printing its transitions; exit 0 iff it succeeded.
+        #[arg(long)]
+        wait: bool,
+    },
     /// A flow's runs, newest first.
     Runs {
         flow: String,
@@ -161,13 +171,57 @@ pub enum Command {
     },
 }
 
-/// Runs a parsed command line and returns the process exit status.
+/// Runs a parsed command line and returns the process exit status. When a
+/// `serve` instance runs for the home, commands that use the store are
+/// handed to it over the control socket.
 pub fn run(cli: Cli) -> u8 {
     let from_env = std::env::var_os("DROVER_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
-    let root = cli.home.or(from_env).unwrap_or_else(|| PathBuf::from("."));
-    let outcome = match cli.command {
+    let root = cli
+        .home
+        .clone()
+        .or(from_env)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if cli.command.as_ref().is_none_or(Command::uses_instance) {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if let Some(code) = crate::control::call(&crate::control::socket_path(&root), &args) {
+            return code;
+        }
+    }
+    dispatch(&root, cli.command)
+}
+
+impl Command {
+    /// Whether the command changes task or flow state, and so must run in
+    /// turn with a running instance's engine.
+    fn changes_state(&self) -> bool {
+        matches!(
+            self,
+            Command::Clear { .. }
+                | Command::Mark { .. }
+                | Command::Pause { .. }
+                | Command::Unpause { .. }
+        )
+    }
+
+    /// Whether the command works on the store, and so goes to a running
+    /// instance when there is one.
+    fn uses_instance(&self) -> bool {
+        !matches!(
+            self,
+            Command::Validate { .. }
+                | Command::Next { .. }
+                | Command::Serve { .. }
+                | Command::Shim { .. }
+        )
+    }
+}
+
+/// Runs a command here and returns its exit status.
+fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
+    let root = root.to_path_buf();
+    let outcome = match command {
         None => list::run(&root, false),
         Some(Command::Validate { path }) => validate::run(&root, path.as_deref()),
         Some(Command::List { json }) => list::run(&root, json),
@@ -178,6 +232,7 @@ pub fn run(cli: Cli) -> u8 {
             test::run(&root, &flow, &params, date.as_deref())
         }
         Some(Command::Runs { flow, count, json }) => runs::runs(&root, &flow, count, json),
+        Some(Command::Trigger { flow, params, wait }) => test::trigger(&root, &flow, &params, wait),
         Some(Command::Serve { stop_tasks }) => serve::run(&root, stop_tasks),
         Some(Command::Shim {
             files,
@@ -281,8 +336,79 @@ fn time_arg(
     })
 }
 
-/// The store of a home, opened for this command.
+/// What a command run for a client of the control socket uses instead of
+/// its own: the running instance's store and engine, and the socket for
+/// its output.
+#[derive(Clone)]
+pub struct Remote {
+    pub store: crate::store::Store,
+    pub engine: crate::engine::EngineHandle,
+    pub runtime: tokio::runtime::Handle,
+    pub sink: crate::control::Sink,
+}
+
+thread_local! {
+    /// Set while a command runs for a client.
+    static REMOTE: std::cell::RefCell<Option<Remote>> = const { std::cell::RefCell::new(None) };
+    /// The run a command changed in a running instance's store, for the
+    /// engine to take up again.
+    static CHANGED: std::cell::RefCell<Option<(String, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn remote() -> Option<Remote> {
+    REMOTE.with(|r| r.borrow().clone())
+}
+
+/// Runs a client's command line in this instance (on a blocking thread),
+/// sending its output and exit status to `remote.sink`.
+pub fn run_for_client(args: Vec<String>, remote: Remote) {
+    let sink = remote.sink.clone();
+    let cli = match Cli::try_parse_from(std::iter::once("drover".to_string()).chain(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            sink.err(e.render().to_string().as_bytes());
+            sink.exit(EXIT_USAGE);
+            return;
+        }
+    };
+    let root = remote.store.home().to_path_buf();
+    let run_here = move |command: Option<Command>, remote: Remote| {
+        REMOTE.with(|r| *r.borrow_mut() = Some(remote));
+        let code = dispatch(&root, command);
+        REMOTE.with(|r| *r.borrow_mut() = None);
+        code
+    };
+    let code = if cli.command.as_ref().is_some_and(Command::changes_state) {
+        // Changes run inside the engine, in turn with its own, so neither
+        // overwrites the other; the engine then takes up the changed run.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let engine = remote.engine.clone();
+        let runtime = remote.runtime.clone();
+        let command = cli.command;
+        runtime.block_on(engine.apply(Box::new(move |_store| {
+            let _ = tx.send(run_here(command, remote));
+            CHANGED.with(|c| c.borrow_mut().take())
+        })));
+        rx.recv().unwrap_or(EXIT_FAILED)
+    } else {
+        run_here(cli.command, remote)
+    };
+    sink.exit(code);
+}
+
+/// Notes that this command changed a run, for a running instance's engine
+/// to take up again once the command is done.
+fn notify_changed(flow: &str, run_id: &str) {
+    if remote().is_some() {
+        CHANGED.with(|c| *c.borrow_mut() = Some((flow.to_string(), run_id.to_string())));
+    }
+}
+
+/// The store of a home, opened for this command (or the running instance's).
 fn open_store(home: &Home) -> Result<crate::store::Store, Failure> {
+    if let Some(r) = remote() {
+        return Ok(r.store);
+    }
     crate::store::Store::open(&state_dir(&home.root).join("store"))
         .map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))
 }
@@ -375,19 +501,44 @@ pub fn columns(rows: &[Vec<String>]) -> String {
 /// Writes to stdout; a closed pipe (`drover list | head`) is not an error.
 /// Returns false when the text could not be written.
 pub fn print(text: &str) -> bool {
+    print_bytes_ok(text.as_bytes())
+}
+
+fn print_bytes_ok(bytes: &[u8]) -> bool {
+    if let Some(r) = remote() {
+        return r.sink.out(bytes);
+    }
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_ok()
+    out.write_all(bytes).and_then(|()| out.flush()).is_ok()
+}
+
+/// Standard output, or the client's when the command runs for one.
+pub struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if print_bytes_ok(buf) {
+            Ok(buf.len())
+        } else {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes raw bytes (a log need not be UTF-8) to stdout.
 pub fn print_bytes(bytes: &[u8]) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(bytes).and_then(|()| out.flush());
+    print_bytes_ok(bytes);
 }
 
 pub fn eprintln_safe(text: &str) {
+    if let Some(r) = remote() {
+        r.sink.err(format!("{text}\n").as_bytes());
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{text}");
 }

@@ -64,6 +64,7 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
     runtime.block_on(async move {
         let fail = |e: crate::engine::EngineError| Failure::new(EXIT_FAILED, e.to_string());
+        let shared_store = store.clone();
         let mut engine = Engine::new(root_abs.clone(), home.config.clone(), home.flows.clone(), store);
         engine.resume().map_err(fail)?;
         let mut engine = engine.with_scheduler().map_err(fail)?;
@@ -72,6 +73,19 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
         }
         let (handle, join) = engine.spawn();
         let mut events = handle.subscribe();
+        // Other drover commands hand their work to this instance.
+        let socket = crate::control::socket_path(&root_abs);
+        let runtime = tokio::runtime::Handle::current();
+        let engine_handle = handle.clone();
+        let control = tokio::spawn(crate::control::serve(socket.clone(), move |args, sink| {
+            let remote = super::Remote {
+                store: shared_store.clone(),
+                engine: engine_handle.clone(),
+                runtime: runtime.clone(),
+                sink,
+            };
+            super::run_for_client(args, remote);
+        }));
         use tokio::signal::unix::{SignalKind, signal};
         let sig = |kind| signal(kind).map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")));
         let (mut term, mut int) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?);
@@ -99,6 +113,8 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
             }
         }
         log.line("stopping: no new runs or tries; committing state");
+        control.abort();
+        let _ = std::fs::remove_file(&socket);
         handle.shutdown().await;
         match join.await {
             Ok(Ok(())) => {

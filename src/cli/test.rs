@@ -10,10 +10,10 @@ use super::{
     EXIT_FAILED, EXIT_USAGE, Failure, Outcome, find_flow, human_duration, load_home, open_store,
     print,
 };
-use crate::engine::{Engine, EngineEvent};
+use crate::engine::{Engine, EngineEvent, EngineHandle};
 use crate::flow::{Flow, suggest};
 use crate::logs::LogDir;
-use crate::store::{RunKind, RunState, TaskState};
+use crate::store::{Run, RunKind, RunState, TaskState};
 
 /// Lines of a failed try's log shown at the end.
 const TAIL_LINES: usize = 20;
@@ -52,6 +52,24 @@ pub fn parse_params(flow: &Flow, raw: &[String]) -> Result<BTreeMap<String, Stri
 }
 
 pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>) -> Outcome {
+    start(root, flow_id, raw_params, date, RunKind::Test, true)
+}
+
+/// `drover trigger FLOW [-p K=V]... [--wait]`: a manual run. With a running
+/// instance, that instance runs it; without one, it is stored as queued for
+/// the next `drover serve` (or, with `--wait`, run here in the foreground).
+pub fn trigger(root: &Path, flow_id: &str, raw_params: &[String], wait: bool) -> Outcome {
+    start(root, flow_id, raw_params, None, RunKind::Manual, wait)
+}
+
+fn start(
+    root: &Path,
+    flow_id: &str,
+    raw_params: &[String],
+    date: Option<&str>,
+    kind: RunKind,
+    wait: bool,
+) -> Outcome {
     let home = load_home(root)?;
     // Running with a half-read drover.toml (wrong parallelism, missing
     // pools) would mislead; `list` and the read-only commands still work.
@@ -65,133 +83,191 @@ pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>
     let flow = find_flow(&home, flow_id)?.clone();
     let params = parse_params(&flow, raw_params)?;
     let logical = super::time_arg("--date", date, flow.timezone)?;
-    let store = open_store(&home)?;
     let root_abs = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
+    let logs = LogDir::new(root_abs.join(".drover").join("logs"));
+
+    // In a running instance: its engine runs the flow.
+    if let Some(remote) = super::remote() {
+        return remote.runtime.block_on(async {
+            let mut events = remote.engine.subscribe();
+            let run = remote
+                .engine
+                .trigger(&flow.id, kind, logical, params)
+                .await
+                .map_err(|e| Failure::new(EXIT_FAILED, e))?;
+            if !wait {
+                print(&format!("triggered run {} of {}\n", run.id, flow.id));
+                return Ok(());
+            }
+            watch(&remote.engine, &mut events, &flow, &run, &logs, None).await
+        });
+    }
+
+    let store = open_store(&home)?;
+    let engine = Engine::new(
+        root_abs.clone(),
+        home.config.clone(),
+        home.flows.clone(),
+        store,
+    );
+    if !wait {
+        // Stored as queued: the next `drover serve` runs it.
+        let mut engine = engine;
+        let run = engine
+            .create_run(&flow.id, kind, logical, params)
+            .map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))?;
+        print(&format!(
+            "queued run {} of {}; `drover serve` runs it\n",
+            run.id, flow.id
+        ));
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
-    let flows = home.flows.clone();
     runtime.block_on(async move {
-        let engine = Engine::new(root_abs.clone(), home.config.clone(), flows, store)
-            .stop_tasks_on_exit()
-            .with_in_process_tasks();
+        let engine = engine.stop_tasks_on_exit().with_in_process_tasks();
         let (handle, join) = engine.spawn();
         let mut events = handle.subscribe();
         let run = handle
-            .trigger(&flow.id, RunKind::Test, logical, params)
+            .trigger(&flow.id, kind, logical, params)
             .await
             .map_err(|e| Failure::new(EXIT_FAILED, e))?;
-        let started = Utc::now();
-        print(&format!(
-            "run {} of {} (ds {})\n",
-            run.id,
-            flow.id,
-            logical.with_timezone(&flow.timezone).format("%Y-%m-%d")
-        ));
-        let width = flow
-            .tasks
-            .iter()
-            .map(|t| t.id.chars().count())
-            .max()
-            .unwrap_or(4);
         // Ctrl-C, a closed terminal (SIGHUP) or SIGTERM (`timeout`, a CI
         // cancel) stop the run's tasks: SIGTERM first, SIGKILL on a second
         // signal. None of them is left running.
-        let mut stops = Stops::new()
+        let stops = Stops::new()
             .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")))?;
-        let mut signals_seen = 0;
-        let final_state = loop {
-            let event = tokio::select! {
-                event = events.recv() => event,
-                name = stops.next(), if signals_seen < 2 => {
-                    signals_seen += 1;
-                    let now = signals_seen > 1;
-                    print(&if now {
-                        format!("{name} again: killing the run's tasks now\n")
-                    } else {
-                        format!("{name}: stopping the run's tasks (again to kill them at once)\n")
-                    });
-                    handle.stop_run(&flow.id, &run.id, "interrupted", now).await;
-                    continue;
-                }
-            };
-            match event {
-                Ok(EngineEvent::TaskChanged {
-                    run_id,
-                    task,
-                    state,
-                    try_number,
-                    reason,
-                    ..
-                }) if run_id == run.id => {
-                    print(&transition(
-                        &task,
-                        width,
-                        state,
-                        try_number,
-                        reason.as_deref(),
-                    ));
-                }
-                Ok(EngineEvent::RunChanged { run_id, state, .. })
-                    if run_id == run.id && state.is_done() =>
-                {
-                    break state;
-                }
-                Ok(EngineEvent::Stopped { error }) => return Err(Failure::new(EXIT_FAILED, error)),
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => {
-                    if let Some((r, _)) = handle.snapshot(&flow.id, &run.id).await
-                        && r.state.is_done()
-                    {
-                        break r.state;
-                    }
-                }
-                Err(RecvError::Closed) => {
-                    return Err(Failure::new(EXIT_FAILED, "the engine stopped"));
-                }
-            }
-        };
-        let snapshot = handle.snapshot(&flow.id, &run.id).await;
+        let outcome = watch(&handle, &mut events, &flow, &run, &logs, Some(stops)).await;
         handle.shutdown().await;
         let _ = join.await;
-        let elapsed = human_duration(Utc::now() - started);
-        let mut out = String::new();
-        if let Some((_, tis)) = &snapshot {
-            let mut counts: BTreeMap<TaskState, usize> = BTreeMap::new();
-            for ti in tis {
-                *counts.entry(ti.state).or_default() += 1;
-            }
-            let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-            out.push_str(&format!(
-                "run {} {} {} in {elapsed}: {}\n",
-                run.id,
-                final_state.glyph(),
-                final_state,
-                summary.join(", ")
-            ));
-            let logs = LogDir::new(root_abs.join(".drover").join("logs"));
-            for ti in tis
-                .iter()
-                .filter(|ti| ti.state == TaskState::Failed && ti.tries > 0)
-            {
-                let files = logs.try_files(&flow.id, &run.id, &ti.task, ti.tries);
-                out.push_str(&format!(
-                    "\n── {} try {} (last lines of {}) ──\n",
-                    ti.task,
-                    ti.tries,
-                    files.log.display()
-                ));
-                out.push_str(&tail(&files.log, TAIL_LINES));
-            }
-        }
-        print(&out);
-        if final_state == RunState::Success {
-            Ok(())
-        } else {
-            Err(Failure::new(EXIT_FAILED, String::new()))
-        }
+        outcome
     })
+}
+
+/// Prints a run's transitions until it ends, then a summary and the tail of
+/// each failed task's log; Ok iff the run succeeded. With `stops`, signals
+/// stop the run's tasks.
+async fn watch(
+    handle: &EngineHandle,
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    flow: &Flow,
+    run: &Run,
+    logs: &LogDir,
+    mut stops: Option<Stops>,
+) -> Outcome {
+    let started = Utc::now();
+    print(&format!(
+        "run {} of {} (ds {})\n",
+        run.id,
+        flow.id,
+        run.logical.with_timezone(&flow.timezone).format("%Y-%m-%d")
+    ));
+    let width = flow
+        .tasks
+        .iter()
+        .map(|t| t.id.chars().count())
+        .max()
+        .unwrap_or(4);
+    let mut signals_seen = 0;
+    let final_state = loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            name = next_stop(&mut stops), if signals_seen < 2 => {
+                signals_seen += 1;
+                let now = signals_seen > 1;
+                print(&if now {
+                    format!("{name} again: killing the run's tasks now\n")
+                } else {
+                    format!("{name}: stopping the run's tasks (again to kill them at once)\n")
+                });
+                handle.stop_run(&flow.id, &run.id, "interrupted", now).await;
+                continue;
+            }
+        };
+        match event {
+            Ok(EngineEvent::TaskChanged {
+                run_id,
+                task,
+                state,
+                try_number,
+                reason,
+                ..
+            }) if run_id == run.id => {
+                if !print(&transition(
+                    &task,
+                    width,
+                    state,
+                    try_number,
+                    reason.as_deref(),
+                )) {
+                    // Whoever watched went away (a client of the socket):
+                    // the run goes on without them.
+                    return Ok(());
+                }
+            }
+            Ok(EngineEvent::RunChanged { run_id, state, .. })
+                if run_id == run.id && state.is_done() =>
+            {
+                break state;
+            }
+            Ok(EngineEvent::Stopped { error }) => return Err(Failure::new(EXIT_FAILED, error)),
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => {
+                if let Some((r, _)) = handle.snapshot(&flow.id, &run.id).await
+                    && r.state.is_done()
+                {
+                    break r.state;
+                }
+            }
+            Err(RecvError::Closed) => return Err(Failure::new(EXIT_FAILED, "the engine stopped")),
+        }
+    };
+    let snapshot = handle.snapshot(&flow.id, &run.id).await;
+    let elapsed = human_duration(Utc::now() - started);
+    let mut out = String::new();
+    if let Some((_, tis)) = &snapshot {
+        let mut counts: BTreeMap<TaskState, usize> = BTreeMap::new();
+        for ti in tis {
+            *counts.entry(ti.state).or_default() += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        out.push_str(&format!(
+            "run {} {} {} in {elapsed}: {}\n",
+            run.id,
+            final_state.glyph(),
+            final_state,
+            summary.join(", ")
+        ));
+        for ti in tis
+            .iter()
+            .filter(|ti| ti.state == TaskState::Failed && ti.tries > 0)
+        {
+            let files = logs.try_files(&flow.id, &run.id, &ti.task, ti.tries);
+            out.push_str(&format!(
+                "\n── {} try {} (last lines of {}) ──\n",
+                ti.task,
+                ti.tries,
+                files.log.display()
+            ));
+            out.push_str(&tail(&files.log, TAIL_LINES));
+        }
+    }
+    print(&out);
+    if final_state == RunState::Success {
+        Ok(())
+    } else {
+        Err(Failure::new(EXIT_FAILED, String::new()))
+    }
+}
+
+/// The next stop signal, or never when not listening for any.
+async fn next_stop(stops: &mut Option<Stops>) -> &'static str {
+    match stops {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP, as one stream of signal names.

@@ -44,7 +44,6 @@ pub const EXIT_SKIPPED: i32 = 99;
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
 
 /// Asks the engine to do something; answers come on the `reply` channel.
-#[derive(Debug)]
 pub enum Request {
     /// Creates a run and starts it.
     Trigger {
@@ -69,9 +68,20 @@ pub enum Request {
         why: String,
         now: bool,
     },
+    /// Changes the store in turn with the engine's own changes (`clear`,
+    /// `mark`, `pause` of a running instance); the run it names, if any,
+    /// is then taken up again as it now is.
+    Apply {
+        op: StoreOp,
+        done: oneshot::Sender<()>,
+    },
     /// Stops the loop. Running tries are left running.
     Shutdown,
 }
+
+/// A change to the store made inside the engine; returns the run it
+/// changed (flow, run id), to take up again.
+pub type StoreOp = Box<dyn FnOnce(&Store) -> Option<(String, String)> + Send>;
 
 /// What changed; listeners fetch details with `Request::Snapshot`.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +181,20 @@ impl EngineHandle {
             now,
         };
         let _ = self.requests.send(request).await;
+    }
+
+    /// Runs `op` on the store inside the engine, between its own changes;
+    /// returns once it has run and been committed.
+    pub async fn apply(&self, op: StoreOp) {
+        let (done, rx) = oneshot::channel();
+        if self
+            .requests
+            .send(Request::Apply { op, done })
+            .await
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
     }
 
     pub async fn shutdown(&self) {
@@ -556,8 +580,48 @@ impl Engine {
                 why,
                 now,
             } => self.stop_run(&flow, &run_id, why, now)?,
+            Request::Apply { op, done } => {
+                let changed = op(&self.store);
+                self.store.commit()?;
+                if let Some((flow, run_id)) = changed {
+                    self.refresh(&flow, &run_id)?;
+                }
+                let _ = done.send(());
+            }
             Request::Shutdown => {}
         }
+        Ok(())
+    }
+
+    /// Re-reads a run from the store: a cleared run becomes active again, a
+    /// marked one takes its new states. Tries still running stay watched;
+    /// an outcome for an instance that no longer waits for it is ignored.
+    fn refresh(&mut self, flow_id: &str, run_id: &str) -> Result<()> {
+        let Some(run) = self.store.run(flow_id, run_id)? else {
+            return Ok(());
+        };
+        let Some(flow) = self.flows.get(flow_id).cloned() else {
+            return Ok(());
+        };
+        let key = run.key.clone();
+        self.ready.retain(|entry| entry.2 != key);
+        let old = self.runs.remove(&key);
+        if run.state.is_done() {
+            return Ok(());
+        }
+        let tis = self.store.task_instances(&run)?;
+        let mut active = ActiveRun::new(run, old.as_ref().map_or(flow, |o| o.flow.clone()), tis);
+        let done: Vec<(usize, String)> = active
+            .instances()
+            .filter(|(_, ti)| ti.state.is_done() && ti.tries > 0)
+            .map(|(i, ti)| (i, ti.task.clone()))
+            .collect();
+        for (i, task) in done {
+            if let Some(latest) = self.store.tries(&active.run, &task)?.pop() {
+                active.set_outputs(i, latest.outputs);
+            }
+        }
+        self.add_run(active);
         Ok(())
     }
 

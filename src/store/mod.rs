@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -169,6 +171,9 @@ pub struct FlowState {
     pub paused: bool,
 }
 
+/// An open store. Clones share it (the engine and the control socket of a
+/// running instance); it closes when the last clone goes.
+#[derive(Clone)]
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
@@ -177,16 +182,33 @@ pub struct Store {
     tis: sled::Tree,
     tries: sled::Tree,
     flows: sled::Tree,
-    journal: std::sync::Mutex<journal::Journal>,
+    journal: Arc<Mutex<journal::Journal>>,
+    _closer: Arc<Closer>,
 }
 
-impl Drop for Store {
+/// Closes the store when the last clone of it goes.
+struct Closer {
+    db: sled::Db,
+    journal: Arc<Mutex<journal::Journal>>,
+    path: PathBuf,
+}
+
+impl Drop for Closer {
     /// A clean close folds the journal into sled (a crash leaves it to be
     /// replayed at the next open) and says the store is free again.
     fn drop(&mut self) {
-        let _ = self.flush();
+        let _ = flush_all(&self.db, &self.journal);
         let _ = std::fs::remove_file(holder_path(&self.path));
     }
+}
+
+/// Flushes sled, then empties the journal it now holds.
+fn flush_all(db: &sled::Db, journal: &Mutex<journal::Journal>) -> std::result::Result<(), String> {
+    // A panic while holding the lock leaves the journal consistent (records
+    // are appended whole), so a poisoned lock is still usable.
+    let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+    db.flush().map_err(|e| e.to_string())?;
+    journal.reset().map_err(|e| e.to_string())
 }
 
 /// `store.holder`: the pid and command line of the process that has the
@@ -316,6 +338,7 @@ impl Store {
         );
         let (journal, records) =
             journal::Journal::open(&dir.with_extension("journal")).map_err(|e| io(&e))?;
+        let journal = Arc::new(Mutex::new(journal));
         let store = Store {
             runs,
             run_ids,
@@ -323,8 +346,13 @@ impl Store {
             tries,
             flows,
             path: dir.to_path_buf(),
+            _closer: Arc::new(Closer {
+                db: db.clone(),
+                journal: journal.clone(),
+                path: dir.to_path_buf(),
+            }),
             db,
-            journal: std::sync::Mutex::new(journal),
+            journal,
         };
         // Changes committed to the journal but not yet flushed into sled
         // when drover last stopped.
@@ -365,6 +393,14 @@ impl Store {
         }
     }
 
+    /// The home this store belongs to (`HOME/.drover/store`).
+    pub fn home(&self) -> &Path {
+        self.path
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+    }
+
     fn tree(&self, n: u8) -> Option<&sled::Tree> {
         match n {
             RUNS => Some(&self.runs),
@@ -376,7 +412,7 @@ impl Store {
         }
     }
 
-    fn journal(&self) -> std::sync::MutexGuard<'_, journal::Journal> {
+    fn journal(&self) -> MutexGuard<'_, journal::Journal> {
         // A panic while holding the lock leaves the journal consistent
         // (records are appended whole), so a poisoned lock is still usable.
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
@@ -411,9 +447,7 @@ impl Store {
 
     /// Makes every change so far durable in sled itself and empties the journal.
     pub fn flush(&self) -> Result<()> {
-        let mut journal = self.journal();
-        self.db.flush().map_err(|e| self.err(e))?;
-        journal.reset().map_err(|e| self.err(e))
+        flush_all(&self.db, &self.journal).map_err(|e| self.err(e))
     }
 
     /// Stores a new run with its task instances `pending`. Fails if the flow

@@ -1,0 +1,143 @@
+//! The control socket `.drover/drover.sock` (mode 0600) of a running
+//! instance: other drover commands hand their command line to it, and it
+//! runs them against its own store and engine, streaming their output back.
+//!
+//! Wire: the client sends one JSON line, `{"args": [...]}` (its arguments
+//! after the program name). The server answers with frames: one kind byte
+//! (`o` stdout bytes, `e` stderr bytes, `x` the exit status in one byte),
+//! a u32 big-endian length, then the payload. `x` is the last frame.
+//!
+//! May call: nothing but std and tokio; the CLI supplies what runs.
+
+use std::io::{BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::net::UnixListener;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Request {
+    pub args: Vec<String>,
+}
+
+/// Where a command run for a client writes: the client's connection, in
+/// frames. Writes block while the client is slow (no unbounded buffering).
+#[derive(Clone)]
+pub struct Sink {
+    stream: std::sync::Arc<std::sync::Mutex<UnixStream>>,
+}
+
+impl Sink {
+    fn frame(&self, kind: u8, payload: &[u8]) -> bool {
+        let Ok(mut stream) = self.stream.lock() else {
+            return false;
+        };
+        let mut head = [kind, 0, 0, 0, 0];
+        head[1..].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+        stream
+            .write_all(&head)
+            .and_then(|()| stream.write_all(payload))
+            .is_ok()
+    }
+
+    /// Standard output bytes; false once the client is gone.
+    pub fn out(&self, bytes: &[u8]) -> bool {
+        self.frame(b'o', bytes)
+    }
+
+    pub fn err(&self, bytes: &[u8]) -> bool {
+        self.frame(b'e', bytes)
+    }
+
+    pub fn exit(&self, code: u8) {
+        self.frame(b'x', &[code]);
+    }
+}
+
+pub fn socket_path(root: &Path) -> PathBuf {
+    root.join(".drover").join("drover.sock")
+}
+
+/// Runs `args` on the instance listening at `socket`, copying its output to
+/// this process's stdout and stderr. `None` when no instance answers (no
+/// socket, or a stale one): the caller then works on the store itself.
+pub fn call(socket: &Path, args: &[String]) -> Option<u8> {
+    let mut stream = UnixStream::connect(socket).ok()?;
+    let mut line = serde_json::to_vec(&Request {
+        args: args.to_vec(),
+    })
+    .ok()?;
+    line.push(b'\n');
+    stream.write_all(&line).ok()?;
+    let mut reader = BufReader::new(stream);
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    loop {
+        let mut head = [0u8; 5];
+        if reader.read_exact(&mut head).is_err() {
+            let _ = writeln!(err, "drover: the running instance closed the connection");
+            return Some(1);
+        }
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut payload = vec![0u8; len];
+        if reader.read_exact(&mut payload).is_err() {
+            return Some(1);
+        }
+        match head[0] {
+            b'o' => {
+                if out.write_all(&payload).and_then(|()| out.flush()).is_err() {
+                    return Some(0); // the reader went away (`| head`)
+                }
+            }
+            b'e' => {
+                let _ = err.write_all(&payload);
+            }
+            b'x' => return Some(payload.first().copied().unwrap_or(1)),
+            _ => return Some(1),
+        }
+    }
+}
+
+/// Serves the socket: each connection is handled on a blocking thread,
+/// where `run` runs its command line and writes the output to the sink.
+pub async fn serve<F>(socket: PathBuf, run: F) -> std::io::Result<()>
+where
+    F: Fn(Vec<String>, Sink) + Send + Sync + Clone + 'static,
+{
+    // Only one instance has the store, so a socket file left here is stale.
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
+    }
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let run = run.clone();
+        tokio::task::spawn_blocking(move || {
+            if stream.set_nonblocking(false).is_err() {
+                return;
+            }
+            let Ok(reader) = stream.try_clone() else {
+                return;
+            };
+            let sink = Sink {
+                stream: std::sync::Arc::new(std::sync::Mutex::new(stream)),
+            };
+            let mut line = String::new();
+            let request = std::io::BufRead::read_line(&mut BufReader::new(reader), &mut line)
+                .ok()
+                .and_then(|_| serde_json::from_str::<Request>(&line).ok());
+            match request {
+                Some(request) => run(request.args, sink),
+                None => {
+                    sink.err(b"drover: a request the instance does not understand\n");
+                    sink.exit(2);
+                }
+            }
+        });
+    }
+}
