@@ -1,0 +1,150 @@
+//! `drover serve` figures (`cargo bench --bench serve`):
+//!
+//! (a) trigger → first task start, through the control socket: from just
+//!     before `drover trigger` is started to the moment the task's first
+//!     command runs (the task writes the time), median of 20; set against
+//!     starting the same `sh` directly;
+//! (b) idle RSS of serve with the example flows plus 10,000 stored runs,
+//!     against serve on the same flows with no runs.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::Utc;
+use drover::store::{Run, RunKey, RunKind, RunState, Store};
+
+fn now_ns() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn serve(home: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("serve")
+        .env("DROVER_HOME", home)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn example_home(dir: &Path) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    std::fs::copy(repo.join("drover.toml"), dir.join("drover.toml")).unwrap();
+    for entry in std::fs::read_dir(repo.join("flows")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join("flows").join(entry.file_name())).unwrap();
+    }
+}
+
+fn main() {
+    // (a) trigger latency.
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    example_home(home);
+    let stamp = home.join("stamp");
+    std::fs::write(
+        home.join("flows/ping.toml"),
+        format!("[tasks.ping]\ncmd = \"date +%s%N > {}\"\n", stamp.display()),
+    )
+    .unwrap();
+    let s = serve(home);
+    wait_for("the socket", || home.join(".drover/drover.sock").exists());
+    let mut latencies = Vec::new();
+    for _ in 0..20 {
+        let _ = std::fs::remove_file(&stamp);
+        let before = now_ns();
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["trigger", "ping"])
+            .env("DROVER_HOME", home)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        wait_for("the task", || std::fs::read_to_string(&stamp).is_ok_and(|t| t.trim().len() > 10));
+        let at: u128 = std::fs::read_to_string(&stamp).unwrap().trim().parse().unwrap();
+        latencies.push((at.saturating_sub(before)) as f64 / 1e6);
+    }
+    stop(s);
+    let mut direct = Vec::new();
+    for _ in 0..20 {
+        let before = now_ns();
+        Command::new("sh").arg("-c").arg(format!("date +%s%N > {}", stamp.display())).status().unwrap();
+        let at: u128 = std::fs::read_to_string(&stamp).unwrap().trim().parse().unwrap();
+        direct.push((at.saturating_sub(before)) as f64 / 1e6);
+    }
+    let (lat, base) = (median(latencies), median(direct));
+    println!("(a) trigger → first task start through the socket: {lat:.1} ms median");
+    println!("    starting the same sh directly: {base:.1} ms ({:.1}x)", lat / base);
+
+    // (b) idle RSS with 10,000 stored runs.
+    let empty = tempfile::tempdir().unwrap();
+    example_home(empty.path());
+    let full = tempfile::tempdir().unwrap();
+    example_home(full.path());
+    {
+        let store = Store::open(&full.path().join(".drover/store")).unwrap();
+        let tasks: Vec<(String, u32)> = ["prepare", "train_small", "train_large", "evaluate", "deploy"]
+            .iter()
+            .map(|t| (t.to_string(), 1))
+            .collect();
+        for i in 0..10_000 {
+            let logical = Utc::now() - chrono::Duration::minutes(i);
+            let mut run = Run {
+                flow: "ml_pipeline".into(),
+                id: format!("manual__{i}"),
+                kind: RunKind::Manual,
+                logical,
+                state: RunState::Success,
+                params: Default::default(),
+                created: logical,
+                started: Some(logical),
+                ended: Some(logical),
+                key: RunKey::default(),
+            };
+            store.create_run(&mut run, &tasks).unwrap();
+        }
+        store.flush().unwrap();
+    }
+    let mut rss = Vec::new();
+    for home in [empty.path(), full.path()] {
+        let s = serve(home);
+        wait_for("the socket", || home.join(".drover/drover.sock").exists());
+        std::thread::sleep(Duration::from_secs(2)); // idle: nothing scheduled runs meanwhile
+        rss.push(rss_kib(s.id()));
+        stop(s);
+    }
+    println!(
+        "(b) idle RSS of serve: {:.1} MiB with 10,000 stored runs, {:.1} MiB with none ({:.2}x)",
+        rss[1] as f64 / 1024.0,
+        rss[0] as f64 / 1024.0,
+        rss[1] as f64 / rss[0].max(1) as f64
+    );
+}
