@@ -15,7 +15,10 @@ use chrono::Utc;
 use drover::store::{Run, RunKey, RunKind, RunState, Store};
 
 fn now_ns() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 fn serve(home: &Path) -> Child {
@@ -87,22 +90,43 @@ fn main() {
             .env("DROVER_HOME", home)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        wait_for("the task", || std::fs::read_to_string(&stamp).is_ok_and(|t| t.trim().len() > 10));
-        let at: u128 = std::fs::read_to_string(&stamp).unwrap().trim().parse().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        wait_for("the task", || {
+            std::fs::read_to_string(&stamp).is_ok_and(|t| t.trim().len() > 10)
+        });
+        let at: u128 = std::fs::read_to_string(&stamp)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         latencies.push((at.saturating_sub(before)) as f64 / 1e6);
     }
     stop(s);
     let mut direct = Vec::new();
     for _ in 0..20 {
         let before = now_ns();
-        Command::new("sh").arg("-c").arg(format!("date +%s%N > {}", stamp.display())).status().unwrap();
-        let at: u128 = std::fs::read_to_string(&stamp).unwrap().trim().parse().unwrap();
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("date +%s%N > {}", stamp.display()))
+            .status()
+            .unwrap();
+        let at: u128 = std::fs::read_to_string(&stamp)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         direct.push((at.saturating_sub(before)) as f64 / 1e6);
     }
     let (lat, base) = (median(latencies), median(direct));
     println!("(a) trigger → first task start through the socket: {lat:.1} ms median");
-    println!("    starting the same sh directly: {base:.1} ms ({:.1}x)", lat / base);
+    println!(
+        "    starting the same sh directly: {base:.1} ms ({:.1}x)",
+        lat / base
+    );
 
     // (b) idle RSS with 10,000 stored runs.
     let empty = tempfile::tempdir().unwrap();
@@ -111,10 +135,16 @@ fn main() {
     example_home(full.path());
     {
         let store = Store::open(&full.path().join(".drover/store")).unwrap();
-        let tasks: Vec<(String, u32)> = ["prepare", "train_small", "train_large", "evaluate", "deploy"]
-            .iter()
-            .map(|t| (t.to_string(), 1))
-            .collect();
+        let tasks: Vec<(String, u32)> = [
+            "prepare",
+            "train_small",
+            "train_large",
+            "evaluate",
+            "deploy",
+        ]
+        .iter()
+        .map(|t| (t.to_string(), 1))
+        .collect();
         for i in 0..10_000 {
             let logical = Utc::now() - chrono::Duration::minutes(i);
             let mut run = Run {
@@ -127,6 +157,7 @@ fn main() {
                 created: logical,
                 started: Some(logical),
                 ended: Some(logical),
+                flow_version: None,
                 key: RunKey::default(),
             };
             store.create_run(&mut run, &tasks).unwrap();

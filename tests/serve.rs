@@ -288,3 +288,64 @@ fn a_stale_socket_does_not_stop_commands() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(home.drover(&["runs", "f"]).code, 0);
 }
+
+#[test]
+fn flow_files_reload_and_a_broken_one_keeps_its_last_good_version() {
+    let home = TestHome::new();
+    let gate = home.path().join("gate");
+    home.flow(
+        "r",
+        &format!(
+            "[tasks.one]\ncmd = \"while [ ! -e {} ]; do sleep 0.05; done; echo v1\"\n",
+            gate.display()
+        ),
+    );
+    let s = serve(&home);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !home.path().join(".drover/drover.sock").exists() {
+        assert!(Instant::now() < deadline, "no socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A run under way keeps the version it started with.
+    let first = home.drover(&["trigger", "r"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    home.flow(
+        "r",
+        "[tasks.one]\ncmd = \"echo v2\"\n[tasks.two]\ncmd = \"echo two\"\ndeps = [\"one\"]\n",
+    );
+    wait_for_log(&home, "flow `r` loaded", 1);
+    std::fs::write(&gate, "").unwrap();
+    wait_for_log(&home, "✓ run r manual__", 1);
+    let old = home.drover(&["tasks", "r", "latest", "--json"]);
+    let v: Value = serde_json::from_str(&old.stdout).unwrap();
+    assert_eq!(
+        v["tasks"].as_array().unwrap().len(),
+        1,
+        "the first run kept its one task: {v}"
+    );
+    assert_eq!(home.drover(&["logs", "r", "latest", "one"]).stdout, "v1\n");
+    // New runs use the new version.
+    let second = home.drover(&["trigger", "r", "--wait"]);
+    assert_eq!(second.code, 0, "{}{}", second.stdout, second.stderr);
+    assert_eq!(home.drover(&["logs", "r", "latest", "two"]).stdout, "two\n");
+    // A broken edit keeps the last good version in use, and says why.
+    home.flow(
+        "r",
+        "[tasks.one]\ncmd = \"echo v3\"\ndeps = [\"missing\"]\n",
+    );
+    wait_for_log(
+        &home,
+        "flow `r` does not validate; its last good version stays in use",
+        1,
+    );
+    let third = home.drover(&["trigger", "r", "--wait"]);
+    assert_eq!(third.code, 0, "{}{}", third.stdout, third.stderr);
+    assert_eq!(home.drover(&["logs", "r", "latest", "one"]).stdout, "v2\n");
+    let list = home.drover(&["list"]);
+    assert!(
+        list.stdout.contains("unknown task `missing`"),
+        "{}",
+        list.stdout
+    );
+    assert_eq!(stop(s), 0);
+}

@@ -86,6 +86,11 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
             };
             super::run_for_client(args, remote);
         }));
+        // Flow files are watched: a changed, added or removed file counts
+        // within a second; one that no longer validates keeps its last good
+        // version in use.
+        let (notes_tx, mut notes) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let watcher = tokio::spawn(watch_flows(home.root.clone(), home.flows.clone(), handle.clone(), notes_tx));
         use tokio::signal::unix::{SignalKind, signal};
         let sig = |kind| signal(kind).map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")));
         let (mut term, mut int) = (sig(SignalKind::terminate())?, sig(SignalKind::interrupt())?);
@@ -93,6 +98,7 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
             tokio::select! {
                 _ = term.recv() => break,
                 _ = int.recv() => break,
+                Some(note) = notes.recv() => log.line(&note),
                 event = events.recv() => match event {
                     Ok(EngineEvent::RunChanged { flow, run_id, state }) => {
                         log.line(&format!("{} run {flow} {run_id} {state}", state.glyph()));
@@ -114,6 +120,7 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
         }
         log.line("stopping: no new runs or tries; committing state");
         control.abort();
+        watcher.abort();
         let _ = std::fs::remove_file(&socket);
         handle.shutdown().await;
         match join.await {
@@ -125,4 +132,106 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
             Err(e) => Err(Failure::new(EXIT_FAILED, format!("the engine failed: {e}"))),
         }
     })
+}
+
+/// How often the flows folder is checked for changes.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// The name, size and modification time of every file in `dir`: a change
+/// in any of them means a look at the flows.
+fn signature(dir: &Path) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+    let mut sig: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    let meta = e.metadata().ok();
+                    (
+                        e.file_name(),
+                        meta.as_ref().map_or(0, |m| m.len()),
+                        meta.and_then(|m| m.modified().ok()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    sig.sort();
+    sig
+}
+
+/// Watches the flows folder and hands the engine each flow whose file
+/// changed (valid ones only) and the ids of removed ones; `notes` gets a
+/// line for the log about each change and each file that fails to load.
+async fn watch_flows(
+    root: PathBuf,
+    flows: Vec<crate::flow::Flow>,
+    engine: crate::engine::EngineHandle,
+    notes: tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let dir = root.join("flows");
+    let mut known: std::collections::HashMap<String, String> =
+        flows.into_iter().map(|f| (f.id, f.version)).collect();
+    let mut reported: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut last = signature(&dir);
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let now = signature(&dir);
+        if now == last {
+            continue;
+        }
+        last = now;
+        let Ok(home) = crate::home::Home::load(&root) else {
+            continue;
+        };
+        let mut changed = Vec::new();
+        for flow in home.flows {
+            reported.remove(&flow.id);
+            if known.get(&flow.id) != Some(&flow.version) {
+                let _ = notes.send(format!(
+                    "flow `{}` loaded (version {})",
+                    flow.id, flow.version
+                ));
+                known.insert(flow.id.clone(), flow.version.clone());
+                changed.push(flow);
+            }
+        }
+        for b in &home.broken {
+            let first = b
+                .errors
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if reported.get(&b.id) != Some(&first) {
+                let keeping = if known.contains_key(&b.id) {
+                    "; its last good version stays in use"
+                } else {
+                    ""
+                };
+                let _ = notes.send(format!(
+                    "flow `{}` does not validate{keeping}: {first}",
+                    b.id
+                ));
+                reported.insert(b.id.clone(), first);
+            }
+        }
+        let present: std::collections::HashSet<String> = known
+            .keys()
+            .filter(|id| dir.join(format!("{id}.toml")).exists())
+            .cloned()
+            .collect();
+        let removed: Vec<String> = known
+            .keys()
+            .filter(|id| !present.contains(*id))
+            .cloned()
+            .collect();
+        for id in &removed {
+            known.remove(id);
+            let _ = notes.send(format!(
+                "flow `{id}` removed: no new runs; runs under way go on"
+            ));
+        }
+        if !changed.is_empty() || !removed.is_empty() {
+            engine.reload(changed, removed).await;
+        }
+    }
 }

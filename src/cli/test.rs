@@ -80,7 +80,15 @@ fn start(
             format!("fix these first:\n{}", lines.join("\n")),
         ));
     }
-    let flow = find_flow(&home, flow_id)?.clone();
+    // A running instance may hold a flow's last good version while its file
+    // is broken: that version is the one new runs get.
+    let flow = match (super::remote(), find_flow(&home, flow_id)) {
+        (Some(r), Err(failure)) => match r.runtime.block_on(r.engine.flow(flow_id)) {
+            Some(flow) => (*flow).clone(),
+            None => return Err(failure),
+        },
+        (_, found) => found?.clone(),
+    };
     let params = parse_params(&flow, raw_params)?;
     let logical = super::time_arg("--date", date, flow.timezone)?;
     let root_abs = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());

@@ -75,6 +75,17 @@ pub enum Request {
         op: StoreOp,
         done: oneshot::Sender<()>,
     },
+    /// The version of a flow new runs get now.
+    GetFlow {
+        id: String,
+        reply: oneshot::Sender<Option<Arc<Flow>>>,
+    },
+    /// New versions of flow files (new runs use them; runs under way keep
+    /// theirs), and the ids of flows whose files are gone.
+    Reload {
+        flows: Vec<Flow>,
+        removed: Vec<String>,
+    },
     /// Stops the loop. Running tries are left running.
     Shutdown,
 }
@@ -197,6 +208,24 @@ impl EngineHandle {
         }
     }
 
+    /// The version of flow `id` that new runs get (the last good one).
+    pub async fn flow(&self, id: &str) -> Option<Arc<Flow>> {
+        let (reply, rx) = oneshot::channel();
+        self.requests
+            .send(Request::GetFlow {
+                id: id.to_string(),
+                reply,
+            })
+            .await
+            .ok()?;
+        rx.await.ok()?
+    }
+
+    /// Hands the engine new versions of flows and the ids of removed ones.
+    pub async fn reload(&self, flows: Vec<Flow>, removed: Vec<String>) {
+        let _ = self.requests.send(Request::Reload { flows, removed }).await;
+    }
+
     pub async fn shutdown(&self) {
         let _ = self.requests.send(Request::Shutdown).await;
     }
@@ -229,6 +258,8 @@ pub struct Engine {
     killed: HashMap<TryKey, String>,
     /// Kill running tries when the loop ends (a foreground `drover test`).
     stop_tasks_on_exit: bool,
+    /// Older versions of flows that runs under way still use.
+    versions: HashMap<(String, String), Arc<Flow>>,
     /// Create scheduled runs (`drover serve`), with each flow's clock.
     scheduling: bool,
     clocks: HashMap<String, scheduler::FlowClock>,
@@ -269,6 +300,7 @@ impl Engine {
             pending_events: Vec::new(),
             killed: HashMap::new(),
             stop_tasks_on_exit: false,
+            versions: HashMap::new(),
             scheduling: false,
             clocks: HashMap::new(),
         }
@@ -402,7 +434,7 @@ impl Engine {
     pub fn resume(&mut self) -> Result<()> {
         let now = Utc::now();
         for run in self.store.active_runs()? {
-            let Some(flow) = self.flows.get(&run.flow).cloned() else {
+            let Some(flow) = self.flow_for(&run)? else {
                 continue;
             };
             let tis = self.store.task_instances(&run)?;
@@ -588,9 +620,51 @@ impl Engine {
                 }
                 let _ = done.send(());
             }
+            Request::GetFlow { id, reply } => {
+                let _ = reply.send(self.flows.get(&id).cloned());
+            }
+            Request::Reload { flows, removed } => {
+                for id in removed {
+                    self.flows.remove(&id);
+                }
+                for flow in flows {
+                    self.flows.insert(flow.id.clone(), Arc::new(flow));
+                }
+            }
             Request::Shutdown => {}
         }
         Ok(())
+    }
+
+    /// The version of its flow a run was made from: the current one, or
+    /// the one kept in the store when the file has changed since.
+    fn flow_for(&mut self, run: &Run) -> Result<Option<Arc<Flow>>> {
+        let current = self.flows.get(&run.flow).cloned();
+        let Some(version) = &run.flow_version else {
+            return Ok(current);
+        };
+        if current.as_ref().is_some_and(|f| &f.version == version) {
+            return Ok(current);
+        }
+        if let Some(f) = self.versions.get(&(run.flow.clone(), version.clone())) {
+            return Ok(Some(f.clone()));
+        }
+        let Some(text) = self.store.flow_version(&run.flow, version)? else {
+            return Ok(current);
+        };
+        let path = current.as_ref().map_or_else(
+            || PathBuf::from(format!("{}.toml", run.flow)),
+            |f| f.path.clone(),
+        );
+        match crate::flow::parse_flow(&run.flow, &path, &text, &self.config) {
+            Ok(flow) => {
+                let flow = Arc::new(flow);
+                self.versions
+                    .insert((run.flow.clone(), version.clone()), flow.clone());
+                Ok(Some(flow))
+            }
+            Err(_) => Ok(current),
+        }
     }
 
     /// Re-reads a run from the store: a cleared run becomes active again, a
@@ -600,7 +674,7 @@ impl Engine {
         let Some(run) = self.store.run(flow_id, run_id)? else {
             return Ok(());
         };
-        let Some(flow) = self.flows.get(flow_id).cloned() else {
+        let Some(flow) = self.flow_for(&run)? else {
             return Ok(());
         };
         let key = run.key.clone();
@@ -700,8 +774,13 @@ impl Engine {
             created: now,
             started: None,
             ended: None,
+            flow_version: Some(flow.version.clone()),
             key: RunKey::default(),
         };
+        // The run goes on with this version of the flow even when the file
+        // changes; its text is kept for a restart.
+        self.store
+            .put_flow_version(&flow.id, &flow.version, &flow.source)?;
         let tasks: Vec<(String, u32)> = flow
             .tasks
             .iter()

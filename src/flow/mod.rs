@@ -109,6 +109,20 @@ pub struct Flow {
     pub tags: Vec<String>,
     pub params: BTreeMap<String, String>,
     pub tasks: Vec<Task>,
+    /// The file's text, as this version of the flow was read from it.
+    pub source: String,
+    /// A hash of `source`: the flow's version, recorded with each run.
+    pub version: String,
+}
+
+/// The version of a flow file's text: 16 hex digits of its FNV-1a hash.
+pub fn version_of(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in text.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 impl Flow {

@@ -219,6 +219,8 @@ pub fn parse_flow(
         tags,
         params,
         tasks,
+        source: text.to_string(),
+        version: super::version_of(text),
     })
 }
 

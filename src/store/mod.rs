@@ -8,6 +8,7 @@
 //! - `tis`:     `run key, task` → TaskInstance (a run's tasks are a prefix scan).
 //! - `tries`:   `run key, task \0 try(4)` → Try (a task's tries are a prefix scan).
 //! - `flows`:   `flow` → FlowState (pause state).
+//! - `versions`: `flow \0 version` → the flow file's text at that version.
 //! - `meta`:    `schema` → the schema version, checked on open.
 //!
 //! Every value is one schema-version byte followed by JSON. Nothing is
@@ -129,6 +130,10 @@ pub struct Run {
     pub created: DateTime<Utc>,
     pub started: Option<DateTime<Utc>>,
     pub ended: Option<DateTime<Utc>>,
+    /// The version of the flow file the run was made from (its text is
+    /// kept in the store), so the run goes on with it when the file changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_version: Option<String>,
     #[serde(skip)]
     pub key: RunKey,
 }
@@ -182,6 +187,7 @@ pub struct Store {
     tis: sled::Tree,
     tries: sled::Tree,
     flows: sled::Tree,
+    versions: sled::Tree,
     journal: Arc<Mutex<journal::Journal>>,
     _closer: Arc<Closer>,
 }
@@ -233,6 +239,7 @@ const RUN_IDS: u8 = 1;
 const TIS: u8 = 2;
 const TRIES: u8 = 3;
 const FLOWS: u8 = 4;
+const VERSIONS: u8 = 5;
 
 /// Past this size the journal is folded into sled and emptied.
 const JOURNAL_LIMIT: u64 = 8 * 1024 * 1024;
@@ -315,6 +322,7 @@ impl Store {
             }
         };
         let tree = |name: &str| db.open_tree(name).map_err(|e| io(&e));
+        let versions = tree("versions")?;
         let (runs, run_ids, tis, tries, flows) = (
             tree("runs")?,
             tree("run_ids")?,
@@ -345,6 +353,7 @@ impl Store {
             tis,
             tries,
             flows,
+            versions,
             path: dir.to_path_buf(),
             _closer: Arc::new(Closer {
                 db: db.clone(),
@@ -408,6 +417,7 @@ impl Store {
             TIS => Some(&self.tis),
             TRIES => Some(&self.tries),
             FLOWS => Some(&self.flows),
+            VERSIONS => Some(&self.versions),
             _ => None,
         }
     }
@@ -738,6 +748,28 @@ impl Store {
         Ok(Some(ti))
     }
 
+    /// Keeps a flow file's text under its version (once).
+    pub fn put_flow_version(&self, flow: &str, version: &str, text: &str) -> Result<()> {
+        let key = format!("{flow}\0{version}");
+        if self
+            .versions
+            .contains_key(key.as_bytes())
+            .map_err(|e| self.err(e))?
+        {
+            return Ok(());
+        }
+        self.put(VERSIONS, key.as_bytes(), &encode(&text))
+    }
+
+    /// A flow file's text as it was at `version`.
+    pub fn flow_version(&self, flow: &str, version: &str) -> Result<Option<String>> {
+        let key = format!("{flow}\0{version}");
+        match self.versions.get(key.as_bytes()).map_err(|e| self.err(e))? {
+            Some(v) => decode("versions", key.as_bytes(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// How many runs a flow has (a key-only scan).
     pub fn run_count(&self, flow: &str) -> usize {
         self.runs.scan_prefix(prefix(flow)).keys().count()
@@ -759,6 +791,7 @@ mod tests {
             created: Utc::now(),
             started: None,
             ended: None,
+            flow_version: None,
             key: RunKey::default(),
         }
     }
