@@ -39,7 +39,7 @@ fn stop(mut child: Child) -> i32 {
     }
 }
 
-/// Run ids of a flow (needs the store free, so call it between serves).
+/// Run ids of a flow, newest first (through the socket while serve runs).
 fn run_ids(home: &TestHome, flow: &str) -> Vec<String> {
     let out = home.drover(&["runs", flow, "-n", "1000", "--json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -346,6 +346,87 @@ fn flow_files_reload_and_a_broken_one_keeps_its_last_good_version() {
         list.stdout.contains("unknown task `missing`"),
         "{}",
         list.stdout
+    );
+    assert_eq!(stop(s), 0);
+}
+
+#[test]
+fn backfill_and_kill() {
+    let home = TestHome::new();
+    home.flow(
+        "b",
+        "schedule = \"@daily\"\npaused = true\nmax_active_runs = 2\n[tasks.t]\ncmd = \"echo $DROVER_DS\"\n",
+    );
+    home.flow(
+        "k",
+        "[tasks.t]\ncmd = \"echo started; sleep 30\"\nretries = 2\n",
+    );
+    // Without an instance: the runs are queued for serve.
+    let queued = home.drover(&[
+        "backfill",
+        "b",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-03",
+    ]);
+    assert_eq!(queued.code, 0, "{}", queued.stderr);
+    assert!(
+        queued.stdout.starts_with("3 backfill runs of `b` queued"),
+        "{}",
+        queued.stdout
+    );
+    let again = home.drover(&[
+        "backfill",
+        "b",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-03",
+    ]);
+    assert!(
+        again
+            .stdout
+            .contains("0 backfill runs of `b` queued (3 already there)"),
+        "{}",
+        again.stdout
+    );
+    let s = serve(&home);
+    wait_for_log(&home, "✓ run b backfill__", 3);
+    let ids = run_ids(&home, "b");
+    assert_eq!(
+        ids,
+        [
+            "backfill__2026-01-03T00:00:00Z",
+            "backfill__2026-01-02T00:00:00Z",
+            "backfill__2026-01-01T00:00:00Z"
+        ]
+    );
+    assert_eq!(
+        home.drover(&["logs", "b", "backfill__2026-01-02T00:00:00Z", "t"])
+            .stdout,
+        "2026-01-02\n"
+    );
+
+    // Kill a running try through the instance: it fails, without retry.
+    assert_eq!(home.drover(&["trigger", "k"]).code, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while home.drover(&["logs", "k", "latest", "t"]).stdout != "started\n" {
+        assert!(Instant::now() < deadline, "k never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = home.drover(&["kill", "k", "latest", "t"]);
+    assert_eq!(killed.code, 0, "{}", killed.stderr);
+    wait_for_log(&home, "✗ run k manual__", 1);
+    let v: Value =
+        serde_json::from_str(&home.drover(&["tasks", "k", "latest", "--json"]).stdout).unwrap();
+    assert_eq!(v["tasks"][0]["state"], "failed");
+    assert_eq!(v["tasks"][0]["try"], 1, "a killed try is not retried");
+    assert_eq!(v["tasks"][0]["reason"], "killed by hand");
+    assert_eq!(
+        home.drover(&["kill", "k", "latest", "t"]).code,
+        1,
+        "nothing left to kill"
     );
     assert_eq!(stop(s), 0);
 }

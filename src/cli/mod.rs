@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per command. Commands
 //! load the home, call the rooms, and print; they return an exit status.
 
+mod backfill;
 mod clear;
 mod list;
 mod logs;
@@ -97,6 +98,21 @@ pub enum Command {
         timeout_ms: Option<u64>,
         #[arg(last = true, required = true)]
         argv: Vec<String>,
+    },
+    /// Runs for every fire time of a flow between two dates (queued, at most
+    /// max_active_runs at a time).
+    Backfill {
+        flow: String,
+        #[arg(long, value_name = "DATE")]
+        from: String,
+        #[arg(long, value_name = "DATE")]
+        to: String,
+    },
+    /// Stop a task's running try (SIGTERM, SIGKILL 10 s later); it fails without retry.
+    Kill {
+        flow: String,
+        run: String,
+        task: String,
     },
     /// Stop creating scheduled runs of a flow (runs in progress go on).
     Pause { flow: String },
@@ -245,6 +261,8 @@ fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
                 &argv,
             );
         }
+        Some(Command::Backfill { flow, from, to }) => backfill::backfill(&root, &flow, &from, &to),
+        Some(Command::Kill { flow, run, task }) => backfill::kill(&root, &flow, &run, &task),
         Some(Command::Pause { flow }) => clear::pause(&root, &flow, true),
         Some(Command::Unpause { flow }) => clear::pause(&root, &flow, false),
         Some(Command::Tasks { flow, run, json }) => runs::tasks(&root, &flow, &run, json),

@@ -98,7 +98,7 @@ impl LocalExecutor {
 
 /// Whether `pid` is a live supervisor of the try at `prefix` (not a
 /// process that merely reuses its pid).
-fn supervising(pid: u32, prefix: &Path) -> bool {
+pub fn supervising(pid: u32, prefix: &Path) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use executor::{Ended, ExecEvent, Executor, Launch, TryKey};
-pub use local::{KILL_GRACE, LocalExecutor, Supervision};
+pub use local::{KILL_GRACE, LocalExecutor, Supervision, supervising as supervises};
 pub use prepare::{env_name, read_outputs};
 
 use crate::flow::{Config, Flow};
@@ -74,6 +74,14 @@ pub enum Request {
     Apply {
         op: StoreOp,
         done: oneshot::Sender<()>,
+    },
+    /// Stops one running try (SIGTERM, SIGKILL after the grace); it fails
+    /// without retry.
+    Kill {
+        flow: String,
+        run_id: String,
+        task: String,
+        reply: oneshot::Sender<std::result::Result<u32, String>>,
     },
     /// The version of a flow new runs get now.
     GetFlow {
@@ -206,6 +214,27 @@ impl EngineHandle {
         {
             let _ = rx.await;
         }
+    }
+
+    /// Stops a running try; returns its try number, or why it cannot.
+    pub async fn kill(
+        &self,
+        flow: &str,
+        run_id: &str,
+        task: &str,
+    ) -> std::result::Result<u32, String> {
+        let (reply, rx) = oneshot::channel();
+        let request = Request::Kill {
+            flow: flow.to_string(),
+            run_id: run_id.to_string(),
+            task: task.to_string(),
+            reply,
+        };
+        self.requests
+            .send(request)
+            .await
+            .map_err(|_| "the engine has stopped".to_string())?;
+        rx.await.map_err(|_| "the engine has stopped".to_string())?
     }
 
     /// The version of flow `id` that new runs get (the last good one).
@@ -620,6 +649,14 @@ impl Engine {
                 }
                 let _ = done.send(());
             }
+            Request::Kill {
+                flow,
+                run_id,
+                task,
+                reply,
+            } => {
+                let _ = reply.send(self.kill_task(&flow, &run_id, &task));
+            }
             Request::GetFlow { id, reply } => {
                 let _ = reply.send(self.flows.get(&id).cloned());
             }
@@ -634,6 +671,36 @@ impl Engine {
             Request::Shutdown => {}
         }
         Ok(())
+    }
+
+    /// Stops task `task`'s running try in a run; returns its try number.
+    fn kill_task(
+        &mut self,
+        flow: &str,
+        run_id: &str,
+        task: &str,
+    ) -> std::result::Result<u32, String> {
+        let Some(active) = self
+            .runs
+            .values()
+            .find(|a| a.run.flow == flow && a.run.id == run_id)
+        else {
+            return Err(format!("run `{run_id}` of `{flow}` is not running"));
+        };
+        let Some(ti) = active.position(task).and_then(|i| active.ti(i)) else {
+            return Err(format!("run `{run_id}` has no task `{task}`"));
+        };
+        if ti.state != TaskState::Running {
+            return Err(format!("task `{task}` is not running (it is {})", ti.state));
+        }
+        let key = TryKey {
+            run: active.run.key.clone(),
+            task: task.to_string(),
+            number: ti.tries,
+        };
+        self.killed.insert(key.clone(), "killed by hand".into());
+        self.executor.kill(&key);
+        Ok(key.number)
     }
 
     /// The version of its flow a run was made from: the current one, or
@@ -761,7 +828,7 @@ impl Engine {
             flow: flow.id.clone(),
             id: run_id(
                 kind,
-                if kind == RunKind::Scheduled {
+                if matches!(kind, RunKind::Scheduled | RunKind::Backfill) {
                     logical
                 } else {
                     now
@@ -792,7 +859,8 @@ impl Engine {
             match self.store.create_run(&mut run, &tasks) {
                 Ok(()) => break,
                 Err(StoreError::RunExists { .. })
-                    if kind != RunKind::Scheduled && attempt < 1000 =>
+                    if !matches!(kind, RunKind::Scheduled | RunKind::Backfill)
+                        && attempt < 1000 =>
                 {
                     attempt += 1;
                     run.id = run_id(kind, now + chrono::Duration::milliseconds(attempt));
@@ -1152,7 +1220,7 @@ fn task_event(run: &Run, ti: &TaskInstance, reason: Option<String>) -> EngineEve
 
 /// `manual__2026-12-01T18:57:39.123Z`; scheduled runs are to the second.
 pub fn run_id(kind: RunKind, at: DateTime<Utc>) -> String {
-    let format = if kind == RunKind::Scheduled {
+    let format = if matches!(kind, RunKind::Scheduled | RunKind::Backfill) {
         "%Y-%m-%dT%H:%M:%SZ"
     } else {
         "%Y-%m-%dT%H:%M:%S%.3fZ"
