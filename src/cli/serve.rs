@@ -77,19 +77,30 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
         let socket = crate::control::socket_path(&root_abs);
         let runtime = tokio::runtime::Handle::current();
         let engine_handle = handle.clone();
-        let control = tokio::spawn(crate::control::serve(socket.clone(), move |args, sink| {
-            let remote = super::Remote {
-                store: shared_store.clone(),
-                engine: engine_handle.clone(),
-                runtime: runtime.clone(),
-                sink,
-            };
-            super::run_for_client(args, remote);
-        }));
         // Flow files are watched: a changed, added or removed file counts
         // within a second; one that no longer validates keeps its last good
         // version in use.
         let (notes_tx, mut notes) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let control_notes = notes_tx.clone();
+        let control_socket = socket.clone();
+        let control = tokio::spawn(async move {
+            let served = crate::control::serve(control_socket.clone(), move |args, sink| {
+                let remote = super::Remote {
+                    store: shared_store.clone(),
+                    engine: engine_handle.clone(),
+                    runtime: runtime.clone(),
+                    sink,
+                };
+                super::run_for_client(args, remote);
+            })
+            .await;
+            if let Err(e) = served {
+                let _ = control_notes.send(format!(
+                    "no control socket at {} ({e}); other drover commands will find the store busy",
+                    control_socket.display()
+                ));
+            }
+        });
         let watcher = tokio::spawn(watch_flows(home.root.clone(), home.flows.clone(), handle.clone(), notes_tx));
         use tokio::signal::unix::{SignalKind, signal};
         let sig = |kind| signal(kind).map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")));
