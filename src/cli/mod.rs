@@ -307,6 +307,21 @@ fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
     }
 }
 
+/// The home, for a command that runs tasks: a drover.toml with errors
+/// (wrong parallelism, missing pools) would mislead, so it is refused;
+/// `list` and the read-only commands still work with one.
+fn load_runnable_home(root: &std::path::Path) -> Result<Home, Failure> {
+    let home = load_home(root)?;
+    if !home.errors.is_empty() {
+        let lines: Vec<String> = home.errors.iter().map(ToString::to_string).collect();
+        return Err(Failure::new(
+            EXIT_FAILED,
+            format!("fix these first:\n{}", lines.join("\n")),
+        ));
+    }
+    Ok(home)
+}
+
 fn load_home(root: &std::path::Path) -> Result<Home, Failure> {
     Home::load(root).map_err(|e| Failure::new(EXIT_FAILED, e))
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{EXIT_FAILED, Failure, Outcome, load_home, open_store, state_dir};
+use super::{EXIT_FAILED, Failure, Outcome, open_store, state_dir};
 use crate::engine::{Engine, EngineEvent};
 use crate::store::TaskState;
 
@@ -36,14 +36,7 @@ impl ServeLog {
 }
 
 pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
-    let home = load_home(root)?;
-    if !home.errors.is_empty() {
-        let lines: Vec<String> = home.errors.iter().map(ToString::to_string).collect();
-        return Err(Failure::new(
-            EXIT_FAILED,
-            format!("fix these first:\n{}", lines.join("\n")),
-        ));
-    }
+    let home = super::load_runnable_home(root)?;
     let store = open_store(&home)?;
     let root_abs: PathBuf = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
     let mut log = ServeLog::open(&state_dir(&root_abs).join("drover.log"));

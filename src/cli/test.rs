@@ -7,8 +7,7 @@ use chrono::Utc;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{
-    EXIT_FAILED, EXIT_USAGE, Failure, Outcome, find_flow, human_duration, load_home, open_store,
-    print,
+    EXIT_FAILED, EXIT_USAGE, Failure, Outcome, find_flow, human_duration, open_store, print,
 };
 use crate::engine::{Engine, EngineEvent, EngineHandle};
 use crate::flow::{Flow, suggest};
@@ -70,16 +69,7 @@ fn start(
     kind: RunKind,
     wait: bool,
 ) -> Outcome {
-    let home = load_home(root)?;
-    // Running with a half-read drover.toml (wrong parallelism, missing
-    // pools) would mislead; `list` and the read-only commands still work.
-    if !home.errors.is_empty() {
-        let lines: Vec<String> = home.errors.iter().map(ToString::to_string).collect();
-        return Err(Failure::new(
-            EXIT_FAILED,
-            format!("fix these first:\n{}", lines.join("\n")),
-        ));
-    }
+    let home = super::load_runnable_home(root)?;
     // A running instance may hold a flow's last good version while its file
     // is broken: that version is the one new runs get.
     let flow = match (super::remote(), find_flow(&home, flow_id)) {

@@ -491,17 +491,7 @@ impl Engine {
                     .tries(&active.run, &task)?
                     .into_iter()
                     .find(|t| t.number == number)
-                    .unwrap_or(Try {
-                        number,
-                        state: TaskState::Running,
-                        started: now,
-                        ended: None,
-                        exit_code: None,
-                        signal: None,
-                        reason: None,
-                        pid: None,
-                        outputs: BTreeMap::new(),
-                    });
+                    .unwrap_or_else(|| Try::started(number, now));
                 let key = TryKey {
                     run: active.run.key.clone(),
                     task: task.clone(),
@@ -995,17 +985,7 @@ impl Engine {
             let number = ti.tries;
             self.store.put_task_instance(&active.run, &ti)?;
             self.pending_events.push(task_event(&active.run, &ti, None));
-            let attempt = Try {
-                number,
-                state: TaskState::Running,
-                started: now,
-                ended: None,
-                exit_code: None,
-                signal: None,
-                reason: None,
-                pid: None,
-                outputs: BTreeMap::new(),
-            };
+            let attempt = Try::started(number, now);
             self.store.put_try(&active.run, &task.id, &attempt)?;
             let key = TryKey {
                 run: run_key.clone(),

@@ -171,6 +171,23 @@ pub struct Try {
     pub outputs: BTreeMap<String, String>,
 }
 
+impl Try {
+    /// Try `number`, running since `started`.
+    pub fn started(number: u32, started: DateTime<Utc>) -> Try {
+        Try {
+            number,
+            state: TaskState::Running,
+            started,
+            ended: None,
+            exit_code: None,
+            signal: None,
+            reason: None,
+            pid: None,
+            outputs: BTreeMap::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlowState {
     pub paused: bool,
