@@ -430,3 +430,59 @@ fn backfill_and_kill() {
     );
     assert_eq!(stop(s), 0);
 }
+
+#[test]
+fn marking_a_running_try_stops_it() {
+    let home = TestHome::new();
+    let pidfile = home.path().join("t.pid");
+    home.flow(
+        "m",
+        &format!(
+            "[tasks.t]\ncmd = \"echo $$ > {}; exec sleep 30\"\n",
+            pidfile.display()
+        ),
+    );
+    let s = serve(&home);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !home.path().join(".drover/drover.sock").exists() {
+        assert!(Instant::now() < deadline, "no socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(home.drover(&["trigger", "m"]).code, 0);
+    while !std::fs::read_to_string(&pidfile).is_ok_and(|p| !p.trim().is_empty()) {
+        assert!(Instant::now() < deadline, "the task never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let marked = home.drover(&["mark", "m", "latest", "t", "failed"]);
+    assert_eq!(marked.code, 0, "{}", marked.stderr);
+    // The process goes (SIGTERM), and the try is recorded as ended.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the marked task {pid} kept running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    loop {
+        let v: Value =
+            serde_json::from_str(&home.drover(&["tasks", "m", "latest", "--json"]).stdout).unwrap();
+        if !v["tasks"][0]["ended"].is_null() {
+            assert_eq!(v["tasks"][0]["state"], "failed");
+            assert_eq!(v["tasks"][0]["note"], "marked failed by hand");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the try never ended: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stop(s), 0);
+}

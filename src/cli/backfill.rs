@@ -23,7 +23,14 @@ pub fn backfill(root: &Path, flow_id: &str, from: &str, to: &str) -> Outcome {
         ));
     }
     let from_t = super::time_arg("--from", Some(from), flow.timezone)?;
-    let to_t = super::time_arg("--to", Some(to), flow.timezone)?;
+    // A plain date as --to means the whole of that day.
+    let whole_day = chrono::NaiveDate::parse_from_str(to.trim(), "%Y-%m-%d").is_ok();
+    let to_t = super::time_arg("--to", Some(to), flow.timezone)?
+        + if whole_day {
+            chrono::Duration::days(1) - chrono::Duration::nanoseconds(1)
+        } else {
+            chrono::Duration::zero()
+        };
     if to_t < from_t {
         return Err(Failure::new(super::EXIT_USAGE, "--to is before --from"));
     }

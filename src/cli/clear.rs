@@ -98,11 +98,16 @@ pub fn clear(
         ]);
     }
     print(&format!(
-        "cleared {} task instance{} of run `{}`; it is {} again and resumes when drover runs\n{}",
+        "cleared {} task instance{} of run `{}`; it is {} again{}\n{}",
         cleared.len(),
         if cleared.len() == 1 { "" } else { "s" },
         run.id,
         run.state,
+        if super::remote().is_some() {
+            " and runs now"
+        } else {
+            ", for drover serve to run"
+        },
         columns(&rows)
     ));
     Ok(())

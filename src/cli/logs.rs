@@ -20,7 +20,13 @@ pub fn run(
     follow: bool,
 ) -> Outcome {
     let home = load_home(root)?;
-    if let Lookup::Missing = home.lookup(flow) {
+    // A flow whose file is gone may still have runs with logs.
+    if let Lookup::Missing = home.lookup(flow)
+        && !super::state_dir(&home.root)
+            .join("logs")
+            .join(flow)
+            .is_dir()
+    {
         return Err(super::no_such_flow(&home, flow));
     }
     let logs = LogDir::new(state_dir(&home.root).join("logs"));
@@ -55,12 +61,27 @@ pub fn run(
                 ));
             };
             let number = pick_try(&run.id, task, try_number, ti.tries)?;
+            let files = logs.try_files(flow, &run.id, task, number);
             if follow && ti.state == TaskState::Running && number == ti.tries {
-                super::eprintln_safe(&format!(
-                    "drover: try {number} of `{task}` is recorded as running, but no drover process is running it (it was stopped); nothing more will come"
-                ));
+                // No drover runs the try, but its supervisor may: follow
+                // for as long as it lives.
+                let pid = store
+                    .tries(&run, task)
+                    .ok()
+                    .and_then(|mut t| t.pop())
+                    .and_then(|t| t.pid);
+                let prefix =
+                    std::fs::canonicalize(files.prefix().parent().unwrap_or(Path::new(".")))
+                        .map(|d| d.join(files.prefix().file_name().unwrap_or_default()))
+                        .unwrap_or_else(|_| files.prefix());
+                writer = pid.filter(|&p| crate::engine::supervises(p, &prefix));
+                if writer.is_none() {
+                    super::eprintln_safe(&format!(
+                        "drover: try {number} of `{task}` is recorded as running, but nothing runs it any more; nothing more will come"
+                    ));
+                }
             }
-            logs.try_files(flow, &run.id, task, number)
+            files
         }
         Err(e) => {
             // Another drover process has the store (or it cannot be opened):

@@ -201,8 +201,18 @@ pub fn run(cli: Cli) -> u8 {
         .unwrap_or_else(|| PathBuf::from("."));
     if cli.command.as_ref().is_none_or(Command::uses_instance) {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        if let Some(code) = crate::control::call(&crate::control::socket_path(&root), &args) {
-            return code;
+        match crate::control::call(&crate::control::socket_path(&root), &args) {
+            crate::control::Called::Done(code) => return code,
+            crate::control::Called::NoInstance => {}
+            crate::control::Called::NoAnswer => {
+                let who = crate::store::holder(&state_dir(&root).join("store"))
+                    .map(|(pid, command)| format!(" (pid {pid}: {command})"))
+                    .unwrap_or_default();
+                eprintln_safe(&format!(
+                    "drover: the running instance{who} does not answer; is it stopped (Ctrl-Z) or overloaded?"
+                ));
+                return EXIT_FAILED;
+            }
         }
     }
     dispatch(&root, cli.command)

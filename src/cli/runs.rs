@@ -12,11 +12,12 @@ use crate::home::{Home, Lookup};
 use crate::store::{Run, Store, TaskInstance, TaskState, Try};
 
 /// A flow id that has a definition or at least stored runs; its timezone.
-fn flow_zone(home: &Home, id: &str) -> Result<Tz, Failure> {
+fn flow_zone(home: &Home, store: &Store, id: &str) -> Result<Tz, Failure> {
     match home.lookup(id) {
         Lookup::Found(f) => Ok(f.timezone),
-        // A broken or removed flow's runs are still worth showing.
+        // A broken flow's runs, or a removed one's, are still worth showing.
         Lookup::Broken(_) => Ok(home.config.timezone),
+        Lookup::Missing if store.run_count(id) > 0 => Ok(home.config.timezone),
         Lookup::Missing => Err(super::no_such_flow(home, id)),
     }
 }
@@ -62,8 +63,8 @@ fn state_counts(tis: &[TaskInstance]) -> BTreeMap<TaskState, usize> {
 
 pub fn runs(root: &Path, flow: &str, count: usize, json: bool) -> Outcome {
     let home = load_home(root)?;
-    let tz = flow_zone(&home, flow)?;
     let store = open_store(&home)?;
+    let tz = flow_zone(&home, &store, flow)?;
     let err = |e: crate::store::StoreError| Failure::new(super::EXIT_FAILED, e.to_string());
     let runs = store.latest_runs(flow, count).map_err(err)?;
     let mut with_tis = Vec::with_capacity(runs.len());
@@ -179,8 +180,8 @@ fn latest_tries(
 
 pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
     let home = load_home(root)?;
-    let tz = flow_zone(&home, flow)?;
     let store = open_store(&home)?;
+    let tz = flow_zone(&home, &store, flow)?;
     let run = find_run(&store, flow, run_ref)?;
     let tis = store
         .task_instances(&run)

@@ -37,7 +37,13 @@ impl ServeLog {
 
 pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
     let home = super::load_runnable_home(root)?;
-    let store = open_store(&home)?;
+    let store = open_store(&home).map_err(|f| match crate::store::holder(&state_dir(&home.root).join("store")) {
+        Some((pid, command)) => Failure::new(
+            EXIT_FAILED,
+            format!("another drover process has this home (pid {pid}: {command}); one instance per home"),
+        ),
+        None => f,
+    })?;
     let root_abs: PathBuf = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
     let mut log = ServeLog::open(&state_dir(&root_abs).join("drover.log"));
     log.line(&format!(

@@ -5,7 +5,9 @@
 //! Wire: the client sends one JSON line, `{"args": [...]}` (its arguments
 //! after the program name). The server answers with frames: one kind byte
 //! (`o` stdout bytes, `e` stderr bytes, `x` the exit status in one byte),
-//! a u32 big-endian length, then the payload. `x` is the last frame.
+//! a u32 big-endian length, then the payload. `x` is the last frame. The
+//! server first sends an empty `a` frame as soon as it has the request, so
+//! a client can tell a stopped instance (Ctrl-Z in tmux) from a slow command.
 //!
 //! May call: nothing but std and tokio; the CLI supplies what runs.
 
@@ -59,41 +61,69 @@ pub fn socket_path(root: &Path) -> PathBuf {
     root.join(".drover").join("drover.sock")
 }
 
+/// How long an instance may take to take a request before it counts as
+/// not answering, and how long a client may take to send one.
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// What became of a call.
+pub enum Called {
+    /// The instance ran the command; its exit status.
+    Done(u8),
+    /// No instance listens (no socket, or a stale one).
+    NoInstance,
+    /// Something listens but does not take the request (stopped, overloaded).
+    NoAnswer,
+}
+
 /// Runs `args` on the instance listening at `socket`, copying its output to
-/// this process's stdout and stderr. `None` when no instance answers (no
-/// socket, or a stale one): the caller then works on the store itself.
-pub fn call(socket: &Path, args: &[String]) -> Option<u8> {
-    let mut stream = UnixStream::connect(socket).ok()?;
-    let mut line = serde_json::to_vec(&Request {
+/// this process's stdout and stderr.
+pub fn call(socket: &Path, args: &[String]) -> Called {
+    let Ok(mut stream) = UnixStream::connect(socket) else {
+        return Called::NoInstance;
+    };
+    let Ok(mut line) = serde_json::to_vec(&Request {
         args: args.to_vec(),
-    })
-    .ok()?;
+    }) else {
+        return Called::NoInstance;
+    };
     line.push(b'\n');
-    stream.write_all(&line).ok()?;
+    if stream.set_write_timeout(Some(ANSWER_WITHIN)).is_err() || stream.write_all(&line).is_err() {
+        return Called::NoAnswer;
+    }
+    let _ = stream.set_read_timeout(Some(ANSWER_WITHIN));
     let mut reader = BufReader::new(stream);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let mut acknowledged = false;
     loop {
         let mut head = [0u8; 5];
         if reader.read_exact(&mut head).is_err() {
+            if !acknowledged {
+                return Called::NoAnswer;
+            }
             let _ = writeln!(err, "drover: the running instance closed the connection");
-            return Some(1);
+            return Called::Done(1);
         }
         let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
         let mut payload = vec![0u8; len];
         if reader.read_exact(&mut payload).is_err() {
-            return Some(1);
+            return Called::Done(1);
         }
         match head[0] {
+            b'a' => {
+                // Taken: from now on the command may take as long as it needs.
+                acknowledged = true;
+                let _ = reader.get_ref().set_read_timeout(None);
+            }
             b'o' => {
                 if out.write_all(&payload).and_then(|()| out.flush()).is_err() {
-                    return Some(0); // the reader went away (`| head`)
+                    return Called::Done(0); // the reader went away (`| head`)
                 }
             }
             b'e' => {
                 let _ = err.write_all(&payload);
             }
-            b'x' => return Some(payload.first().copied().unwrap_or(1)),
-            _ => return Some(1),
+            b'x' => return Called::Done(payload.first().copied().unwrap_or(1)),
+            _ => return Called::Done(1),
         }
     }
 }
@@ -118,7 +148,11 @@ where
         };
         let run = run.clone();
         tokio::task::spawn_blocking(move || {
-            if stream.set_nonblocking(false).is_err() {
+            // A client that sends no request in time is dropped, so idle
+            // connections cannot hold threads.
+            if stream.set_nonblocking(false).is_err()
+                || stream.set_read_timeout(Some(ANSWER_WITHIN)).is_err()
+            {
                 return;
             }
             let Ok(reader) = stream.try_clone() else {
@@ -132,7 +166,11 @@ where
                 .ok()
                 .and_then(|_| serde_json::from_str::<Request>(&line).ok());
             match request {
-                Some(request) => run(request.args, sink),
+                Some(request) => {
+                    if sink.frame(b'a', &[]) {
+                        run(request.args, sink);
+                    }
+                }
                 None => {
                     sink.err(b"drover: a request the instance does not understand\n");
                     sink.exit(2);

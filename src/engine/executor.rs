@@ -44,6 +44,10 @@ pub struct Ended {
     pub reason: Option<String>,
     /// Set when the log could not be written completely.
     pub log_error: Option<String>,
+    /// When the try ended, when the one who saw it end says so (a
+    /// supervisor, possibly while drover was away).
+    #[serde(default)]
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug)]

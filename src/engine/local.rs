@@ -163,6 +163,11 @@ impl Executor for LocalExecutor {
         tokio::spawn(async move {
             let status = child.wait().await;
             let why = match status {
+                // The supervisor's own way of saying it could not write the outcome.
+                Ok(s) if s.code() == Some(1) => format!(
+                    "lost: its supervisor could not record the outcome in {} (is the disk full?)",
+                    launch.files.end.display()
+                ),
                 Ok(s) => format!("lost: its supervisor ended without an outcome ({s})"),
                 Err(e) => format!("lost: waiting for its supervisor failed: {e}"),
             };

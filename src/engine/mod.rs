@@ -738,6 +738,20 @@ impl Engine {
         self.ready.retain(|entry| entry.2 != key);
         let old = self.runs.remove(&key);
         if run.state.is_done() {
+            // Marked done while tries ran: they no longer count.
+            let stale: Vec<TryKey> = self
+                .running
+                .keys()
+                .filter(|k| k.run == key)
+                .cloned()
+                .collect();
+            for k in stale {
+                self.killed.insert(
+                    k.clone(),
+                    "stopped: its task instance was changed by hand".into(),
+                );
+                self.executor.kill(&k);
+            }
             return Ok(());
         }
         let tis = self.store.task_instances(&run)?;
@@ -751,6 +765,27 @@ impl Engine {
             if let Some(latest) = self.store.tries(&active.run, &task)?.pop() {
                 active.set_outputs(i, latest.outputs);
             }
+        }
+        // A try whose instance was marked or cleared while it ran no longer
+        // counts: it is stopped (its outcome is still recorded on the try).
+        let stale: Vec<TryKey> = self
+            .running
+            .keys()
+            .filter(|k| k.run == key)
+            .filter(|k| {
+                active
+                    .position(&k.task)
+                    .and_then(|i| active.ti(i))
+                    .is_none_or(|ti| ti.state != TaskState::Running || ti.tries != k.number)
+            })
+            .cloned()
+            .collect();
+        for k in stale {
+            self.killed.insert(
+                k.clone(),
+                "stopped: its task instance was changed by hand".into(),
+            );
+            self.executor.kill(&k);
         }
         self.add_run(active);
         Ok(())
@@ -1039,10 +1074,8 @@ impl Engine {
                     let _ = logs::append_note(&files, &format!("cannot start: {why}"));
                 }
                 let ended = Ended {
-                    exit_code: None,
-                    signal: None,
                     reason: Some(format!("cannot start: {why}")),
-                    log_error: None,
+                    ..Ended::default()
                 };
                 self.on_exec(ExecEvent::Finished { key, ended })
             }
@@ -1062,21 +1095,18 @@ impl Engine {
         }
         self.executor.done(&key);
         let killed = self.killed.remove(&key);
-        let Some(active) = self.runs.get_mut(&key.run) else {
-            return Ok(());
+        // The run, whether the engine still works on it or not (a mark may
+        // have finished it while this try ran).
+        let run = match self.runs.get(&key.run) {
+            Some(active) => active.run.clone(),
+            None => match self.store.run_by_key(&key.run)? {
+                Some(run) => run,
+                None => return Ok(()),
+            },
         };
-        let Some(i) = active.position(&key.task) else {
-            return Ok(());
-        };
-        if active
-            .ti(i)
-            .is_none_or(|ti| ti.tries != key.number || ti.state != TaskState::Running)
-        {
-            return Ok(()); // cleared or marked while it ran: its outcome no longer counts
-        }
         let files = self
             .logs
-            .try_files(&active.run.flow, &active.run.id, &key.task, key.number);
+            .try_files(&run.flow, &run.id, &key.task, key.number);
         let (outputs, notes) = read_outputs(&files.output);
         // Killed on request: the request's reason says more than the
         // supervisor's plain "killed".
@@ -1118,20 +1148,38 @@ impl Engine {
         }
         let now = Utc::now();
         attempt.state = state;
-        attempt.ended = Some(now);
+        // A supervisor says when the try ended (it may have been while
+        // drover was away).
+        attempt.ended = Some(ended.ended_at.unwrap_or(now));
         attempt.exit_code = ended.exit_code;
         attempt.signal = ended.signal;
         attempt.reason = reason.clone();
         if matches!(state, TaskState::Success | TaskState::Skipped) {
-            active.set_outputs(i, outputs.clone());
-            attempt.outputs = outputs;
+            attempt.outputs = outputs.clone();
         }
-        self.store.put_try(&active.run, &key.task, &attempt)?;
+        self.store.put_try(&run, &key.task, &attempt)?;
         let summary = match &reason {
             Some(r) => format!("{state}: {r}"),
             None => state.to_string(),
         };
         let _ = logs::mark_ended(&files, &summary);
+        // The try is recorded; its task instance follows unless it was
+        // cleared or marked while the try ran (its outcome no longer counts).
+        let Some(active) = self.runs.get_mut(&key.run) else {
+            return Ok(());
+        };
+        let Some(i) = active.position(&key.task) else {
+            return Ok(());
+        };
+        if active
+            .ti(i)
+            .is_none_or(|ti| ti.tries != key.number || ti.state != TaskState::Running)
+        {
+            return Ok(());
+        }
+        if matches!(state, TaskState::Success | TaskState::Skipped) {
+            active.set_outputs(i, outputs);
+        }
         let delay = active.flow.tasks[i].retry_delay;
         let retry = state == TaskState::Failed && killed.is_none();
         if let Some(ti) = active.set(i, state, now, |ti| {

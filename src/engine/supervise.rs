@@ -204,5 +204,6 @@ pub async fn supervise(
         signal: status.signal(),
         reason,
         log_error: log.error.clone(),
+        ended_at: Some(chrono::Utc::now()),
     }
 }

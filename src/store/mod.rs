@@ -539,6 +539,14 @@ impl Store {
         Ok(run)
     }
 
+    /// A run by its store key.
+    pub fn run_by_key(&self, key: &RunKey) -> Result<Option<Run>> {
+        match self.runs.get(&key.0).map_err(|e| self.err(e))? {
+            Some(bytes) => self.read_run(&key.0, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
     pub fn run(&self, flow: &str, run_id: &str) -> Result<Option<Run>> {
         let mut id_key = prefix(flow);
         id_key.extend_from_slice(run_id.as_bytes());
