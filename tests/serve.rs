@@ -19,6 +19,20 @@ fn serve(home: &TestHome) -> Child {
         .expect("start drover serve")
 }
 
+/// Starts serve and waits (bounded) until its control socket is there.
+fn serve_ready(home: &TestHome) -> Child {
+    let child = serve(home);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !home.path().join(".drover/drover.sock").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "drover serve made no control socket"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 /// SIGTERM, then the exit status (bounded wait).
 fn stop(mut child: Child) -> i32 {
     nix::sys::signal::kill(
@@ -300,12 +314,7 @@ fn flow_files_reload_and_a_broken_one_keeps_its_last_good_version() {
             gate.display()
         ),
     );
-    let s = serve(&home);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !home.path().join(".drover/drover.sock").exists() {
-        assert!(Instant::now() < deadline, "no socket");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let s = serve_ready(&home);
     // A run under way keeps the version it started with.
     let first = home.drover(&["trigger", "r"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -442,12 +451,8 @@ fn marking_a_running_try_stops_it() {
             pidfile.display()
         ),
     );
-    let s = serve(&home);
+    let s = serve_ready(&home);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !home.path().join(".drover/drover.sock").exists() {
-        assert!(Instant::now() < deadline, "no socket");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert_eq!(home.drover(&["trigger", "m"]).code, 0);
     while !std::fs::read_to_string(&pidfile).is_ok_and(|p| !p.trim().is_empty()) {
         assert!(Instant::now() < deadline, "the task never started");

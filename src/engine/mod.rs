@@ -466,18 +466,7 @@ impl Engine {
             let Some(flow) = self.flow_for(&run)? else {
                 continue;
             };
-            let tis = self.store.task_instances(&run)?;
-            let mut active = ActiveRun::new(run, flow, tis);
-            let done: Vec<(usize, String)> = active
-                .instances()
-                .filter(|(_, ti)| ti.state.is_done() && ti.tries > 0)
-                .map(|(i, ti)| (i, ti.task.clone()))
-                .collect();
-            for (i, task) in done {
-                if let Some(latest) = self.store.tries(&active.run, &task)?.pop() {
-                    active.set_outputs(i, latest.outputs);
-                }
-            }
+            let active = self.load_active(run, flow)?;
             // Tries recorded as running: their supervisors may still be at
             // work (or have finished while drover was away).
             let running: Vec<(usize, String, u32)> = active
@@ -693,6 +682,24 @@ impl Engine {
         Ok(key.number)
     }
 
+    /// A run in progress as the store has it, with the outputs of its
+    /// finished tasks (for the tasks downstream of them).
+    fn load_active(&self, run: Run, flow: Arc<Flow>) -> Result<ActiveRun> {
+        let tis = self.store.task_instances(&run)?;
+        let mut active = ActiveRun::new(run, flow, tis);
+        let done: Vec<(usize, String)> = active
+            .instances()
+            .filter(|(_, ti)| ti.state.is_done() && ti.tries > 0)
+            .map(|(i, ti)| (i, ti.task.clone()))
+            .collect();
+        for (i, task) in done {
+            if let Some(latest) = self.store.tries(&active.run, &task)?.pop() {
+                active.set_outputs(i, latest.outputs);
+            }
+        }
+        Ok(active)
+    }
+
     /// The version of its flow a run was made from: the current one, or
     /// the one kept in the store when the file has changed since.
     fn flow_for(&mut self, run: &Run) -> Result<Option<Arc<Flow>>> {
@@ -754,18 +761,7 @@ impl Engine {
             }
             return Ok(());
         }
-        let tis = self.store.task_instances(&run)?;
-        let mut active = ActiveRun::new(run, old.as_ref().map_or(flow, |o| o.flow.clone()), tis);
-        let done: Vec<(usize, String)> = active
-            .instances()
-            .filter(|(_, ti)| ti.state.is_done() && ti.tries > 0)
-            .map(|(i, ti)| (i, ti.task.clone()))
-            .collect();
-        for (i, task) in done {
-            if let Some(latest) = self.store.tries(&active.run, &task)?.pop() {
-                active.set_outputs(i, latest.outputs);
-            }
-        }
+        let active = self.load_active(run, old.as_ref().map_or(flow, |o| o.flow.clone()))?;
         // A try whose instance was marked or cleared while it ran no longer
         // counts: it is stopped (its outcome is still recorded on the try).
         let stale: Vec<TryKey> = self
