@@ -352,6 +352,17 @@ fn flow_files_reload_and_a_broken_one_keeps_its_last_good_version() {
     assert_eq!(home.drover(&["logs", "r", "latest", "one"]).stdout, "v2\n");
     let list = home.drover(&["list"]);
     assert!(
+        list.stdout.lines().any(|l| l.starts_with("r ")),
+        "the last good version is listed: {}",
+        list.stdout
+    );
+    assert!(
+        list.stdout
+            .contains("r (its last good version stays in use)"),
+        "{}",
+        list.stdout
+    );
+    assert!(
         list.stdout.contains("unknown task `missing`"),
         "{}",
         list.stdout

@@ -101,7 +101,17 @@ impl Stored {
 }
 
 pub fn run(root: &Path, json: bool) -> Outcome {
-    let home = load_home(root)?;
+    let mut home = load_home(root)?;
+    // In a running instance, a flow whose file broke keeps its last good
+    // version in use: list that version (its error is listed too).
+    if let Some(r) = super::remote() {
+        for b in &home.broken {
+            if let Some(flow) = r.runtime.block_on(r.engine.flow(&b.id)) {
+                home.flows.push((*flow).clone());
+            }
+        }
+        home.flows.sort_by(|a, b| a.id.cmp(&b.id));
+    }
     let now = Utc::now();
     let stored = if home.flows.is_empty() {
         Stored::default()
@@ -233,7 +243,12 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
         failed.push((name, &home.errors));
     }
     for b in &home.broken {
-        failed.push((b.id.clone(), &b.errors));
+        let name = if home.flows.iter().any(|f| f.id == b.id) {
+            format!("{} (its last good version stays in use)", b.id)
+        } else {
+            b.id.clone()
+        };
+        failed.push((name, &b.errors));
     }
     if !failed.is_empty() {
         out.push_str(&format!(
