@@ -248,9 +248,11 @@ fn read_task<'t>(
         }
         Some((text, span)) => match Template::parse(text) {
             Ok(t) => Some((t, span, text)),
-            Err(e) => {
-                let at = value_offset(ck.src, &span, text, e.offset);
-                ck.error(at..at, e.message);
+            Err(errors) => {
+                for e in errors {
+                    let at = value_offset(ck.src, &span, text, e.offset);
+                    ck.error(at..at, e.message);
+                }
                 None
             }
         },

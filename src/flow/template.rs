@@ -88,8 +88,9 @@ fn parse_var(expr: &str) -> Result<Var, String> {
 impl Template {
     /// Parses `{{ var }}` templates; `\{{` stands for a literal `{{` (as in
     /// `docker inspect --format '\{{.State.Status}}'`).
-    pub fn parse(source: &str) -> Result<Template, TemplateError> {
+    pub fn parse(source: &str) -> Result<Template, Vec<TemplateError>> {
         let mut parts = Vec::new();
+        let mut errors = Vec::new();
         let mut rest = source;
         let mut base = 0;
         let mut text = String::new();
@@ -107,20 +108,26 @@ impl Template {
             }
             let after = &rest[open + 2..];
             let Some(close) = after.find("}}") else {
-                return Err(TemplateError {
+                errors.push(TemplateError {
                     offset: base + open,
                     message: "`{{` is never closed with `}}`".into(),
                 });
+                return Err(errors);
             };
-            let expr = after[..close].trim();
-            let var = parse_var(expr).map_err(|message| TemplateError {
-                offset: base + open,
-                message,
-            })?;
-            parts.push(Part::Var(var, base + open));
+            // Every bad variable is reported, not only the first.
+            match parse_var(after[..close].trim()) {
+                Ok(var) => parts.push(Part::Var(var, base + open)),
+                Err(message) => errors.push(TemplateError {
+                    offset: base + open,
+                    message,
+                }),
+            }
             let consumed = open + 2 + close + 2;
             base += consumed;
             rest = &rest[consumed..];
+        }
+        if !errors.is_empty() {
+            return Err(errors);
         }
         text.push_str(rest);
         if !text.is_empty() {
@@ -217,24 +224,25 @@ mod tests {
 
     #[test]
     fn syntax_errors_point_at_the_braces() {
-        let e = Template::parse("echo {{ ds }} {{ dss }}").unwrap_err();
+        let e = &Template::parse("echo {{ ds }} {{ dss }}").unwrap_err()[0];
         assert_eq!(e.offset, 14);
         assert!(e.message.contains("did you mean `ds`"), "{}", e.message);
-        let e = Template::parse("echo {{ ds").unwrap_err();
+        let e = &Template::parse("echo {{ ds").unwrap_err()[0];
         assert_eq!(e.offset, 5);
         assert!(e.message.contains("never closed"));
         assert!(
-            Template::parse("{{ outputs.a }}")
-                .unwrap_err()
+            Template::parse("{{ outputs.a }}").unwrap_err()[0]
                 .message
                 .contains("outputs.TASK.KEY")
         );
         assert!(
-            Template::parse("{{ params }}")
-                .unwrap_err()
+            Template::parse("{{ params }}").unwrap_err()[0]
                 .message
                 .contains("params.NAME")
         );
+        let all = Template::parse("{{ a }} {{ ds }} {{ b }} {{ c").unwrap_err();
+        let offsets: Vec<usize> = all.iter().map(|e| e.offset).collect();
+        assert_eq!(offsets, [0, 17, 25], "every error, the unclosed one last");
     }
 
     #[test]
