@@ -502,3 +502,23 @@ fn marking_a_running_try_stops_it() {
     }
     assert_eq!(stop(s), 0);
 }
+
+#[test]
+fn drover_toml_reloads_while_serve_runs() {
+    let home = TestHome::new();
+    home.write("drover.toml", "parallelism = 2\n");
+    home.flow("p", "[tasks.t]\ncmd = \"echo on gpu\"\npool = \"gpu\"\n");
+    let s = serve_ready(&home);
+    // The flow needs a pool drover.toml does not declare yet.
+    assert_eq!(home.drover(&["trigger", "p"]).code, 1);
+    home.write("drover.toml", "parallelism = 2\n[pools]\ngpu = 1\n");
+    wait_for_log(&home, "drover.toml loaded: new settings in use", 1);
+    wait_for_log(&home, "flow `p` loaded", 1);
+    let run = home.drover(&["trigger", "p", "--wait"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // A broken drover.toml changes nothing, and says so.
+    home.write("drover.toml", "parallelism = \n");
+    wait_for_log(&home, "the settings in use stay until drover.toml is fixed", 1);
+    assert_eq!(home.drover(&["trigger", "p", "--wait"]).code, 1, "trigger checks drover.toml too");
+    assert_eq!(stop(s), 0);
+}

@@ -182,10 +182,18 @@ async fn watch_flows(
     let mut known: std::collections::HashMap<String, String> =
         flows.into_iter().map(|f| (f.id, f.version)).collect();
     let mut reported: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut last = signature(&dir);
+    let config_path = root.join("drover.toml");
+    let config_signature = || {
+        std::fs::metadata(&config_path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    let mut last = (signature(&dir), config_signature());
+    let mut config = crate::home::load_config(&root).map(|(c, _)| c).ok();
+    let mut config_reported = String::new();
     loop {
         tokio::time::sleep(WATCH_EVERY).await;
-        let now = signature(&dir);
+        let now = (signature(&dir), config_signature());
         if now == last {
             continue;
         }
@@ -193,6 +201,24 @@ async fn watch_flows(
         let Ok(home) = crate::home::Home::load(&root) else {
             continue;
         };
+        // A drover.toml with errors changes nothing (flows read against its
+        // defaults would be wrong too) until it is fixed.
+        if let Some(first) = home.errors.first() {
+            let text = first.to_string();
+            if text != config_reported {
+                let _ = notes.send(format!(
+                    "{text}; the settings in use stay until drover.toml is fixed"
+                ));
+                config_reported = text;
+            }
+            continue;
+        }
+        config_reported.clear();
+        if config.as_ref() != Some(&home.config) {
+            let _ = notes.send("drover.toml loaded: new settings in use".to_string());
+            config = Some(home.config.clone());
+            engine.reconfigure(home.config.clone()).await;
+        }
         let mut changed = Vec::new();
         for flow in home.flows {
             reported.remove(&flow.id);

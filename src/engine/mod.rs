@@ -83,6 +83,8 @@ pub enum Request {
         task: String,
         reply: oneshot::Sender<std::result::Result<u32, String>>,
     },
+    /// New settings from drover.toml (parallelism, pools, retention).
+    Reconfigure(Config),
     /// The version of a flow new runs get now.
     GetFlow {
         id: String,
@@ -250,6 +252,11 @@ impl EngineHandle {
         rx.await.ok()?
     }
 
+    /// Hands the engine new settings from drover.toml.
+    pub async fn reconfigure(&self, config: Config) {
+        let _ = self.requests.send(Request::Reconfigure(config)).await;
+    }
+
     /// Hands the engine new versions of flows and the ids of removed ones.
     pub async fn reload(&self, flows: Vec<Flow>, removed: Vec<String>) {
         let _ = self.requests.send(Request::Reload { flows, removed }).await;
@@ -298,9 +305,7 @@ impl Engine {
     /// An engine for a home (`home` absolute), with the local executor.
     pub fn new(home: PathBuf, config: Config, flows: Vec<Flow>, store: Store) -> Engine {
         let (exec_tx, exec_events) = mpsc::unbounded_channel();
-        let parallelism = config
-            .parallelism
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let parallelism = slots(&config);
         let (events, _) = broadcast::channel(4096);
         Engine {
             logs: LogDir::new(home.join(".drover").join("logs")),
@@ -635,6 +640,10 @@ impl Engine {
                 reply,
             } => {
                 let _ = reply.send(self.kill_task(&flow, &run_id, &task));
+            }
+            Request::Reconfigure(config) => {
+                self.parallelism = slots(&config);
+                self.config = config;
             }
             Request::GetFlow { id, reply } => {
                 let _ = reply.send(self.flows.get(&id).cloned());
@@ -1199,6 +1208,13 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Worker slots: `parallelism` from drover.toml, else one per CPU.
+fn slots(config: &Config) -> usize {
+    config
+        .parallelism
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn ready_entry(active: &ActiveRun, i: usize) -> Ready {
