@@ -518,7 +518,48 @@ fn drover_toml_reloads_while_serve_runs() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     // A broken drover.toml changes nothing, and says so.
     home.write("drover.toml", "parallelism = \n");
-    wait_for_log(&home, "the settings in use stay until drover.toml is fixed", 1);
-    assert_eq!(home.drover(&["trigger", "p", "--wait"]).code, 1, "trigger checks drover.toml too");
+    wait_for_log(
+        &home,
+        "the settings in use stay until drover.toml is fixed",
+        1,
+    );
+    assert_eq!(
+        home.drover(&["trigger", "p", "--wait"]).code,
+        1,
+        "trigger checks drover.toml too"
+    );
     assert_eq!(stop(s), 0);
+}
+
+#[test]
+fn serve_with_stop_tasks_stops_and_records_them() {
+    let home = TestHome::new();
+    home.flow(
+        "s",
+        "[tasks.t]\ncmd = \"echo started; sleep 30\"\nretries = 3\n",
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["serve", "--stop-tasks"])
+        .env("DROVER_HOME", home.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !home.path().join(".drover/drover.sock").exists() {
+        assert!(Instant::now() < deadline, "no socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(home.drover(&["trigger", "s"]).code, 0);
+    while home.drover(&["logs", "s", "latest", "t"]).stdout != "started\n" {
+        assert!(Instant::now() < deadline, "the task never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stop(child), 0);
+    let v: Value =
+        serde_json::from_str(&home.drover(&["tasks", "s", "latest", "--json"]).stdout).unwrap();
+    let t = &v["tasks"][0];
+    assert_eq!(t["state"], "failed", "{v}");
+    assert_eq!(t["try"], 1, "stopped on purpose: no retry");
+    assert_eq!(t["reason"], "stopped: drover was told to stop its tasks");
+    assert!(!t["ended"].is_null());
 }

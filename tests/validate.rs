@@ -402,7 +402,15 @@ fn list_json_has_the_documented_shape() {
     assert_eq!(f["paused"], true);
     assert_eq!(f["tags"][0], "ml");
     assert_eq!(f["tasks"], 2);
-    let next = f["next_run"].as_str().unwrap();
+    assert!(f["next_run"].is_null(), "a paused flow has no next run");
+    // Unpaused, the next run is 03:00 in the flow's timezone.
+    home.flow(
+        "nightly",
+        "schedule = \"0 3 * * *\"\ntimezone = \"Europe/Berlin\"\n[tasks.a]\ncmd = \"true\"\n",
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&home.drover(&["list", "--json"]).stdout).unwrap();
+    let next = v["flows"][0]["next_run"].as_str().unwrap().to_string();
     assert!(
         next.ends_with("T03:00:00+01:00") || next.ends_with("T03:00:00+02:00"),
         "{next}"
@@ -594,4 +602,23 @@ fn an_empty_drover_home_means_the_current_folder() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("here"));
+}
+
+#[test]
+fn a_folder_that_is_not_a_home_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["list"][..], &["validate"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(args)
+            .env_remove("DROVER_HOME")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("the current folder is not a drover home"),
+            "{err}"
+        );
+    }
 }

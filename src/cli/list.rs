@@ -102,6 +102,7 @@ impl Stored {
 
 pub fn run(root: &Path, json: bool) -> Outcome {
     let mut home = load_home(root)?;
+    super::require_home(&home)?;
     // In a running instance, a flow whose file broke keeps its last good
     // version in use: list that version (its error is listed too).
     if let Some(r) = super::remote() {
@@ -150,7 +151,8 @@ fn to_json(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
             description: &f.description,
             schedule: f.schedule.as_ref().map(|s| s.source()),
             timezone: f.timezone.name(),
-            next_run: next_run(f, now).map(|t| {
+            // A paused flow has no next run.
+            next_run: next_run(f, now).filter(|_| !stored.paused(f)).map(|t| {
                 t.with_timezone(&f.timezone)
                     .to_rfc3339_opts(SecondsFormat::Secs, false)
             }),
@@ -196,6 +198,7 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
     ];
     for f in &home.flows {
         let (next, when) = match (&f.schedule, next_run(f, now)) {
+            (Some(_), _) if stored.paused(f) => ("- (paused)".to_string(), String::new()),
             (None, _) => ("manual".to_string(), String::new()),
             (Some(_), None) => match f.end {
                 Some(end) if end <= now => ("none (past end)".to_string(), String::new()),

@@ -336,6 +336,25 @@ fn load_home(root: &std::path::Path) -> Result<Home, Failure> {
     Home::load(root).map_err(|e| Failure::new(EXIT_FAILED, e))
 }
 
+/// A failure unless `home` is a home at all: a command run in the wrong
+/// folder says so instead of reporting an empty home.
+fn require_home(home: &Home) -> Result<(), Failure> {
+    if home.is_home {
+        return Ok(());
+    }
+    let shown = if home.root == std::path::Path::new(".") {
+        "the current folder".to_string()
+    } else {
+        home.root.display().to_string()
+    };
+    Err(Failure::new(
+        EXIT_FAILED,
+        format!(
+            "{shown} is not a drover home: it has no flows/ folder and no drover.toml; use --home DIR or set DROVER_HOME"
+        ),
+    ))
+}
+
 /// The valid flow `id`, or the failure to report: unknown (exit 3, with a
 /// suggestion) or broken (exit 1, with its errors).
 fn find_flow<'h>(home: &'h Home, id: &str) -> Result<&'h crate::flow::Flow, Failure> {
@@ -374,7 +393,9 @@ fn time_arg(
     crate::flow::parse_time(text, tz).ok_or_else(|| {
         Failure::new(
             EXIT_USAGE,
-            format!("{flag} \"{text}\" is not a date (2026-01-01) or an RFC 3339 time (2026-01-01T03:00:00Z)"),
+            format!(
+                "{flag} \"{text}\" is not a date (2026-01-01), a local time in the flow's timezone (2026-01-01T03:00) or an RFC 3339 time (2026-01-01T03:00:00Z)"
+            ),
         )
     })
 }

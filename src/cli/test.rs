@@ -194,6 +194,7 @@ async fn watch(
                 ..
             }) if run_id == run.id => {
                 if !print(&transition(
+                    flow.timezone,
                     &task,
                     width,
                     state,
@@ -295,13 +296,15 @@ impl Stops {
 }
 
 fn transition(
+    tz: chrono_tz::Tz,
     task: &str,
     width: usize,
     state: TaskState,
     try_number: u32,
     reason: Option<&str>,
 ) -> String {
-    let time = chrono::Local::now().format("%H:%M:%S%.3f");
+    // In the flow's timezone, like every other time drover shows of it.
+    let time = Utc::now().with_timezone(&tz).format("%H:%M:%S%.3f");
     let detail = match (state, reason) {
         (TaskState::Running, _) => format!(" (try {try_number})"),
         (TaskState::UpForRetry, Some(r)) => format!(" (try {try_number}: {r})"),

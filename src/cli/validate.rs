@@ -35,6 +35,10 @@ pub fn run(root: &Path, path: Option<&Path>) -> Outcome {
                 )
             })?;
             let (_, errors) = home::config_from_text(p, &text);
+            if errors.is_empty() {
+                print(&format!("ok: {} valid\n", p.display()));
+                return Ok(());
+            }
             Checked {
                 valid: 0,
                 broken: Vec::new(),
@@ -72,6 +76,7 @@ struct Checked {
 
 fn whole_home(root: &Path) -> Result<Checked, Failure> {
     let home = Home::load(root).map_err(|e| Failure::new(EXIT_FAILED, e))?;
+    super::require_home(&home)?;
     Ok(Checked {
         valid: home.flows.len(),
         broken: home.broken,

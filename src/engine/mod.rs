@@ -527,11 +527,39 @@ impl Engine {
             });
         }
         if self.stop_tasks_on_exit {
+            if outcome.is_ok() {
+                // Stop them the gentle way and record how they ended.
+                let _ = self
+                    .stop_running("stopped: drover was told to stop its tasks")
+                    .await;
+            }
             for key in self.running.keys() {
                 self.executor.kill_now(key);
             }
         }
         outcome
+    }
+
+    /// Stops every running try (SIGTERM, SIGKILL after the grace) and waits
+    /// for each outcome, recording it (failed, no retry). Starts nothing.
+    async fn stop_running(&mut self, why: &str) -> Result<()> {
+        let keys: Vec<TryKey> = self.running.keys().cloned().collect();
+        for key in keys {
+            self.killed.insert(key.clone(), why.to_string());
+            self.executor.kill(&key);
+        }
+        let deadline = tokio::time::Instant::now() + KILL_GRACE + Duration::from_secs(5);
+        while !self.running.is_empty() {
+            match tokio::time::timeout_at(deadline, self.exec_events.recv()).await {
+                Ok(Some(event)) => self.on_exec(event)?,
+                _ => break,
+            }
+        }
+        self.store.commit()?;
+        for event in self.pending_events.drain(..) {
+            let _ = self.events.send(event);
+        }
+        Ok(())
     }
 
     async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) -> Result<()> {
@@ -673,7 +701,9 @@ impl Engine {
             .values()
             .find(|a| a.run.flow == flow && a.run.id == run_id)
         else {
-            return Err(format!("run `{run_id}` of `{flow}` is not running"));
+            return Err(format!(
+                "task `{task}` is not running: its run `{run_id}` has ended"
+            ));
         };
         let Some(ti) = active.position(task).and_then(|i| active.ti(i)) else {
             return Err(format!("run `{run_id}` has no task `{task}`"));

@@ -33,6 +33,9 @@ pub struct Home {
     pub flows: Vec<Flow>,
     /// Flow files that did not validate, sorted by id.
     pub broken: Vec<BrokenFlow>,
+    /// Whether the folder looks like a home at all (has `flows/` or
+    /// `drover.toml`).
+    pub is_home: bool,
 }
 
 /// What a flow id names in a home.
@@ -55,6 +58,7 @@ impl Home {
         };
         Ok(Home {
             root: root.to_path_buf(),
+            is_home: join(root, "flows").exists() || join(root, "drover.toml").exists(),
             config,
             errors,
             flows,
