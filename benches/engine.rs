@@ -66,7 +66,7 @@ fn chain_supervised(home: &Path) -> Duration {
             loaded.flows.clone(),
             store,
         )
-        .with_supervisor_program(env!("CARGO_BIN_EXE_drover").into());
+        .with_supervisor_program(env!("CARGO_BIN_EXE_drover-shim").into());
         let (handle, join) = engine.spawn();
         let mut events = handle.subscribe();
         let t = Instant::now();

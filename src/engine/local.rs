@@ -27,7 +27,8 @@ const ADOPT_POLL: Duration = Duration::from_millis(100);
 
 /// Where tries are supervised.
 pub enum Supervision {
-    /// By `PROGRAM shim ...`, a process of their own that outlives drover.
+    /// By a process of their own that outlives drover: `drover-shim ...`,
+    /// or `drover shim ...` (any other program path).
     Process(std::path::PathBuf),
     /// Inside drover.
     InProcess,
@@ -133,8 +134,11 @@ impl Executor for LocalExecutor {
             Supervision::Process(program) => program.clone(),
             Supervision::InProcess => return self.launch_in_process(launch),
         };
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.arg("shim").arg("--files").arg(launch.files.prefix());
+        let mut cmd = tokio::process::Command::new(&program);
+        if program.file_name().is_none_or(|n| n != "drover-shim") {
+            cmd.arg("shim");
+        }
+        cmd.arg("--files").arg(launch.files.prefix());
         if let Some(t) = launch.timeout {
             cmd.arg("--timeout-ms").arg(t.as_millis().to_string());
         }

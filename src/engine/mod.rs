@@ -319,9 +319,7 @@ impl Engine {
             // This very program supervises each try (`drover shim`).
             executor: Box::new(LocalExecutor::new(
                 exec_tx.clone(),
-                Supervision::Process(
-                    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("drover")),
-                ),
+                Supervision::Process(supervisor_program()),
             )),
             exec_tx,
             exec_events,
@@ -1238,6 +1236,14 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The program that supervises each try: `drover-shim` beside this one
+/// (small, so quick to start), else this very program (`drover shim`).
+fn supervisor_program() -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("drover"));
+    let small = me.with_file_name("drover-shim");
+    if small.is_file() { small } else { me }
 }
 
 /// Worker slots: `parallelism` from drover.toml, else one per CPU.
