@@ -10,18 +10,28 @@ use common::TestHome;
 use serde_json::Value;
 
 fn serve(home: &TestHome) -> Child {
+    serve_with(home, &[])
+}
+
+/// `drover serve` with extra arguments.
+fn serve_with(home: &TestHome, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_drover"))
         .arg("serve")
+        .args(extra)
         .env("DROVER_HOME", home.path())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null()) // serve logs to .drover/drover.log too; an unread pipe could fill
         .spawn()
         .expect("start drover serve")
 }
 
 /// Starts serve and waits (bounded) until its control socket is there.
 fn serve_ready(home: &TestHome) -> Child {
-    let child = serve(home);
+    serve_ready_with(home, &[])
+}
+
+fn serve_ready_with(home: &TestHome, extra: &[&str]) -> Child {
+    let child = serve_with(home, extra);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !home.path().join(".drover/drover.sock").exists() {
         assert!(
@@ -538,17 +548,8 @@ fn serve_with_stop_tasks_stops_and_records_them() {
         "s",
         "[tasks.t]\ncmd = \"echo started; sleep 30\"\nretries = 3\n",
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_drover"))
-        .args(["serve", "--stop-tasks"])
-        .env("DROVER_HOME", home.path())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = serve_ready_with(&home, &["--stop-tasks"]);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !home.path().join(".drover/drover.sock").exists() {
-        assert!(Instant::now() < deadline, "no socket");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert_eq!(home.drover(&["trigger", "s"]).code, 0);
     while home.drover(&["logs", "s", "latest", "t"]).stdout != "started\n" {
         assert!(Instant::now() < deadline, "the task never started");

@@ -781,24 +781,12 @@ impl Engine {
         let key = run.key.clone();
         self.ready.retain(|entry| entry.2 != key);
         let old = self.runs.remove(&key);
-        if run.state.is_done() {
-            // Marked done while tries ran: they no longer count.
-            let stale: Vec<TryKey> = self
-                .running
-                .keys()
-                .filter(|k| k.run == key)
-                .cloned()
-                .collect();
-            for k in stale {
-                self.killed.insert(
-                    k.clone(),
-                    "stopped: its task instance was changed by hand".into(),
-                );
-                self.executor.kill(&k);
-            }
-            return Ok(());
-        }
-        let active = self.load_active(run, old.as_ref().map_or(flow, |o| o.flow.clone()))?;
+        // A run marked done is no longer worked on.
+        let active = if run.state.is_done() {
+            None
+        } else {
+            Some(self.load_active(run, old.as_ref().map_or(flow, |o| o.flow.clone()))?)
+        };
         // A try whose instance was marked or cleared while it ran no longer
         // counts: it is stopped (its outcome is still recorded on the try).
         let stale: Vec<TryKey> = self
@@ -806,10 +794,11 @@ impl Engine {
             .keys()
             .filter(|k| k.run == key)
             .filter(|k| {
-                active
-                    .position(&k.task)
-                    .and_then(|i| active.ti(i))
-                    .is_none_or(|ti| ti.state != TaskState::Running || ti.tries != k.number)
+                active.as_ref().is_none_or(|a| {
+                    a.position(&k.task)
+                        .and_then(|i| a.ti(i))
+                        .is_none_or(|ti| ti.state != TaskState::Running || ti.tries != k.number)
+                })
             })
             .cloned()
             .collect();
@@ -820,7 +809,9 @@ impl Engine {
             );
             self.executor.kill(&k);
         }
-        self.add_run(active);
+        if let Some(active) = active {
+            self.add_run(active);
+        }
         Ok(())
     }
 
