@@ -15,3 +15,4 @@ pub mod home;
 pub mod logs;
 pub mod schedule;
 pub mod store;
+pub mod tui;

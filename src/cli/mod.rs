@@ -2,6 +2,8 @@
 //! load the home, call the rooms, and print; they return an exit status.
 
 mod backfill;
+mod instance;
+mod tui;
 mod clear;
 mod list;
 mod logs;
@@ -58,6 +60,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The TUI with the scheduler and workers in one process (the default).
+    Tui,
     /// Check flow files (and drover.toml); errors as path:line:col: message.
     Validate {
         /// A flow file, drover.toml, a folder of flow files, or a home (default: the home).
@@ -199,7 +203,7 @@ pub fn run(cli: Cli) -> u8 {
         .clone()
         .or(from_env)
         .unwrap_or_else(|| PathBuf::from("."));
-    if cli.command.as_ref().is_none_or(Command::uses_instance) {
+    if cli.command.as_ref().is_some_and(Command::uses_instance) {
         let args: Vec<String> = std::env::args().skip(1).collect();
         match crate::control::call(&crate::control::socket_path(&root), &args) {
             crate::control::Called::Done(code) => return code,
@@ -237,6 +241,7 @@ impl Command {
         !matches!(
             self,
             Command::Validate { .. }
+                | Command::Tui
                 | Command::Next { .. }
                 | Command::Serve { .. }
                 | Command::Shim { .. }
@@ -248,7 +253,7 @@ impl Command {
 fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
     let root = root.to_path_buf();
     let outcome = match command {
-        None => list::run(&root, false),
+        None | Some(Command::Tui) => tui::run(&root),
         Some(Command::Validate { path }) => validate::run(&root, path.as_deref()),
         Some(Command::List { json }) => list::run(&root, json),
         Some(Command::Next { flow, count, after }) => {

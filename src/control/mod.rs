@@ -25,22 +25,66 @@ pub struct Request {
 
 /// Where a command run for a client writes: the client's connection, in
 /// frames. Writes block while the client is slow (no unbounded buffering).
+/// A sink may also keep everything in memory, for a command run inside
+/// the instance itself (the TUI's actions).
 #[derive(Clone)]
 pub struct Sink {
-    stream: std::sync::Arc<std::sync::Mutex<UnixStream>>,
+    target: std::sync::Arc<std::sync::Mutex<Target>>,
+}
+
+enum Target {
+    Stream(UnixStream),
+    Memory(Answer),
+}
+
+/// What a command run into a memory sink said.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answer {
+    pub out: String,
+    pub err: String,
+    pub code: u8,
 }
 
 impl Sink {
+    /// A sink that keeps what it is given; `answer` reads it back.
+    pub fn memory() -> Sink {
+        Sink {
+            target: std::sync::Arc::new(std::sync::Mutex::new(Target::Memory(Answer::default()))),
+        }
+    }
+
+    /// What a memory sink holds so far (empty for a connection).
+    pub fn answer(&self) -> Answer {
+        match self.target.lock().as_deref() {
+            Ok(Target::Memory(answer)) => answer.clone(),
+            _ => Answer::default(),
+        }
+    }
+
     fn frame(&self, kind: u8, payload: &[u8]) -> bool {
-        let Ok(mut stream) = self.stream.lock() else {
+        let Ok(mut target) = self.target.lock() else {
             return false;
         };
-        let mut head = [kind, 0, 0, 0, 0];
-        head[1..].copy_from_slice(&(payload.len() as u32).to_be_bytes());
-        stream
-            .write_all(&head)
-            .and_then(|()| stream.write_all(payload))
-            .is_ok()
+        match &mut *target {
+            Target::Stream(stream) => {
+                let mut head = [kind, 0, 0, 0, 0];
+                head[1..].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+                stream
+                    .write_all(&head)
+                    .and_then(|()| stream.write_all(payload))
+                    .is_ok()
+            }
+            Target::Memory(answer) => {
+                let text = String::from_utf8_lossy(payload);
+                match kind {
+                    b'o' => answer.out.push_str(&text),
+                    b'e' => answer.err.push_str(&text),
+                    b'x' => answer.code = payload.first().copied().unwrap_or(0),
+                    _ => {}
+                }
+                true
+            }
+        }
     }
 
     /// Standard output bytes; false once the client is gone.
@@ -159,7 +203,7 @@ where
                 return;
             };
             let sink = Sink {
-                stream: std::sync::Arc::new(std::sync::Mutex::new(stream)),
+                target: std::sync::Arc::new(std::sync::Mutex::new(Target::Stream(stream))),
             };
             let mut line = String::new();
             let request = std::io::BufRead::read_line(&mut BufReader::new(reader), &mut line)

@@ -13,6 +13,7 @@ mod active;
 mod executor;
 mod local;
 mod prepare;
+mod read;
 pub mod rules;
 pub mod scheduler;
 pub mod shim;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+pub use read::Reader;
 pub use executor::{Ended, ExecEvent, Executor, Launch, TryKey};
 pub use local::{KILL_GRACE, LocalExecutor, Supervision, supervising as supervises};
 pub use prepare::{env_name, read_outputs};
@@ -96,8 +98,23 @@ pub enum Request {
         flows: Vec<Flow>,
         removed: Vec<String>,
     },
-    /// Stops the loop. Running tries are left running.
-    Shutdown,
+    /// How busy the engine is, and the flows new runs get now.
+    Status { reply: oneshot::Sender<Status> },
+    /// Stops the loop. Running tries are left running, unless `stop_tasks`:
+    /// then they are stopped the gentle way and recorded as failed.
+    Shutdown { stop_tasks: bool },
+}
+
+/// The engine's load and flows, for a status bar.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub running: usize,
+    pub queued: usize,
+    pub parallelism: usize,
+    /// Each configured pool: name, slots in use, size.
+    pub pools: Vec<(String, u32, u32)>,
+    /// Every flow new runs get now (the last good version of each), by id.
+    pub flows: Vec<Arc<Flow>>,
 }
 
 /// A change to the store made inside the engine; returns the run it
@@ -263,7 +280,25 @@ impl EngineHandle {
     }
 
     pub async fn shutdown(&self) {
-        let _ = self.requests.send(Request::Shutdown).await;
+        let _ = self
+            .requests
+            .send(Request::Shutdown { stop_tasks: false })
+            .await;
+    }
+
+    /// Stops the loop after stopping every running try (recorded as failed).
+    pub async fn shutdown_stopping_tasks(&self) {
+        let _ = self
+            .requests
+            .send(Request::Shutdown { stop_tasks: true })
+            .await;
+    }
+
+    /// How busy the engine is; None once it has stopped.
+    pub async fn status(&self) -> Option<Status> {
+        let (reply, rx) = oneshot::channel();
+        self.requests.send(Request::Status { reply }).await.ok()?;
+        rx.await.ok()
     }
 }
 
@@ -581,7 +616,11 @@ impl Engine {
                     }
                 }
                 request = requests.recv() => match request {
-                    None | Some(Request::Shutdown) => return Ok(()),
+                    None => return Ok(()),
+                    Some(Request::Shutdown { stop_tasks }) => {
+                        self.stop_tasks_on_exit |= stop_tasks;
+                        return Ok(());
+                    }
                     Some(request) => self.on_request(request)?,
                 },
                 _ = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {}
@@ -671,6 +710,24 @@ impl Engine {
                 self.parallelism = slots(&config);
                 self.config = config;
             }
+            Request::Status { reply } => {
+                let pools = self
+                    .config
+                    .pools
+                    .iter()
+                    .map(|(name, size)| {
+                        let used = self.pools_used.get(name).copied().unwrap_or(0);
+                        (name.clone(), used, *size)
+                    })
+                    .collect();
+                let _ = reply.send(Status {
+                    running: self.running.len(),
+                    queued: self.ready.len(),
+                    parallelism: self.parallelism,
+                    pools,
+                    flows: self.flows.values().cloned().collect(),
+                });
+            }
             Request::GetFlow { id, reply } => {
                 let _ = reply.send(self.flows.get(&id).cloned());
             }
@@ -682,7 +739,7 @@ impl Engine {
                     self.flows.insert(flow.id.clone(), Arc::new(flow));
                 }
             }
-            Request::Shutdown => {}
+            Request::Shutdown { .. } => {}
         }
         Ok(())
     }

@@ -248,3 +248,28 @@ pub fn describe(e: &io::Error) -> String {
         }
     }
 }
+
+/// What is wrong with a home right now, as a running instance sees it:
+/// drover.toml's first error and each broken flow file's first error.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Problems {
+    pub config: Option<String>,
+    /// Flow id → its file's first error (path:line:col: message).
+    pub flows: std::collections::BTreeMap<String, String>,
+}
+
+impl Problems {
+    pub fn of(home: &Home) -> Problems {
+        Problems {
+            config: home.errors.first().map(ToString::to_string),
+            flows: home
+                .broken
+                .iter()
+                .map(|b| {
+                    let first = b.errors.first().map(ToString::to_string);
+                    (b.id.clone(), first.unwrap_or_default())
+                })
+                .collect(),
+        }
+    }
+}

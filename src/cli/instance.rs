@@ -1,0 +1,311 @@
+//! A running instance's parts, shared by `drover serve` and the TUI: the
+//! engine with its scheduler, the control socket other commands talk to,
+//! and the watch on flow files and drover.toml.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use super::{EXIT_FAILED, Failure, Remote, open_store, state_dir};
+use crate::engine::{Engine, EngineEvent, EngineHandle, Reader};
+use crate::home::{Home, Problems};
+use crate::store::{Store, TaskState};
+
+/// The engine, socket and watcher of one home, running on the current
+/// tokio runtime.
+pub struct Instance {
+    pub engine: EngineHandle,
+    pub reader: Reader,
+    /// Lines for drover's own log: flow files loaded or broken, settings
+    /// changed, a socket that could not be made.
+    pub notes: mpsc::UnboundedReceiver<String>,
+    /// The home's load problems as they are now.
+    pub problems: Arc<Mutex<Problems>>,
+    store: Store,
+    runtime: tokio::runtime::Handle,
+    socket: PathBuf,
+    join: tokio::task::JoinHandle<Result<(), crate::engine::EngineError>>,
+    control: tokio::task::JoinHandle<()>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+/// Opens a home's store for an instance, or says which process has it.
+pub fn open_home_store(home: &Home) -> Result<Store, Failure> {
+    open_store(home).map_err(
+        |f| match crate::store::holder(&state_dir(&home.root).join("store")) {
+            Some((pid, command)) => Failure::new(
+                EXIT_FAILED,
+                format!(
+                    "another drover process has this home (pid {pid}: {command}); one instance per home"
+                ),
+            ),
+            None => f,
+        },
+    )
+}
+
+impl Instance {
+    /// Starts everything: takes up running tries, then schedules, serves
+    /// the socket and watches the flows. Must run inside a tokio runtime.
+    pub fn start(home: &Home, root_abs: PathBuf, store: Store, stop_tasks: bool) -> Result<Instance, Failure> {
+        let fail = |e: crate::engine::EngineError| Failure::new(EXIT_FAILED, e.to_string());
+        let mut engine = Engine::new(root_abs.clone(), home.config.clone(), home.flows.clone(), store.clone());
+        engine.resume().map_err(fail)?;
+        let mut engine = engine.with_scheduler().map_err(fail)?;
+        if stop_tasks {
+            engine = engine.stop_tasks_on_exit();
+        }
+        let (handle, join) = engine.spawn();
+        let runtime = tokio::runtime::Handle::current();
+        let (notes_tx, notes) = mpsc::unbounded_channel::<String>();
+        let problems = Arc::new(Mutex::new(Problems::of(home)));
+        // Other drover commands hand their work to this instance.
+        let socket = crate::control::socket_path(&root_abs);
+        let control = {
+            let (store, engine, runtime) = (store.clone(), handle.clone(), runtime.clone());
+            let (notes, socket) = (notes_tx.clone(), socket.clone());
+            tokio::spawn(async move {
+                let served = crate::control::serve(socket.clone(), move |args, sink| {
+                    let remote = Remote {
+                        store: store.clone(),
+                        engine: engine.clone(),
+                        runtime: runtime.clone(),
+                        sink,
+                    };
+                    super::run_for_client(args, remote);
+                })
+                .await;
+                if let Err(e) = served {
+                    let _ = notes.send(format!(
+                        "no control socket at {} ({e}); other drover commands will find the store busy",
+                        socket.display()
+                    ));
+                }
+            })
+        };
+        // Flow files are watched: a changed, added or removed file counts
+        // within a second; one that no longer validates keeps its last good
+        // version in use.
+        let watcher = tokio::spawn(watch_flows(
+            home.root.clone(),
+            home.flows.clone(),
+            handle.clone(),
+            notes_tx,
+            problems.clone(),
+        ));
+        Ok(Instance {
+            engine: handle,
+            reader: Reader::new(store.clone()),
+            notes,
+            problems,
+            store,
+            runtime,
+            socket,
+            join,
+            control,
+            watcher,
+        })
+    }
+
+    /// Runs a drover command line inside this instance, as if it came
+    /// through the socket, and returns what it printed. Blocks: call it
+    /// off the runtime's threads.
+    pub fn command(&self) -> impl Fn(Vec<String>) -> crate::control::Answer + Send + Sync + 'static {
+        let (store, engine, runtime) = (self.store.clone(), self.engine.clone(), self.runtime.clone());
+        move |args| {
+            let sink = crate::control::Sink::memory();
+            let remote = Remote {
+                store: store.clone(),
+                engine: engine.clone(),
+                runtime: runtime.clone(),
+                sink: sink.clone(),
+            };
+            super::run_for_client(args, remote);
+            sink.answer()
+        }
+    }
+
+    /// Stops taking requests, then stops the engine (and with `stop_tasks`
+    /// the running tries, recorded as failed) and waits for its last commit.
+    pub async fn stop(self, stop_tasks: bool) -> Result<(), Failure> {
+        self.control.abort();
+        self.watcher.abort();
+        let _ = std::fs::remove_file(&self.socket);
+        if stop_tasks {
+            self.engine.shutdown_stopping_tasks().await;
+        } else {
+            self.engine.shutdown().await;
+        }
+        match self.join.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Failure::new(EXIT_FAILED, e.to_string())),
+            Err(e) => Err(Failure::new(EXIT_FAILED, format!("the engine failed: {e}"))),
+        }
+    }
+}
+
+/// A line for drover's own log about an engine event, if it is worth one.
+pub fn describe(event: &EngineEvent) -> Option<String> {
+    match event {
+        EngineEvent::RunChanged { flow, run_id, state } => {
+            Some(format!("{} run {flow} {run_id} {state}", state.glyph()))
+        }
+        EngineEvent::TaskChanged {
+            flow,
+            run_id,
+            task,
+            state,
+            try_number,
+            reason,
+        } if matches!(state, TaskState::Failed | TaskState::UpForRetry) => {
+            let why = reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+            Some(format!(
+                "{} {flow} {run_id} {task} try {try_number} {state}{why}",
+                state.glyph()
+            ))
+        }
+        EngineEvent::TaskChanged { .. } => None,
+        EngineEvent::Stopped { error } => Some(format!("stopped: {error}")),
+    }
+}
+
+/// How often the flows folder is checked for changes.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// The name, size and modification time of every file in `dir`: a change
+/// in any of them means a look at the flows.
+fn signature(dir: &Path) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+    let mut sig: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    let meta = e.metadata().ok();
+                    (
+                        e.file_name(),
+                        meta.as_ref().map_or(0, |m| m.len()),
+                        meta.and_then(|m| m.modified().ok()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    sig.sort();
+    sig
+}
+
+/// Watches the flows folder and hands the engine each flow whose file
+/// changed (valid ones only) and the ids of removed ones; `notes` gets a
+/// line for the log about each change and each file that fails to load.
+async fn watch_flows(
+    root: PathBuf,
+    flows: Vec<crate::flow::Flow>,
+    engine: crate::engine::EngineHandle,
+    notes: tokio::sync::mpsc::UnboundedSender<String>,
+    problems: Arc<Mutex<Problems>>,
+) {
+    let dir = root.join("flows");
+    let mut known: std::collections::HashMap<String, String> =
+        flows.into_iter().map(|f| (f.id, f.version)).collect();
+    let mut reported: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let config_path = root.join("drover.toml");
+    let config_signature = || {
+        std::fs::metadata(&config_path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    let mut last = (signature(&dir), config_signature());
+    let mut config = crate::home::load_config(&root).map(|(c, _)| c).ok();
+    let mut config_reported = String::new();
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let now = (signature(&dir), config_signature());
+        if now == last {
+            continue;
+        }
+        last = now;
+        let Ok(home) = crate::home::Home::load(&root) else {
+            continue;
+        };
+        // A drover.toml with errors changes nothing (flows read against its
+        // defaults would be wrong too) until it is fixed.
+        if let Ok(mut p) = problems.lock() {
+            p.config = home.errors.first().map(ToString::to_string);
+            p.flows = home
+                .broken
+                .iter()
+                .map(|b| {
+                    let first = b.errors.first().map(ToString::to_string).unwrap_or_default();
+                    (b.id.clone(), first)
+                })
+                .collect();
+        }
+        if let Some(first) = home.errors.first() {
+            let text = first.to_string();
+            if text != config_reported {
+                let _ = notes.send(format!(
+                    "{text}; the settings in use stay until drover.toml is fixed"
+                ));
+                config_reported = text;
+            }
+            continue;
+        }
+        config_reported.clear();
+        if config.as_ref() != Some(&home.config) {
+            let _ = notes.send("drover.toml loaded: new settings in use".to_string());
+            config = Some(home.config.clone());
+            engine.reconfigure(home.config.clone()).await;
+        }
+        let mut changed = Vec::new();
+        for flow in home.flows {
+            reported.remove(&flow.id);
+            if known.get(&flow.id) != Some(&flow.version) {
+                let _ = notes.send(format!(
+                    "flow `{}` loaded (version {})",
+                    flow.id, flow.version
+                ));
+                known.insert(flow.id.clone(), flow.version.clone());
+                changed.push(flow);
+            }
+        }
+        for b in &home.broken {
+            let first = b
+                .errors
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if reported.get(&b.id) != Some(&first) {
+                let keeping = if known.contains_key(&b.id) {
+                    "; its last good version stays in use"
+                } else {
+                    ""
+                };
+                let _ = notes.send(format!(
+                    "flow `{}` does not validate{keeping}: {first}",
+                    b.id
+                ));
+                reported.insert(b.id.clone(), first);
+            }
+        }
+        let present: std::collections::HashSet<String> = known
+            .keys()
+            .filter(|id| dir.join(format!("{id}.toml")).exists())
+            .cloned()
+            .collect();
+        let removed: Vec<String> = known
+            .keys()
+            .filter(|id| !present.contains(*id))
+            .cloned()
+            .collect();
+        for id in &removed {
+            known.remove(id);
+            let _ = notes.send(format!(
+                "flow `{id}` removed: no new runs; runs under way go on"
+            ));
+        }
+        if !changed.is_empty() || !removed.is_empty() {
+            engine.reload(changed, removed).await;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! `drover` / `drover tui`: the instance (scheduler, workers, socket,
+//! watcher) and the TUI showing it, in one process.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::instance::{Instance, describe, open_home_store};
+use super::{EXIT_FAILED, EXIT_USAGE, Failure, Outcome, state_dir};
+use crate::engine::EngineEvent;
+
+pub fn run(root: &Path) -> Outcome {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::new(
+            EXIT_USAGE,
+            "drover's screen needs a terminal; without one use `drover serve` (the scheduler alone) or `drover list`",
+        ));
+    }
+    let home = super::load_runnable_home(root)?;
+    super::require_home(&home)?;
+    let store = open_home_store(&home)?;
+    let root_abs: PathBuf = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
+    start_log(&state_dir(&root_abs).join("drover.log"));
+    log::info!(
+        "drover (pid {}) on {}: {} flows",
+        std::process::id(),
+        root_abs.display(),
+        home.flows.len()
+    );
+    for b in &home.broken {
+        for e in &b.errors {
+            log::warn!("flow `{}` not loaded: {e}", b.id);
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
+    runtime.block_on(async move {
+        let mut instance = Instance::start(&home, root_abs.clone(), store, false)?;
+        // drover's own log (`L`): notes from the watcher and socket, and
+        // failed tries and finished runs.
+        let mut notes = std::mem::replace(&mut instance.notes, tokio::sync::mpsc::unbounded_channel().1);
+        let mut events = instance.engine.subscribe();
+        let logger = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    Some(note) = notes.recv() => log::info!("{note}"),
+                    event = events.recv() => match event {
+                        Ok(event) => {
+                            if let Some(line) = describe(&event) {
+                                match event {
+                                    EngineEvent::RunChanged { .. } => log::info!("{line}"),
+                                    _ => log::warn!("{line}"),
+                                }
+                            }
+                        }
+                        Err(RecvError::Lagged(n)) => log::info!("({n} events not logged)"),
+                        Err(RecvError::Closed) => return,
+                    },
+                }
+            }
+        });
+        let deps = crate::tui::Deps {
+            engine: instance.engine.clone(),
+            reader: instance.reader.clone(),
+            command: Arc::new(instance.command()),
+            problems: instance.problems.clone(),
+            home: root_abs,
+            theme: home.config.theme.clone(),
+        };
+        let shown = crate::tui::run(deps).await;
+        let stop_tasks = shown.as_ref().is_ok_and(|q| q.stop_tasks);
+        if stop_tasks {
+            eprintln!("drover: stopping running tasks…");
+        }
+        log::info!("stopping: no new runs or tries; committing state");
+        logger.abort();
+        let stopped = instance.stop(stop_tasks).await;
+        shown.map_err(|e| Failure::new(EXIT_FAILED, format!("the screen failed: {e}")))?;
+        stopped
+    })
+}
+
+/// Sends drover's log lines to the TUI's log view and to `.drover/drover.log`.
+fn start_log(path: &Path) {
+    if tui_logger::init_logger(log::LevelFilter::Info).is_err() {
+        return;
+    }
+    tui_logger::set_default_level(log::LevelFilter::Info);
+    tui_logger::set_buffer_depth(2000);
+    tui_logger::set_log_file(
+        tui_logger::TuiLoggerFile::new(&path.to_string_lossy())
+            .output_timestamp(Some("%Y-%m-%dT%H:%M:%S%.3f".to_string()))
+            .output_target(false)
+            .output_file(false)
+            .output_line(false),
+    );
+}

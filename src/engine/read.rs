@@ -1,0 +1,64 @@
+//! The read side of a running instance: what a screen shows (runs, task
+//! instances, tries, log files), read without going through the engine's
+//! loop. Reads see every change the engine has committed.
+
+use std::path::PathBuf;
+
+use crate::logs::{LogDir, TryFiles};
+use crate::store::{Run, Store, StoreError, TaskInstance, Try};
+
+/// Reads a home's runs and logs; cheap to clone.
+#[derive(Clone)]
+pub struct Reader {
+    store: Store,
+    logs: LogDir,
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+impl Reader {
+    pub fn new(store: Store) -> Reader {
+        let logs = LogDir::new(store.home().join(".drover").join("logs"));
+        Reader { store, logs }
+    }
+
+    /// The newest `n` runs of a flow, newest first.
+    pub fn runs(&self, flow: &str, n: usize) -> Result<Vec<Run>> {
+        self.store.latest_runs(flow, n)
+    }
+
+    pub fn run(&self, flow: &str, run_id: &str) -> Result<Option<Run>> {
+        self.store.run(flow, run_id)
+    }
+
+    pub fn run_count(&self, flow: &str) -> usize {
+        self.store.run_count(flow)
+    }
+
+    pub fn task_instances(&self, run: &Run) -> Result<Vec<TaskInstance>> {
+        self.store.task_instances(run)
+    }
+
+    pub fn tries(&self, run: &Run, task: &str) -> Result<Vec<Try>> {
+        self.store.tries(run, task)
+    }
+
+    /// The stored pause state of a flow, if it was ever paused or unpaused.
+    pub fn paused(&self, flow: &str) -> Result<Option<bool>> {
+        Ok(self.store.flow_state(flow)?.map(|s| s.paused))
+    }
+
+    /// The text of a flow version a run was made from.
+    pub fn flow_text(&self, flow: &str, version: &str) -> Result<Option<String>> {
+        self.store.flow_version(flow, version)
+    }
+
+    pub fn try_files(&self, flow: &str, run_id: &str, task: &str, try_number: u32) -> TryFiles {
+        self.logs.try_files(flow, run_id, task, try_number)
+    }
+
+    /// The home's root folder.
+    pub fn home(&self) -> PathBuf {
+        self.store.home().to_path_buf()
+    }
+}

@@ -1,0 +1,1442 @@
+//! The TUI's state and how actions change it. `App::update` takes an
+//! action, changes state, and returns effects for the loop to carry out
+//! (commands for the instance, quitting); it never draws. Data is pulled
+//! from the read model when an engine event says something changed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::graph_layout::{self, Dir, Layout};
+use super::keymap::{self, Action};
+use super::logview::LogModel;
+use super::theme::Theme;
+use crate::engine::{EngineEvent, Reader, Status};
+use crate::flow::Flow;
+use crate::home::Problems;
+use crate::store::{Run, RunState, TaskInstance, TaskState};
+
+/// Runs kept per flow in the Flows view's strip.
+pub const STRIP_RUNS: usize = 24;
+/// Width of one run column in the Grid, in cells.
+pub const GRID_CELL: u16 = 2;
+/// Widest task-name column in the Grid.
+pub const GRID_NAME_MAX: u16 = 28;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Flows,
+    Grid,
+    Graph,
+    Logs,
+    OwnLog,
+}
+
+impl View {
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Flows => "Flows",
+            View::Grid => "Grid",
+            View::Graph => "Graph",
+            View::Logs => "Logs",
+            View::OwnLog => "drover log",
+        }
+    }
+}
+
+/// What the loop does for the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Runs a drover command line inside the instance; `what` names it in
+    /// the answer shown afterwards.
+    Command { args: Vec<String>, what: String },
+    /// Leaves; with `stop_tasks` the running tries are stopped first.
+    Quit { stop_tasks: bool },
+}
+
+/// One row of the Flows view.
+#[derive(Debug, Clone)]
+pub struct FlowRow {
+    pub id: String,
+    /// The version new runs get; None when the file never validated.
+    pub flow: Option<Arc<Flow>>,
+    /// The file's error, when it does not validate now.
+    pub error: Option<String>,
+    pub paused: bool,
+    pub next: Option<DateTime<Utc>>,
+    /// States of the newest runs, newest first.
+    pub strip: Vec<RunState>,
+    pub runs: usize,
+}
+
+/// A list's selection, scroll offset and filter.
+#[derive(Debug, Clone, Default)]
+pub struct ListState {
+    pub selected: usize,
+    pub offset: usize,
+    pub filter: String,
+}
+
+impl ListState {
+    /// Keeps `selected` inside `len` rows and visible in `height` rows.
+    pub fn clamp(&mut self, len: usize, height: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+        let height = height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        self.offset = self.offset.min(len.saturating_sub(height));
+    }
+
+    /// Moves the selection by `by` rows within `len`.
+    pub fn step(&mut self, by: isize, len: usize) {
+        let max = len.saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + by).clamp(0, max.max(0)) as usize;
+    }
+}
+
+/// The Grid's data for one flow: its runs (newest first), the task
+/// instances of the runs on screen, and the selection.
+#[derive(Debug, Clone, Default)]
+pub struct GridModel {
+    pub flow_id: String,
+    pub flow: Option<Arc<Flow>>,
+    /// Newest first; loaded as far back as the view has scrolled.
+    pub runs: Vec<Run>,
+    pub total_runs: usize,
+    pub instances: HashMap<String, Vec<TaskInstance>>,
+    /// Row order: the flow's tasks in topological order, then tasks only
+    /// older runs have.
+    pub tasks: Vec<String>,
+    /// Rows: selection is an index into `rows()` (the filtered tasks).
+    pub rows: ListState,
+    /// Selected run, as an index into `runs` (0 = newest).
+    pub run: usize,
+    /// The newest run shown at the right edge.
+    pub run_offset: usize,
+}
+
+impl GridModel {
+    /// Task rows after the filter.
+    pub fn rows(&self) -> Vec<&str> {
+        let f = self.rows.filter.to_lowercase();
+        self.tasks
+            .iter()
+            .filter(|t| f.is_empty() || t.to_lowercase().contains(&f))
+            .map(String::as_str)
+            .collect()
+    }
+
+    pub fn selected_task(&self) -> Option<&str> {
+        self.rows().get(self.rows.selected).copied()
+    }
+
+    pub fn selected_run(&self) -> Option<&Run> {
+        self.runs.get(self.run)
+    }
+
+    /// The state of `task` in run `run_id`, if loaded.
+    pub fn instance(&self, run_id: &str, task: &str) -> Option<&TaskInstance> {
+        self.instances
+            .get(run_id)?
+            .iter()
+            .find(|ti| ti.task == task)
+    }
+}
+
+/// A modal box over the view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help { scroll: u16 },
+    /// Asks before a destructive command.
+    Confirm {
+        title: String,
+        body: Vec<String>,
+        args: Vec<String>,
+        what: String,
+    },
+    /// The trigger form: one field per param, pre-filled with defaults.
+    Trigger {
+        flow: String,
+        fields: Vec<(String, String)>,
+        at: usize,
+    },
+    /// The clear dialog with its toggles; `reset` is what would be reset.
+    Clear {
+        flow: String,
+        run_id: String,
+        task: String,
+        downstream: bool,
+        upstream: bool,
+        failed_only: bool,
+        reset: Vec<String>,
+    },
+    /// `q` while tries run: leave them running, or stop them.
+    Quit { running: usize },
+}
+
+/// The line at the bottom while typing a filter, search or command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Search,
+    Command,
+}
+
+/// A line in the status bar after an action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+pub struct App {
+    pub reader: Reader,
+    pub now: DateTime<Utc>,
+    pub view: View,
+    /// Where Esc goes from the Logs view (the Grid or the Graph).
+    pub logs_from: View,
+    pub flows: Vec<FlowRow>,
+    pub flow_list: ListState,
+    pub grid: GridModel,
+    /// The Graph's layout, for a flow version (flow id + version).
+    pub graph: Option<(String, Arc<Layout>)>,
+    /// Graph search (`/`), with the node it matched last.
+    pub graph_search: String,
+    pub log: Option<LogModel>,
+    pub overlay: Option<Overlay>,
+    pub input: Option<Input>,
+    pub message: Option<Message>,
+    pub status: Option<Status>,
+    pub problems: Problems,
+    pub themes: Vec<Theme>,
+    pub theme: usize,
+    /// Screen size, for paging and keeping selections visible.
+    pub width: u16,
+    pub height: u16,
+}
+
+impl App {
+    /// An app on the Flows view. `themes` holds at least one theme;
+    /// `theme_errors` are shown at once.
+    pub fn new(reader: Reader, themes: Vec<Theme>, theme: &str, theme_errors: Vec<String>) -> App {
+        let mut themes = themes;
+        if themes.is_empty() {
+            themes = super::theme::BUILTIN
+                .iter()
+                .filter_map(|name| Theme::builtin(name))
+                .collect();
+        }
+        let index = themes.iter().position(|t| t.name == theme).unwrap_or(0);
+        let message = theme_errors.first().map(|e| Message {
+            text: format!(
+                "theme file not loaded: {e}{}",
+                if theme_errors.len() > 1 {
+                    format!(" (and {} more)", theme_errors.len() - 1)
+                } else {
+                    String::new()
+                }
+            ),
+            error: true,
+        });
+        App {
+            reader,
+            now: Utc::now(),
+            view: View::Flows,
+            logs_from: View::Grid,
+            flows: Vec::new(),
+            flow_list: ListState::default(),
+            grid: GridModel::default(),
+            graph: None,
+            graph_search: String::new(),
+            log: None,
+            overlay: None,
+            input: None,
+            message,
+            status: None,
+            problems: Problems::default(),
+            themes,
+            theme: index,
+            width: 100,
+            height: 30,
+        }
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.themes[self.theme.min(self.themes.len() - 1)]
+    }
+
+    /// Running tries, as the engine last said.
+    pub fn running(&self) -> usize {
+        self.status.as_ref().map_or(0, |s| s.running)
+    }
+
+    // ---- data -------------------------------------------------------
+
+    /// Takes the engine's status; returns whether anything shown changed.
+    pub fn set_status(&mut self, status: Status, problems: Problems) -> bool {
+        let versions = |s: &Status| -> Vec<(String, String)> {
+            s.flows
+                .iter()
+                .map(|f| (f.id.clone(), f.version.clone()))
+                .collect()
+        };
+        let flows_changed = self.status.as_ref().is_none_or(|old| versions(old) != versions(&status))
+            || problems != self.problems;
+        let load_changed = self.status.as_ref().is_none_or(|old| {
+            (old.running, old.queued, &old.pools) != (status.running, status.queued, &status.pools)
+        });
+        self.status = Some(status);
+        self.problems = problems;
+        if flows_changed {
+            self.refresh_flows();
+            if !self.grid.flow_id.is_empty() {
+                let id = self.grid.flow_id.clone();
+                self.grid.flow = self.current_flow(&id);
+                self.grid_tasks();
+            }
+        }
+        flows_changed || load_changed
+    }
+
+    /// The version of a flow new runs get.
+    pub fn current_flow(&self, id: &str) -> Option<Arc<Flow>> {
+        self.status
+            .as_ref()?
+            .flows
+            .iter()
+            .find(|f| f.id == id)
+            .cloned()
+    }
+
+    /// Rebuilds every Flows row from the status, problems and store.
+    pub fn refresh_flows(&mut self) {
+        let mut ids: Vec<String> = self
+            .status
+            .as_ref()
+            .map(|s| s.flows.iter().map(|f| f.id.clone()).collect())
+            .unwrap_or_default();
+        ids.extend(self.problems.flows.keys().cloned());
+        ids.sort();
+        ids.dedup();
+        let selected = self.selected_flow_id();
+        self.flows = ids.iter().map(|id| self.flow_row(id)).collect();
+        if let Some(id) = selected {
+            if let Some(i) = self.visible_flows().iter().position(|r| r.id == id) {
+                self.flow_list.selected = i;
+            }
+        }
+    }
+
+    fn flow_row(&self, id: &str) -> FlowRow {
+        let flow = self.current_flow(id);
+        let runs = self.reader.runs(id, STRIP_RUNS).unwrap_or_default();
+        let paused = self
+            .reader
+            .paused(id)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| flow.as_ref().is_some_and(|f| f.paused));
+        let next = flow
+            .as_ref()
+            .filter(|_| !paused)
+            .and_then(|f| f.fire_times_after(self.now).next());
+        FlowRow {
+            id: id.to_string(),
+            error: self.problems.flows.get(id).cloned(),
+            paused,
+            next,
+            strip: runs.iter().map(|r| r.state).collect(),
+            runs: self.reader.run_count(id),
+            flow,
+        }
+    }
+
+    /// Refreshes one flow's row (its runs changed).
+    fn refresh_flow_row(&mut self, id: &str) {
+        let row = self.flow_row(id);
+        if let Some(r) = self.flows.iter_mut().find(|r| r.id == id) {
+            *r = row;
+        }
+    }
+
+    /// Flows after the filter.
+    pub fn visible_flows(&self) -> Vec<&FlowRow> {
+        let f = self.flow_list.filter.to_lowercase();
+        self.flows
+            .iter()
+            .filter(|r| f.is_empty() || r.id.to_lowercase().contains(&f))
+            .collect()
+    }
+
+    pub fn selected_flow_id(&self) -> Option<String> {
+        self.visible_flows()
+            .get(self.flow_list.selected)
+            .map(|r| r.id.clone())
+    }
+
+    /// Run columns that fit in the Grid at the current width.
+    pub fn grid_columns(&self) -> usize {
+        let name = self.grid_name_width();
+        (self.width.saturating_sub(name + 3) / GRID_CELL).max(1) as usize
+    }
+
+    /// Width of the Grid's task-name column.
+    pub fn grid_name_width(&self) -> u16 {
+        let longest = self
+            .grid
+            .tasks
+            .iter()
+            .map(|t| unicode_width::UnicodeWidthStr::width(t.as_str()))
+            .max()
+            .unwrap_or(4) as u16;
+        longest.clamp(8, GRID_NAME_MAX).min(self.width / 2)
+    }
+
+    /// Task rows that fit in the Grid.
+    pub fn grid_height(&self) -> usize {
+        // Tabs, run header, duration bars (4), run states, details (3), status.
+        self.height.saturating_sub(11).max(1) as usize
+    }
+
+    /// Opens flow `id` in the Grid: loads its runs.
+    pub fn open_flow(&mut self, id: &str) {
+        if self.grid.flow_id != id {
+            self.grid = GridModel {
+                flow_id: id.to_string(),
+                ..GridModel::default()
+            };
+            self.graph = None;
+        }
+        self.grid.flow = self.current_flow(id);
+        self.load_runs();
+    }
+
+    /// Loads the runs the Grid shows (and a page more), keeping the
+    /// selected run selected.
+    pub fn load_runs(&mut self) {
+        let id = self.grid.flow_id.clone();
+        if id.is_empty() {
+            return;
+        }
+        let keep = self.grid.selected_run().map(|r| r.id.clone());
+        let stick_newest = self.grid.run == 0;
+        let want = (self.grid.run_offset + 2 * self.grid_columns()).max(64);
+        self.grid.runs = self.reader.runs(&id, want).unwrap_or_default();
+        self.grid.total_runs = self.reader.run_count(&id).max(self.grid.runs.len());
+        if !stick_newest {
+            if let Some(i) = keep.and_then(|k| self.grid.runs.iter().position(|r| r.id == k)) {
+                self.grid.run = i;
+            }
+        }
+        self.grid.run = self.grid.run.min(self.grid.runs.len().saturating_sub(1));
+        self.grid.instances.clear();
+        self.load_window();
+        self.grid_tasks();
+    }
+
+    /// Loads task instances of the runs on screen (dropping the others).
+    fn load_window(&mut self) {
+        let cols = self.grid_columns();
+        let lo = self.grid.run_offset;
+        let hi = (lo + cols).min(self.grid.runs.len());
+        let on_screen: HashSet<String> = self.grid.runs[lo.min(hi)..hi]
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        self.grid.instances.retain(|k, _| on_screen.contains(k));
+        for run in &self.grid.runs[lo.min(hi)..hi] {
+            if !self.grid.instances.contains_key(&run.id) {
+                let tis = self.reader.task_instances(run).unwrap_or_default();
+                self.grid.instances.insert(run.id.clone(), tis);
+            }
+        }
+    }
+
+    /// Row order: the flow's tasks, then any task only loaded runs have.
+    fn grid_tasks(&mut self) {
+        let mut tasks: Vec<String> = self
+            .grid
+            .flow
+            .as_ref()
+            .map(|f| f.tasks.iter().map(|t| t.id.clone()).collect())
+            .unwrap_or_default();
+        let known: HashSet<String> = tasks.iter().cloned().collect();
+        let mut extra: Vec<String> = self
+            .grid
+            .instances
+            .values()
+            .flatten()
+            .map(|ti| ti.task.clone())
+            .filter(|t| !known.contains(t))
+            .collect();
+        extra.sort();
+        extra.dedup();
+        tasks.extend(extra);
+        if tasks != self.grid.tasks {
+            let keep = self.grid.selected_task().map(str::to_string);
+            self.grid.tasks = tasks;
+            if let Some(i) = keep.and_then(|k| self.grid.rows().iter().position(|t| *t == k)) {
+                self.grid.rows.selected = i;
+            }
+        }
+        let (len, h) = (self.grid.rows().len(), self.grid_height());
+        self.grid.rows.clamp(len, h);
+    }
+
+    /// Keeps the selected run on screen after moving, loading more runs
+    /// when scrolling back.
+    fn follow_run_selection(&mut self) {
+        let cols = self.grid_columns();
+        if self.grid.run < self.grid.run_offset {
+            self.grid.run_offset = self.grid.run;
+        } else if self.grid.run >= self.grid.run_offset + cols {
+            self.grid.run_offset = self.grid.run + 1 - cols;
+        }
+        if self.grid.run_offset + 2 * cols > self.grid.runs.len()
+            && self.grid.runs.len() < self.grid.total_runs
+        {
+            self.load_runs();
+        } else {
+            self.load_window();
+        }
+    }
+
+    /// Takes an engine event: refreshes what it touches. Returns whether
+    /// the screen needs redrawing.
+    pub fn on_engine(&mut self, event: &EngineEvent) -> bool {
+        match event {
+            EngineEvent::RunChanged { flow, run_id, .. } => {
+                self.refresh_flow_row(flow);
+                if *flow == self.grid.flow_id {
+                    if self.grid.runs.iter().any(|r| r.id == *run_id) {
+                        self.reload_run(run_id);
+                    } else {
+                        self.load_runs();
+                    }
+                }
+                true
+            }
+            EngineEvent::TaskChanged {
+                flow, run_id, task, ..
+            } => {
+                let mut changed = false;
+                if *flow == self.grid.flow_id && self.grid.instances.contains_key(run_id) {
+                    self.reload_run(run_id);
+                    changed = true;
+                }
+                if let Some(log) = self.log.as_mut() {
+                    if log.flow == *flow && log.run_id == *run_id && log.task == *task {
+                        log.reload_meta(&self.reader);
+                        changed = true;
+                    }
+                }
+                changed
+            }
+            EngineEvent::Stopped { error } => {
+                self.message = Some(Message {
+                    text: format!("the scheduler stopped: {error}"),
+                    error: true,
+                });
+                true
+            }
+        }
+    }
+
+    fn reload_run(&mut self, run_id: &str) {
+        let Ok(Some(run)) = self.reader.run(&self.grid.flow_id, run_id) else {
+            return;
+        };
+        if self.grid.instances.contains_key(run_id) {
+            let tis = self.reader.task_instances(&run).unwrap_or_default();
+            self.grid.instances.insert(run_id.to_string(), tis);
+        }
+        if let Some(r) = self.grid.runs.iter_mut().find(|r| r.id == run_id) {
+            *r = run;
+        }
+    }
+
+    /// Reads new log lines of the try shown; true if there were any.
+    pub fn poll_log(&mut self) -> bool {
+        match self.log.as_mut() {
+            Some(log) if self.view == View::Logs => log.poll(&self.reader),
+            _ => false,
+        }
+    }
+
+    // ---- input ------------------------------------------------------
+
+    /// Handles a key press; returns effects for the loop.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') && self.overlay.is_none() {
+            return self.update(Action::Quit);
+        }
+        if self.overlay.is_some() {
+            return self.overlay_key(key);
+        }
+        if self.input.is_some() {
+            return self.input_key(key);
+        }
+        self.message = None;
+        match keymap::action_for(&key) {
+            Some(action) => self.update(action),
+            None => Vec::new(),
+        }
+    }
+
+    /// Changes state for an action; returns effects for the loop.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let page = self.page();
+        match action {
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            Action::Quit => return self.quit(),
+            Action::Flows => self.view = View::Flows,
+            Action::Grid => self.show(View::Grid),
+            Action::Graph => self.show(View::Graph),
+            Action::Logs => self.open_log(),
+            Action::OwnLog => self.view = View::OwnLog,
+            Action::CycleTheme => {
+                self.theme = (self.theme + 1) % self.themes.len();
+                self.say(format!("theme: {}", self.theme().name));
+            }
+            Action::CommandLine => {
+                self.input = Some(Input {
+                    kind: InputKind::Command,
+                    text: String::new(),
+                })
+            }
+            Action::Filter => {
+                let (kind, text) = match self.view {
+                    View::Logs => (
+                        InputKind::Search,
+                        self.log.as_ref().and_then(|l| l.search.clone()).unwrap_or_default(),
+                    ),
+                    View::Flows => (InputKind::Filter, self.flow_list.filter.clone()),
+                    View::Grid => (InputKind::Filter, self.grid.rows.filter.clone()),
+                    View::Graph => (InputKind::Search, self.graph_search.clone()),
+                    View::OwnLog => return Vec::new(),
+                };
+                self.input = Some(Input { kind, text });
+            }
+            Action::Enter => self.enter(),
+            Action::Back => self.back(),
+            Action::Up => self.move_by(0, -1),
+            Action::Down => self.move_by(0, 1),
+            Action::Left => self.move_by(-1, 0),
+            Action::Right => self.move_by(1, 0),
+            Action::PageUp => self.move_by(0, -(page as isize)),
+            Action::PageDown => self.move_by(0, page as isize),
+            Action::First => self.move_by(0, isize::MIN / 2),
+            Action::Last => self.move_by(0, isize::MAX / 2),
+            Action::NextMatch => self.next_match(true),
+            Action::PrevMatch => self.next_match(false),
+            Action::Follow => {
+                if let Some(log) = self.log.as_mut().filter(|_| self.view == View::Logs) {
+                    log.follow = !log.follow;
+                    let on = if log.follow { "on" } else { "off" };
+                    self.say(format!("follow {on}"));
+                }
+            }
+            Action::Wrap => {
+                if let Some(log) = self.log.as_mut().filter(|_| self.view == View::Logs) {
+                    log.wrap = !log.wrap;
+                    let on = if log.wrap { "on" } else { "off" };
+                    self.say(format!("wrap {on}"));
+                }
+            }
+            Action::PrevTry | Action::NextTry => {
+                if let Some(log) = self.log.as_mut().filter(|_| self.view == View::Logs) {
+                    let forward = action == Action::NextTry;
+                    if !log.switch_try(&self.reader, forward) {
+                        let edge = if forward { "last" } else { "first" };
+                        self.say(format!("this is the {edge} try"));
+                    }
+                }
+            }
+            Action::Trigger => self.ask_trigger(),
+            Action::Pause => self.ask_pause(),
+            Action::Clear => self.ask_clear(),
+            Action::MarkSuccess => self.ask_mark(TaskState::Success),
+            Action::MarkFailed => self.ask_mark(TaskState::Failed),
+            Action::Kill => self.ask_kill(),
+        }
+        Vec::new()
+    }
+
+    fn say(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    fn complain(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: true,
+        });
+    }
+
+    fn page(&self) -> usize {
+        match self.view {
+            View::Grid => self.grid_height(),
+            _ => self.height.saturating_sub(6).max(1) as usize,
+        }
+        .saturating_sub(1)
+        .max(1)
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        let running = self.running();
+        if running > 0 {
+            self.overlay = Some(Overlay::Quit { running });
+            Vec::new()
+        } else {
+            vec![Effect::Quit { stop_tasks: false }]
+        }
+    }
+
+    /// Goes to the Grid or Graph of the selected flow.
+    fn show(&mut self, view: View) {
+        if self.grid.flow_id.is_empty() || self.view == View::Flows {
+            match self.selected_flow_id() {
+                Some(id) => self.open_flow(&id),
+                None if self.grid.flow_id.is_empty() => {
+                    self.complain("no flow selected: add a flow file to flows/");
+                    return;
+                }
+                None => {}
+            }
+        }
+        self.view = view;
+        if view == View::Graph {
+            self.ensure_graph();
+        }
+    }
+
+    fn enter(&mut self) {
+        match self.view {
+            View::Flows => self.show(View::Grid),
+            View::Grid | View::Graph => self.open_log(),
+            View::Logs | View::OwnLog => {}
+        }
+    }
+
+    fn back(&mut self) {
+        self.view = match self.view {
+            View::Flows => View::Flows,
+            View::Grid => View::Flows,
+            View::Graph => View::Grid,
+            View::Logs => self.logs_from,
+            View::OwnLog => View::Flows,
+        };
+    }
+
+    /// Opens the log of the selected task instance's latest try.
+    fn open_log(&mut self) {
+        if self.view == View::Flows {
+            self.show(View::Grid);
+            if self.view != View::Grid {
+                return;
+            }
+        }
+        if matches!(self.view, View::Grid | View::Graph) {
+            self.logs_from = self.view;
+        }
+        let (Some(run), Some(task)) = (self.grid.selected_run(), self.grid.selected_task()) else {
+            if self.log.is_some() {
+                self.view = View::Logs;
+            } else {
+                self.complain("no run selected: trigger one with t");
+            }
+            return;
+        };
+        let same = self
+            .log
+            .as_ref()
+            .is_some_and(|l| l.run_id == run.id && l.task == task && l.flow == run.flow);
+        if !same {
+            self.log = Some(LogModel::open(&self.reader, run, task));
+        }
+        self.view = View::Logs;
+        self.poll_log();
+    }
+
+    /// Lays out the Graph for the flow on show, unless it is laid out.
+    pub fn ensure_graph(&mut self) {
+        let Some(flow) = self.grid.flow.clone() else {
+            return;
+        };
+        let key = format!("{}@{}", flow.id, flow.version);
+        if self.graph.as_ref().is_some_and(|(k, _)| *k == key) {
+            return;
+        }
+        let labels: Vec<String> = flow.tasks.iter().map(|t| format!("· {}", t.id)).collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let index: HashMap<&str, usize> = flow
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let deps: Vec<Vec<usize>> = flow
+            .tasks
+            .iter()
+            .map(|t| t.deps.iter().filter_map(|d| index.get(d.as_str()).copied()).collect())
+            .collect();
+        self.graph = Some((key, Arc::new(graph_layout::layout(&labels, &deps))));
+    }
+
+    /// Index of the selected task in the flow (the Graph's node).
+    pub fn graph_node(&self) -> Option<usize> {
+        let task = self.grid.selected_task()?;
+        self.grid.flow.as_ref()?.tasks.iter().position(|t| t.id == task)
+    }
+
+    fn select_task(&mut self, task: &str) {
+        if !self.grid.rows().contains(&task) {
+            self.grid.rows.filter.clear();
+        }
+        if let Some(i) = self.grid.rows().iter().position(|t| *t == task) {
+            self.grid.rows.selected = i;
+            let (len, h) = (self.grid.rows().len(), self.grid_height());
+            self.grid.rows.clamp(len, h);
+        }
+    }
+
+    /// Moves the selection: `dx` across runs (Grid) or layers (Graph),
+    /// `dy` along the list.
+    fn move_by(&mut self, dx: isize, dy: isize) {
+        match self.view {
+            View::Flows => {
+                let len = self.visible_flows().len();
+                self.flow_list.step(dy, len);
+                let h = self.height.saturating_sub(5) as usize;
+                self.flow_list.clamp(len, h);
+            }
+            View::Grid => {
+                if dy != 0 {
+                    let len = self.grid.rows().len();
+                    self.grid.rows.step(dy, len);
+                    let h = self.grid_height();
+                    self.grid.rows.clamp(len, h);
+                }
+                if dx != 0 && !self.grid.runs.is_empty() {
+                    // Right is newer: index 0 is the newest run.
+                    let max = self.grid.total_runs.max(self.grid.runs.len()).saturating_sub(1) as isize;
+                    self.grid.run = (self.grid.run as isize - dx).clamp(0, max) as usize;
+                    if self.grid.run >= self.grid.runs.len() {
+                        self.grid.run_offset = self.grid.run;
+                        self.load_runs();
+                    }
+                    self.grid.run = self.grid.run.min(self.grid.runs.len().saturating_sub(1));
+                    self.follow_run_selection();
+                }
+            }
+            View::Graph => {
+                let Some((_, layout)) = self.graph.clone() else {
+                    return;
+                };
+                let Some(from) = self.graph_node() else {
+                    if let Some(t) = self.grid.flow.as_ref().and_then(|f| f.tasks.first()) {
+                        let id = t.id.clone();
+                        self.select_task(&id);
+                    }
+                    return;
+                };
+                let dir = match (dx.signum(), dy.signum()) {
+                    (-1, _) => Dir::Left,
+                    (1, _) => Dir::Right,
+                    (_, -1) => Dir::Up,
+                    _ => Dir::Down,
+                };
+                let mut at = from;
+                // Paging and first/last repeat the step.
+                let times = if dy.abs() > 1 { dy.unsigned_abs().min(10_000) } else { 1 };
+                for _ in 0..times {
+                    match layout.neighbour(at, dir) {
+                        Some(n) => at = n,
+                        None => break,
+                    }
+                }
+                if let Some(t) = self.grid.flow.as_ref().and_then(|f| f.tasks.get(at)) {
+                    let id = t.id.clone();
+                    self.select_task(&id);
+                }
+            }
+            View::Logs => {
+                let h = self.height.saturating_sub(6).max(1) as usize;
+                if let Some(log) = self.log.as_mut() {
+                    log.scroll_by(dy, h);
+                }
+            }
+            View::OwnLog => {}
+        }
+    }
+
+    fn next_match(&mut self, forward: bool) {
+        match self.view {
+            View::Logs => {
+                let h = self.height.saturating_sub(6).max(1) as usize;
+                if let Some(log) = self.log.as_mut() {
+                    if !log.next_match(forward, h) {
+                        self.complain("no match");
+                    }
+                }
+            }
+            View::Graph | View::Grid => {
+                let needle = if self.view == View::Graph {
+                    self.graph_search.to_lowercase()
+                } else {
+                    return self.move_by(0, if forward { 1 } else { -1 });
+                };
+                if needle.is_empty() {
+                    return;
+                }
+                let tasks: Vec<String> = self.grid.tasks.clone();
+                let at = self.graph_node().unwrap_or(0);
+                let n = tasks.len();
+                for k in 1..=n {
+                    let i = if forward { (at + k) % n } else { (at + n - k % n) % n };
+                    if tasks[i].to_lowercase().contains(&needle) {
+                        let id = tasks[i].clone();
+                        self.select_task(&id);
+                        return;
+                    }
+                }
+                self.complain(format!("no task matches `{needle}`"));
+            }
+            View::Flows => self.move_by(0, if forward { 1 } else { -1 }),
+            View::OwnLog => {}
+        }
+    }
+
+    // ---- actions ------------------------------------------------------
+
+    /// The flow actions apply to: the Grid's in run views, else the
+    /// selected row's.
+    fn action_flow(&self) -> Option<String> {
+        match self.view {
+            View::Flows | View::OwnLog => self.selected_flow_id(),
+            _ => Some(self.grid.flow_id.clone()).filter(|f| !f.is_empty()),
+        }
+    }
+
+    /// The task instance actions apply to: (flow, run id, task).
+    fn action_instance(&self) -> Option<(String, String, String)> {
+        match self.view {
+            View::Logs => self
+                .log
+                .as_ref()
+                .map(|l| (l.flow.clone(), l.run_id.clone(), l.task.clone())),
+            View::Grid | View::Graph => {
+                let run = self.grid.selected_run()?;
+                let task = self.grid.selected_task()?;
+                Some((run.flow.clone(), run.id.clone(), task.to_string()))
+            }
+            _ => None,
+        }
+    }
+
+    fn need_instance(&mut self) -> Option<(String, String, String)> {
+        let found = self.action_instance();
+        if found.is_none() {
+            let hint = if self.view == View::Flows {
+                "open a flow (Enter) and select a task of a run first"
+            } else {
+                "select a task of a run first (trigger one with t)"
+            };
+            self.complain(hint);
+        }
+        found
+    }
+
+    fn ask_trigger(&mut self) {
+        let Some(id) = self.action_flow() else {
+            return self.complain("no flow selected");
+        };
+        let Some(flow) = self.current_flow(&id) else {
+            return self.complain(format!("flow `{id}` does not validate; fix its file first"));
+        };
+        let fields: Vec<(String, String)> = flow
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.overlay = Some(Overlay::Trigger {
+            flow: id,
+            fields,
+            at: 0,
+        });
+    }
+
+    fn ask_pause(&mut self) {
+        let Some(id) = self.action_flow() else {
+            return self.complain("no flow selected");
+        };
+        let paused = self.flows.iter().find(|r| r.id == id).is_some_and(|r| r.paused);
+        let (verb, body) = if paused {
+            ("unpause", "scheduled runs resume (missed ones per catchup)")
+        } else {
+            ("pause", "no new scheduled runs; runs under way go on")
+        };
+        self.overlay = Some(Overlay::Confirm {
+            title: format!("{verb} flow {id}?"),
+            body: vec![body.to_string()],
+            args: vec![verb.to_string(), id.clone()],
+            what: format!("{verb} {id}"),
+        });
+    }
+
+    fn ask_mark(&mut self, state: TaskState) {
+        let Some((flow, run_id, task)) = self.need_instance() else {
+            return;
+        };
+        let name = state.name();
+        self.overlay = Some(Overlay::Confirm {
+            title: format!("mark {task} {name}?"),
+            body: vec![
+                format!("run {run_id}"),
+                "a running try is stopped; downstream tasks react as to a finished try".into(),
+            ],
+            args: vec!["mark".into(), flow, run_id, task.clone(), name.into()],
+            what: format!("mark {task} {name}"),
+        });
+    }
+
+    fn ask_kill(&mut self) {
+        let Some((flow, run_id, task)) = self.need_instance() else {
+            return;
+        };
+        let state = self.instance_state(&flow, &run_id, &task);
+        if state != Some(TaskState::Running) {
+            let now = state.map_or("not started", |s| s.name());
+            return self.complain(format!("{task} is not running ({now})"));
+        }
+        self.overlay = Some(Overlay::Confirm {
+            title: format!("kill {task}?"),
+            body: vec![
+                format!("run {run_id}"),
+                "SIGTERM now, SIGKILL 10 s later; the try fails without retry".into(),
+            ],
+            args: vec!["kill".into(), flow, run_id, task.clone()],
+            what: format!("kill {task}"),
+        });
+    }
+
+    fn instance_state(&self, flow: &str, run_id: &str, task: &str) -> Option<TaskState> {
+        if let Some(log) = self.log.as_ref().filter(|l| l.flow == flow && l.run_id == run_id && l.task == task) {
+            if let Some(ti) = &log.instance {
+                return Some(ti.state);
+            }
+        }
+        if flow == self.grid.flow_id {
+            if let Some(ti) = self.grid.instance(run_id, task) {
+                return Some(ti.state);
+            }
+        }
+        let run = self.reader.run(flow, run_id).ok()??;
+        let tis = self.reader.task_instances(&run).ok()?;
+        tis.into_iter().find(|ti| ti.task == task).map(|ti| ti.state)
+    }
+
+    fn ask_clear(&mut self) {
+        let Some((flow, run_id, task)) = self.need_instance() else {
+            return;
+        };
+        let mut overlay = Overlay::Clear {
+            flow,
+            run_id,
+            task,
+            downstream: true,
+            upstream: false,
+            failed_only: false,
+            reset: Vec::new(),
+        };
+        self.fill_clear(&mut overlay);
+        self.overlay = Some(overlay);
+    }
+
+    /// Works out which task instances the clear dialog would reset.
+    fn fill_clear(&self, overlay: &mut Overlay) {
+        let Overlay::Clear {
+            flow,
+            run_id,
+            task,
+            downstream,
+            upstream,
+            failed_only,
+            reset,
+        } = overlay
+        else {
+            return;
+        };
+        let Ok(Some(run)) = self.reader.run(flow, run_id) else {
+            reset.clear();
+            return;
+        };
+        let instances = self.reader.task_instances(&run).unwrap_or_default();
+        let version = run
+            .flow_version
+            .as_ref()
+            .and_then(|v| self.reader.flow_text(flow, v).ok().flatten());
+        let current = self.current_flow(flow);
+        // The run's own flow version says what is downstream of what.
+        let parsed = version.and_then(|text| {
+            let path = current.as_ref().map(|f| f.path.clone()).unwrap_or_default();
+            crate::flow::parse_flow(flow, &path, &text, &crate::flow::Config::default()).ok()
+        });
+        let graph: Option<&Flow> = parsed.as_ref().or(current.as_deref());
+        let mut wanted: Vec<String> = match graph {
+            Some(g) => g
+                .select(&[task.as_str()], *downstream, *upstream)
+                .iter()
+                .map(|t| t.id.clone())
+                .collect(),
+            None => vec![task.clone()],
+        };
+        if !wanted.contains(task) {
+            wanted.push(task.clone());
+        }
+        *reset = instances
+            .iter()
+            .filter(|ti| wanted.contains(&ti.task) && (!*failed_only || ti.state.is_failure()))
+            .map(|ti| ti.task.clone())
+            .collect();
+    }
+
+    fn overlay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(mut overlay) = self.overlay.take() else {
+            return Vec::new();
+        };
+        let esc = key.code == KeyCode::Esc;
+        match &mut overlay {
+            Overlay::Help { scroll } => match keymap::action_for(&key) {
+                Some(Action::Down) => *scroll = scroll.saturating_add(1),
+                Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+                Some(Action::PageDown) => *scroll = scroll.saturating_add(10),
+                Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
+                _ => return Vec::new(),
+            },
+            Overlay::Confirm { args, what, .. } => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                    return vec![Effect::Command {
+                        args: args.clone(),
+                        what: what.clone(),
+                    }];
+                }
+                _ if esc || key.code == KeyCode::Char('n') || key.code == KeyCode::Char('q') => {
+                    self.say("cancelled");
+                    return Vec::new();
+                }
+                _ => {}
+            },
+            Overlay::Trigger { flow, fields, at } => match key.code {
+                KeyCode::Esc => {
+                    self.say("cancelled");
+                    return Vec::new();
+                }
+                KeyCode::Enter => {
+                    let mut args = vec!["trigger".to_string(), flow.clone()];
+                    for (k, v) in fields.iter() {
+                        args.push("-p".into());
+                        args.push(format!("{k}={v}"));
+                    }
+                    return vec![Effect::Command {
+                        args,
+                        what: format!("trigger {flow}"),
+                    }];
+                }
+                KeyCode::Down | KeyCode::Tab if !fields.is_empty() => *at = (*at + 1) % fields.len(),
+                KeyCode::Up | KeyCode::BackTab if !fields.is_empty() => {
+                    *at = (*at + fields.len() - 1) % fields.len()
+                }
+                KeyCode::Backspace => {
+                    if let Some((_, v)) = fields.get_mut(*at) {
+                        v.pop();
+                    }
+                }
+                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    if let Some((_, v)) = fields.get_mut(*at) {
+                        v.push(c);
+                    }
+                }
+                KeyCode::Char('u') => {
+                    if let Some((_, v)) = fields.get_mut(*at) {
+                        v.clear();
+                    }
+                }
+                _ => {}
+            },
+            Overlay::Clear {
+                flow,
+                run_id,
+                downstream,
+                upstream,
+                failed_only,
+                reset,
+                ..
+            } => match key.code {
+                KeyCode::Char('d') => *downstream = !*downstream,
+                KeyCode::Char('u') => *upstream = !*upstream,
+                KeyCode::Char('f') => *failed_only = !*failed_only,
+                KeyCode::Char('y') | KeyCode::Enter => {
+                    if reset.is_empty() {
+                        self.complain("nothing to clear with these choices");
+                        return Vec::new();
+                    }
+                    let mut args = vec!["clear".to_string(), flow.clone(), run_id.clone()];
+                    args.extend(reset.iter().cloned());
+                    return vec![Effect::Command {
+                        args,
+                        what: format!("clear {} task{}", reset.len(), if reset.len() == 1 { "" } else { "s" }),
+                    }];
+                }
+                _ if esc || key.code == KeyCode::Char('n') || key.code == KeyCode::Char('q') => {
+                    self.say("cancelled");
+                    return Vec::new();
+                }
+                _ => {}
+            },
+            Overlay::Quit { .. } => match key.code {
+                KeyCode::Char('l') | KeyCode::Char('L') | KeyCode::Enter => {
+                    return vec![Effect::Quit { stop_tasks: false }];
+                }
+                KeyCode::Char('s') | KeyCode::Char('S') => {
+                    return vec![Effect::Quit { stop_tasks: true }];
+                }
+                _ if esc || key.code == KeyCode::Char('n') || key.code == KeyCode::Char('q') => {
+                    return Vec::new();
+                }
+                _ => {}
+            },
+        }
+        if matches!(overlay, Overlay::Clear { .. }) {
+            self.fill_clear(&mut overlay);
+        }
+        self.overlay = Some(overlay);
+        Vec::new()
+    }
+
+    fn input_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let Some(mut input) = self.input.take() else {
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Esc => {
+                // Esc drops a filter being typed.
+                input.text.clear();
+                self.apply_input(&input);
+                return Vec::new();
+            }
+            KeyCode::Enter => {
+                self.apply_input(&input);
+                if input.kind == InputKind::Command {
+                    return self.command(&input.text);
+                }
+                return Vec::new();
+            }
+            KeyCode::Backspace => {
+                if input.text.pop().is_none() {
+                    self.apply_input(&input);
+                    return Vec::new();
+                }
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => input.text.clear(),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.text.push(c),
+            _ => {}
+        }
+        if input.kind != InputKind::Command {
+            self.apply_input(&input);
+        }
+        self.input = Some(input);
+        Vec::new()
+    }
+
+    /// Applies a filter or search as typed so far.
+    fn apply_input(&mut self, input: &Input) {
+        match (input.kind, self.view) {
+            (InputKind::Filter, View::Flows) => {
+                self.flow_list.filter = input.text.clone();
+                let len = self.visible_flows().len();
+                self.flow_list.selected = 0;
+                self.flow_list.clamp(len, 1);
+            }
+            (InputKind::Filter, View::Grid) => {
+                let keep = self.grid.selected_task().map(str::to_string);
+                self.grid.rows.filter = input.text.clone();
+                self.grid.rows.selected = 0;
+                if let Some(i) = keep.and_then(|k| self.grid.rows().iter().position(|t| *t == k)) {
+                    self.grid.rows.selected = i;
+                }
+                let (len, h) = (self.grid.rows().len(), self.grid_height());
+                self.grid.rows.clamp(len, h);
+            }
+            (InputKind::Search, View::Logs) => {
+                let h = self.height.saturating_sub(6).max(1) as usize;
+                if let Some(log) = self.log.as_mut() {
+                    log.set_search(&input.text, h);
+                }
+            }
+            (InputKind::Search, View::Graph) => {
+                self.graph_search = input.text.clone();
+                let needle = input.text.to_lowercase();
+                if !needle.is_empty() {
+                    let hit = self.grid.tasks.iter().find(|t| t.to_lowercase().contains(&needle)).cloned();
+                    if let Some(t) = hit {
+                        self.select_task(&t);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs a `:` command line.
+    pub fn command(&mut self, line: &str) -> Vec<Effect> {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let arg = words.next();
+        match (name, arg) {
+            ("", _) => {}
+            ("q" | "quit", _) => return self.quit(),
+            ("q!" | "quit!", _) => return vec![Effect::Quit { stop_tasks: false }],
+            ("help" | "h", _) => self.overlay = Some(Overlay::Help { scroll: 0 }),
+            ("flows", _) => self.view = View::Flows,
+            ("log" | "drover-log", _) => self.view = View::OwnLog,
+            ("grid" | "graph" | "logs", Some(id)) => {
+                if self.flows.iter().any(|r| r.id == id && r.flow.is_some()) {
+                    self.open_flow(id);
+                    self.view = View::Grid;
+                    match name {
+                        "graph" => self.show(View::Graph),
+                        "logs" => self.open_log(),
+                        _ => {}
+                    }
+                } else {
+                    let hint = crate::flow::suggest::did_you_mean(id, self.flows.iter().map(|r| r.id.as_str()));
+                    self.complain(format!("no flow `{id}`{hint}"));
+                }
+            }
+            ("grid", None) => self.show(View::Grid),
+            ("graph", None) => self.show(View::Graph),
+            ("logs", None) => self.open_log(),
+            ("theme", Some(theme)) => match self.themes.iter().position(|t| t.name == theme) {
+                Some(i) => {
+                    self.theme = i;
+                    self.say(format!("theme: {theme}"));
+                }
+                None => {
+                    let names: Vec<&str> = self.themes.iter().map(|t| t.name.as_str()).collect();
+                    let hint = crate::flow::suggest::did_you_mean(theme, names.iter().copied());
+                    self.complain(format!("no theme `{theme}`{hint}; themes: {}", names.join(", ")));
+                }
+            },
+            ("theme", None) => {
+                let names: Vec<&str> = self.themes.iter().map(|t| t.name.as_str()).collect();
+                self.say(format!("theme {}; themes: {}", self.theme().name, names.join(", ")));
+            }
+            ("trigger", _) => self.ask_trigger(),
+            (other, _) => {
+                let known = ["flows", "grid", "graph", "logs", "log", "theme", "trigger", "help", "q"];
+                let hint = crate::flow::suggest::did_you_mean(other, known.iter().copied());
+                self.complain(format!("unknown command `:{other}`{hint}; try :flows :grid NAME :graph NAME :theme NAME :q"));
+            }
+        }
+        Vec::new()
+    }
+
+    /// Shows what a command said, and refreshes what it changed.
+    pub fn answered(&mut self, what: &str, answer: &crate::control::Answer) {
+        let text = if answer.code == 0 { &answer.out } else { &answer.err };
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim_start_matches("drover: ")
+            .to_string();
+        let text = if first.is_empty() {
+            format!("{what}: done")
+        } else {
+            first
+        };
+        self.message = Some(Message {
+            text,
+            error: answer.code != 0,
+        });
+        self.refresh_flows();
+        if !self.grid.flow_id.is_empty() {
+            self.load_runs();
+        }
+        if let Some(log) = self.log.as_mut() {
+            log.reload_meta(&self.reader);
+        }
+    }
+
+    /// Takes a click at (column, row): selects the row under it.
+    pub fn click(&mut self, column: u16, row: u16) {
+        let _ = column;
+        match self.view {
+            View::Flows => {
+                // Title, tab bar, table header: rows start at 3.
+                let Some(i) = (row as usize).checked_sub(3) else {
+                    return;
+                };
+                let at = self.flow_list.offset + i;
+                if at < self.visible_flows().len() {
+                    self.flow_list.selected = at;
+                }
+            }
+            View::Grid => {
+                // Task rows start under tabs, header, bars and run states.
+                let Some(i) = (row as usize).checked_sub(7) else {
+                    return;
+                };
+                let at = self.grid.rows.offset + i;
+                if i < self.grid_height() && at < self.grid.rows().len() {
+                    self.grid.rows.selected = at;
+                }
+                let name = self.grid_name_width() + 1;
+                if let Some(x) = column.checked_sub(name) {
+                    let cols = self.grid_columns();
+                    let col = (x / GRID_CELL) as usize;
+                    if col < cols {
+                        let idx = self.grid.run_offset + (cols - 1 - col);
+                        if idx < self.grid.runs.len() {
+                            self.grid.run = idx;
+                            self.follow_run_selection();
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The task instances the clear dialog would reset, for highlighting.
+    pub fn clear_preview(&self) -> Option<(&str, &[String])> {
+        match &self.overlay {
+            Some(Overlay::Clear { run_id, reset, .. }) => Some((run_id.as_str(), reset.as_slice())),
+            _ => None,
+        }
+    }
+
+    /// The parameters of the selected run, for the Grid's header.
+    pub fn run_params(run: &Run) -> String {
+        run.params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

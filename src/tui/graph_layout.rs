@@ -1,0 +1,1400 @@
+//! Pure layered layout of a flow's task DAG for the Graph view.
+//!
+//! Input: one label per task and, per task, the tasks it depends on. Output:
+//! a [`Layout`] with one 3-row box per task and every cell of every edge as a
+//! box-drawing glyph. No IO and no ratatui types: the view draws from it.
+//!
+//! The steps, in the order [`layout`] runs them:
+//!
+//! 1. **Layering.** A task's layer is the length of the longest dependency
+//!    path leading to it: sources are layer 0, every other task sits one
+//!    layer right of its deepest upstream. Layers become columns, so every
+//!    edge runs left to right.
+//! 2. **Dummies.** An edge spanning more than one layer is split at every
+//!    layer it passes over by a dummy node. A dummy takes a slot in its layer
+//!    like a task does (it is drawn as a straight `─` across that layer's
+//!    column), so after this step every edge segment joins adjacent layers
+//!    and no line ever needs to pass through a column full of boxes.
+//! 3. **Ordering.** The order of the nodes inside each layer decides how many
+//!    edges cross. Starting from input order, [`SWEEPS`] rounds of a
+//!    downward sweep (sort each layer by the barycenter of its upstream
+//!    neighbours' positions) and an upward sweep (same with downstream
+//!    neighbours) run; after each sweep the crossings are counted (an
+//!    inversion count, `O(E log V)` per layer pair) and the best ordering
+//!    wins. Sorting is stable, so ties keep the previous order, which starts
+//!    as input order: the result is deterministic.
+//! 4. **Coordinates.** Slot `k` of a layer is at row `y = 4k` (box of 3 rows
+//!    plus a blank row). A layer's column is as wide as its widest box; boxes
+//!    are left-aligned in it. Consecutive columns are separated by a routing
+//!    gap at least [`MIN_GAP`] cells wide, wider when its edges need more
+//!    vertical tracks.
+//! 5. **Routing.** An edge leaves its source at the middle row (`y + 1`)
+//!    from the cell right of the box, runs right along that row to a
+//!    vertical *track* in the gap, along the track to the target's middle
+//!    row and right into the target, ending in an arrowhead ([`ARROWHEAD`])
+//!    in the gap's last cell, just left of the target's box. Edges are
+//!    grouped into *nets* that share a track: all the edges of a source with
+//!    several targets (a fork, `┬ ├ ┤`), or all single-target sources feeding
+//!    the same node (a join). Nets whose row spans overlap get different
+//!    tracks (interval packing). A net whose track ends at a row where another
+//!    net's source line starts must lie right of that net's track, or the two
+//!    horizontal lines would run into each other; tracks are assigned in a
+//!    topological order of these constraints. When the constraints form a
+//!    cycle (two edges swapping rows), the losing edge takes a short *jog*:
+//!    it turns off its track one row before the target row, runs right in
+//!    that spare row (where it can only cross vertical lines) to a track
+//!    beyond the conflict and drops into the target row there. As a result
+//!    two lines only ever share a cell when they come from the same source,
+//!    go to the same target, or cross at right angles.
+//! 6. **Glyph merging.** Each edge segment is drawn as a polyline that sets
+//!    direction bits (N, E, S, W) in the cells it passes; the bits of all
+//!    segments in a cell are OR-ed and mapped to one light box-drawing glyph
+//!    (`─ │ ┌ ┐ └ ┘ ├ ┤ ┬ ┴ ┼`). Arrowhead cells are drawn as [`ARROWHEAD`].
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use unicode_width::UnicodeWidthStr;
+
+/// Glyph in the cell just left of a target box, on the box's middle row.
+pub const ARROWHEAD: char = '▶';
+
+/// Widest box in cells (border, space, label, space, border). Longer labels
+/// keep this width; the view truncates their text.
+pub const MAX_BOX_WIDTH: u16 = 40;
+
+/// Height of every box in rows: top border, label row, bottom border.
+pub const BOX_HEIGHT: u16 = 3;
+
+/// Rows from one slot to the next: a box plus one blank row.
+const SLOT_PITCH: usize = 4;
+
+/// Narrowest routing gap between two layer columns, in cells.
+pub const MIN_GAP: u16 = 6;
+
+/// Most vertical tracks one gap gets; past this (only on huge, dense
+/// graphs) tracks are reused and unrelated lines may touch.
+const MAX_TRACKS: usize = 48;
+
+/// Rounds of (down sweep, up sweep) when ordering layers.
+const SWEEPS: usize = 4;
+
+/// Direction bits of an edge cell.
+const N: u8 = 1;
+const E: u8 = 2;
+const S: u8 = 4;
+const W: u8 = 8;
+/// Marks an arrowhead cell (on top of its direction bits).
+const HEAD: u8 = 16;
+
+/// Direction for moving the selection with arrow keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Left,
+    Right,
+    Up,
+    Down,
+}
+
+/// Where one node's box sits. Boxes are [`BOX_HEIGHT`] (3) rows high: top
+/// border, label row, bottom border. The label row is `y + 1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeBox {
+    /// Column of the left border.
+    pub x: u16,
+    /// Row of the top border.
+    pub y: u16,
+    /// Width including both borders: label width + 4, at most [`MAX_BOX_WIDTH`].
+    pub width: u16,
+    /// Layer (column) index, 0 for tasks without upstreams.
+    pub layer: usize,
+    /// Position in the layer, counting dummy slots too; `y == 4 * slot`.
+    pub slot: usize,
+}
+
+/// A laid-out graph: boxes and edge cells on a `width` × `height` canvas.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// Canvas width in cells.
+    pub width: u16,
+    /// Canvas height in cells.
+    pub height: u16,
+    /// `nodes[i]` is the box of input node `i`.
+    pub nodes: Vec<NodeBox>,
+    /// Every edge cell once: `(x, y, glyph)`, where the glyph is a merged
+    /// light box-drawing character or [`ARROWHEAD`]. No cell lies in a box.
+    pub edges: Vec<(u16, u16, char)>,
+    /// Real nodes of each layer, top to bottom.
+    layers: Vec<Vec<usize>>,
+    /// Index of each node within its `layers` entry.
+    rank: Vec<usize>,
+    /// Kept upstreams of each node (sorted, deduplicated).
+    ups: Vec<Vec<usize>>,
+    /// Downstreams of each node (sorted, deduplicated).
+    downs: Vec<Vec<usize>>,
+    /// Every routed segment, so tests can check lines per edge.
+    #[cfg(test)]
+    routes: Vec<SegRoute>,
+}
+
+/// Lays out a DAG: `labels[i]` is the text of node `i`, `deps[i]` the nodes
+/// node `i` depends on (edges go `dep -> i`, drawn left to right).
+///
+/// Boxes are `label display width + 4` wide, capped at [`MAX_BOX_WIDTH`].
+/// Nodes are expected in topological order (every dep index below its
+/// dependant), but the function never panics on other input: duplicate deps
+/// are merged, deps that name no node or the node itself are ignored, deps
+/// pointing forward are fine, and an edge that would close a cycle is left
+/// out. Missing `deps` entries mean "no deps"; extra entries are ignored.
+pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
+    let n = labels.len();
+    if n == 0 {
+        return Layout::default();
+    }
+    let ups = clean_deps(n, deps);
+    let mut downs = vec![Vec::new(); n];
+    for (i, us) in ups.iter().enumerate() {
+        for &u in us {
+            downs[u].push(i);
+        }
+    }
+    for d in &mut downs {
+        d.sort_unstable();
+    }
+
+    // 1 + 2: layers and dummies.
+    let dag = Dag::build(&ups);
+    let n_layers = dag.layer.iter().copied().max().map_or(0, |m| m + 1);
+
+    // 3: ordering.
+    let (order, pos) = order_layers(&dag, n_layers);
+
+    // 4: column widths.
+    let box_w: Vec<usize> = labels
+        .iter()
+        .map(|l| l.width().saturating_add(4).min(usize::from(MAX_BOX_WIDTH)))
+        .collect();
+    let mut col_w = vec![1usize; n_layers];
+    for (i, &w) in box_w.iter().enumerate() {
+        let l = dag.layer[i];
+        col_w[l] = col_w[l].max(w);
+    }
+
+    // 4 + 5 + 6: columns left to right, routing each gap as we go.
+    let mut col_x = vec![0usize; n_layers];
+    let mut cells: Vec<(usize, usize, char)> = Vec::new();
+    #[cfg(test)]
+    let mut all_routes = Vec::new();
+    let mut x = 0usize;
+    for l in 0..n_layers {
+        col_x[l] = x;
+        let col_end = x + col_w[l];
+        // Lines leaving the layer's nodes cross the rest of the column.
+        for &v in &order[l] {
+            if dag.down[v].is_empty() {
+                continue;
+            }
+            let start = if dag.is_real(v) { x + box_w[v] } else { x };
+            let y = row_of(pos[v]);
+            cells.extend((start..col_end).map(|cx| (cx, y, glyph(E | W))));
+        }
+        x = col_end;
+        if l + 1 < n_layers {
+            let (gap, routes) = route_gap(&dag, &order[l], order[l + 1].len(), &pos, x);
+            draw_gap(&dag, &routes, x, gap, &mut cells);
+            #[cfg(test)]
+            all_routes.extend(routes);
+            x += gap;
+        }
+    }
+    let width = x;
+    let max_slots = order.iter().map(Vec::len).max().unwrap_or(0);
+    let height = (max_slots * SLOT_PITCH).saturating_sub(SLOT_PITCH - usize::from(BOX_HEIGHT));
+
+    let nodes: Vec<NodeBox> = (0..n)
+        .map(|i| NodeBox {
+            x: to_u16(col_x[dag.layer[i]]),
+            y: to_u16(pos[i] * SLOT_PITCH),
+            width: to_u16(box_w[i]),
+            layer: dag.layer[i],
+            slot: pos[i],
+        })
+        .collect();
+
+    let mut layers: Vec<Vec<usize>> = order
+        .iter()
+        .map(|o| o.iter().copied().filter(|&v| dag.is_real(v)).collect())
+        .collect();
+    // Layers always hold a real node, but keep the view simple if not.
+    while layers.last().is_some_and(Vec::is_empty) {
+        layers.pop();
+    }
+    let mut rank = vec![0; n];
+    for layer in &layers {
+        for (r, &v) in layer.iter().enumerate() {
+            rank[v] = r;
+        }
+    }
+
+    let edges = cells
+        .into_iter()
+        .filter_map(|(x, y, c)| Some((u16::try_from(x).ok()?, u16::try_from(y).ok()?, c)))
+        .collect();
+
+    Layout {
+        width: to_u16(width),
+        height: to_u16(height),
+        nodes,
+        edges,
+        layers,
+        rank,
+        ups,
+        downs,
+        #[cfg(test)]
+        routes: all_routes,
+    }
+}
+
+impl Layout {
+    /// The node to select when moving from node `from` in `dir`, or `None`
+    /// when there is nothing that way (or `from` is not a node).
+    ///
+    /// - `Left` / `Right`: a node in the nearest layer on that side that has
+    ///   nodes. If some of that layer's nodes are direct upstreams (`Left`)
+    ///   or downstreams (`Right`) of `from`, only those are candidates. The
+    ///   candidate closest in rows wins; ties go to the upper one.
+    /// - `Up` / `Down`: the previous / next node in the same layer (dummy
+    ///   slots are skipped).
+    pub fn neighbour(&self, from: usize, dir: Dir) -> Option<usize> {
+        let node = self.nodes.get(from)?;
+        let layer = self.layers.get(node.layer)?;
+        let rank = *self.rank.get(from)?;
+        match dir {
+            Dir::Up => layer.get(rank.checked_sub(1)?).copied(),
+            Dir::Down => layer.get(rank + 1).copied(),
+            Dir::Left => {
+                let l = (0..node.layer)
+                    .rev()
+                    .find(|&l| !self.layers[l].is_empty())?;
+                self.closest(node, &self.layers[l], &self.ups[from])
+            }
+            Dir::Right => {
+                let l =
+                    (node.layer + 1..self.layers.len()).find(|&l| !self.layers[l].is_empty())?;
+                self.closest(node, &self.layers[l], &self.downs[from])
+            }
+        }
+    }
+
+    /// The candidate nearest to `node` by slot, preferring those in `direct`
+    /// (a sorted list); ties go to the upper one.
+    fn closest(&self, node: &NodeBox, candidates: &[usize], direct: &[usize]) -> Option<usize> {
+        let key = |&c: &usize| (self.nodes[c].slot.abs_diff(node.slot), self.nodes[c].slot);
+        candidates
+            .iter()
+            .copied()
+            .filter(|c| direct.binary_search(c).is_ok())
+            .min_by_key(key)
+            .or_else(|| candidates.iter().copied().min_by_key(key))
+    }
+}
+
+/// Deduplicated, sorted upstreams per node, restricted to edges that keep the
+/// graph acyclic (see [`layout`]).
+fn clean_deps(n: usize, deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let raw: Vec<Vec<usize>> = (0..n)
+        .map(|i| {
+            let mut d: Vec<usize> = deps
+                .get(i)
+                .map(|d| d.iter().copied().filter(|&u| u < n && u != i).collect())
+                .unwrap_or_default();
+            d.sort_unstable();
+            d.dedup();
+            d
+        })
+        .collect();
+    if raw
+        .iter()
+        .enumerate()
+        .all(|(i, d)| d.iter().all(|&u| u < i))
+    {
+        return raw; // already topological: the common case
+    }
+    let mut downs = vec![Vec::new(); n];
+    for (i, d) in raw.iter().enumerate() {
+        for &u in d {
+            downs[u].push(i);
+        }
+    }
+    topo_filter(raw, &downs)
+}
+
+/// Keeps the edges `u -> i` where `u` comes before `i` in a topological
+/// order (Kahn's algorithm, smallest index first). When a cycle blocks it,
+/// the smallest unsettled node goes next, which drops its unsettled deps.
+fn topo_filter(raw: Vec<Vec<usize>>, downs: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = raw.len();
+    let mut missing: Vec<usize> = raw.iter().map(Vec::len).collect();
+    let mut at = vec![usize::MAX; n];
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| missing[i] == 0).map(Reverse).collect();
+    let mut next_forced = 0;
+    for step in 0..n {
+        let i = loop {
+            match ready.pop() {
+                Some(Reverse(i)) if at[i] != usize::MAX => continue,
+                Some(Reverse(i)) => break i,
+                None => {
+                    while at[next_forced] != usize::MAX {
+                        next_forced += 1;
+                    }
+                    break next_forced;
+                }
+            }
+        };
+        at[i] = step;
+        for &d in &downs[i] {
+            missing[d] = missing[d].saturating_sub(1);
+            if missing[d] == 0 && at[d] == usize::MAX {
+                ready.push(Reverse(d));
+            }
+        }
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, d)| d.into_iter().filter(|&u| at[u] < at[i]).collect())
+        .collect()
+}
+
+/// The layered graph with dummies: ids below `real` are input nodes, the
+/// rest are dummies. Every `up`/`down` neighbour is in the adjacent layer.
+struct Dag {
+    real: usize,
+    layer: Vec<usize>,
+    up: Vec<Vec<usize>>,
+    down: Vec<Vec<usize>>,
+}
+
+impl Dag {
+    /// Layers by longest path, then splits long edges with dummies.
+    /// `ups` must be acyclic (as [`clean_deps`] returns).
+    fn build(ups: &[Vec<usize>]) -> Dag {
+        let n = ups.len();
+        // Longest path: settle nodes in a topological order.
+        let mut missing: Vec<usize> = ups.iter().map(Vec::len).collect();
+        let mut downs = vec![Vec::new(); n];
+        for (i, us) in ups.iter().enumerate() {
+            for &u in us {
+                downs[u].push(i);
+            }
+        }
+        let mut layer = vec![0usize; n];
+        let mut stack: Vec<usize> = (0..n).rev().filter(|&i| missing[i] == 0).collect();
+        while let Some(u) = stack.pop() {
+            for &d in &downs[u] {
+                layer[d] = layer[d].max(layer[u] + 1);
+                missing[d] -= 1;
+                if missing[d] == 0 {
+                    stack.push(d);
+                }
+            }
+        }
+        let mut dag = Dag {
+            real: n,
+            layer,
+            up: vec![Vec::new(); n],
+            down: vec![Vec::new(); n],
+        };
+        for (i, us) in ups.iter().enumerate() {
+            for &u in us {
+                let mut prev = u;
+                for l in dag.layer[u] + 1..dag.layer[i] {
+                    let d = dag.layer.len();
+                    dag.layer.push(l);
+                    dag.up.push(vec![prev]);
+                    dag.down.push(Vec::new());
+                    dag.down[prev].push(d);
+                    prev = d;
+                }
+                dag.down[prev].push(i);
+                dag.up[i].push(prev);
+            }
+        }
+        dag
+    }
+
+    fn is_real(&self, v: usize) -> bool {
+        v < self.real
+    }
+}
+
+/// Orders every layer to reduce crossings; returns the layers and each
+/// node's position (slot) in its layer.
+fn order_layers(dag: &Dag, n_layers: usize) -> (Vec<Vec<usize>>, Vec<usize>) {
+    let mut order: Vec<Vec<usize>> = vec![Vec::new(); n_layers];
+    for (v, &l) in dag.layer.iter().enumerate() {
+        order[l].push(v);
+    }
+    let mut pos = vec![0usize; dag.layer.len()];
+    for layer in &order {
+        for (p, &v) in layer.iter().enumerate() {
+            pos[v] = p;
+        }
+    }
+    let mut best_cross = crossings(dag, &order, &pos);
+    let mut best = (order.clone(), pos.clone());
+    for _ in 0..SWEEPS {
+        if best_cross == 0 {
+            break;
+        }
+        for down in [true, false] {
+            if down {
+                for l in 1..n_layers {
+                    sort_layer(&mut order[l], &mut pos, &dag.up);
+                }
+            } else {
+                for l in (0..n_layers.saturating_sub(1)).rev() {
+                    sort_layer(&mut order[l], &mut pos, &dag.down);
+                }
+            }
+            let c = crossings(dag, &order, &pos);
+            if c < best_cross {
+                best_cross = c;
+                best = (order.clone(), pos.clone());
+            }
+        }
+    }
+    best
+}
+
+/// Stable-sorts one layer by the barycenter of each node's neighbours in
+/// `adj`; nodes without neighbours keep their own position as key.
+fn sort_layer(layer: &mut [usize], pos: &mut [usize], adj: &[Vec<usize>]) {
+    let mut keyed: Vec<(f64, usize)> = layer
+        .iter()
+        .map(|&v| {
+            let ns = &adj[v];
+            let key = if ns.is_empty() {
+                pos[v] as f64
+            } else {
+                ns.iter().map(|&u| pos[u] as f64).sum::<f64>() / ns.len() as f64
+            };
+            (key, v)
+        })
+        .collect();
+    // `layer` is in position order, so a stable sort breaks ties by it.
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (p, (slot, &(_, v))) in layer.iter_mut().zip(&keyed).enumerate() {
+        *slot = v;
+        pos[v] = p;
+    }
+}
+
+/// Number of edge crossings between all adjacent layer pairs.
+fn crossings(dag: &Dag, order: &[Vec<usize>], pos: &[usize]) -> u64 {
+    let mut total = 0u64;
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut tree: Vec<u64> = Vec::new();
+    for l in 0..order.len().saturating_sub(1) {
+        pairs.clear();
+        for &u in &order[l] {
+            pairs.extend(dag.down[u].iter().map(|&v| (pos[u], pos[v])));
+        }
+        pairs.sort_unstable();
+        // Inversions of the lower ends, counted with a Fenwick tree.
+        tree.clear();
+        tree.resize(order[l + 1].len() + 1, 0);
+        for (seen, &(_, p)) in pairs.iter().enumerate() {
+            let mut at_most = 0;
+            let mut i = p + 1;
+            while i > 0 {
+                at_most += tree[i];
+                i &= i - 1;
+            }
+            total += seen as u64 - at_most;
+            let mut i = p + 1;
+            while i < tree.len() {
+                tree[i] += 1;
+                i += i & i.wrapping_neg();
+            }
+        }
+    }
+    total
+}
+
+/// Middle (label) row of a slot.
+fn row_of(slot: usize) -> usize {
+    slot * SLOT_PITCH + 1
+}
+
+fn to_u16(v: usize) -> u16 {
+    u16::try_from(v).unwrap_or(u16::MAX)
+}
+
+/// One edge segment between adjacent layers, as routed through their gap.
+#[derive(Debug, Clone)]
+struct SegRoute {
+    /// Virtual node id (dummies included) of the target.
+    to: usize,
+    /// Middle rows of the source and the target.
+    y_from: usize,
+    y_to: usize,
+    /// First and last cell of the gap; the last is the arrowhead's.
+    x_gap: usize,
+    x_end: usize,
+    /// Column of the vertical track, `None` for a straight line.
+    track: Option<usize>,
+    /// A detour: `(row, x)` of the spare row and the second track.
+    jog: Option<(usize, usize)>,
+}
+
+impl SegRoute {
+    /// Calls `f(x, y, bits)` for every step of the segment's polyline inside
+    /// the gap; a corner cell is reported once per line meeting there.
+    fn for_each_cell(&self, mut f: impl FnMut(usize, usize, u8)) {
+        let mut pts = [(0usize, 0usize); 6];
+        let mut len = 0;
+        let mut push = |p| {
+            pts[len] = p;
+            len += 1;
+        };
+        push((self.x_gap, self.y_from));
+        if let Some(c) = self.track {
+            push((c, self.y_from));
+            match self.jog {
+                Some((row, jx)) => {
+                    push((c, row));
+                    push((jx, row));
+                    push((jx, self.y_to));
+                }
+                None => push((c, self.y_to)),
+            }
+        }
+        push((self.x_end, self.y_to));
+        // The line comes in from the column on the left and goes on into
+        // the target (or the dummy's column) on the right.
+        f(self.x_gap, self.y_from, W);
+        f(self.x_end, self.y_to, E);
+        for pair in pts[..len].windows(2) {
+            let ((mut x, mut y), (bx, by)) = (pair[0], pair[1]);
+            while (x, y) != (bx, by) {
+                let (d, nx, ny) = if bx > x {
+                    (E, x + 1, y)
+                } else if bx < x {
+                    (W, x - 1, y)
+                } else if by > y {
+                    (S, x, y + 1)
+                } else {
+                    (N, x, y - 1)
+                };
+                f(x, y, d);
+                f(nx, ny, opposite(d));
+                (x, y) = (nx, ny);
+            }
+        }
+    }
+}
+
+fn opposite(d: u8) -> u8 {
+    match d {
+        N => S,
+        S => N,
+        E => W,
+        _ => E,
+    }
+}
+
+/// Light box-drawing glyph for a set of direction bits.
+fn glyph(bits: u8) -> char {
+    const GLYPHS: [char; 16] = [
+        ' ', '│', '─', '└', '│', '│', '┌', '├', '─', '┘', '─', '┴', '┐', '┤', '┬', '┼',
+    ];
+    if bits & HEAD != 0 {
+        ARROWHEAD
+    } else {
+        GLYPHS[usize::from(bits & 0xF)]
+    }
+}
+
+/// Edges that share one vertical track: a fork (one source, its targets) or
+/// a join (single-target sources feeding the same node).
+struct Net {
+    lefts: Vec<usize>,
+    rights: Vec<usize>,
+    /// Slot span over all ends.
+    lo: usize,
+    hi: usize,
+}
+
+impl Net {
+    fn has_track(&self) -> bool {
+        self.lo < self.hi
+    }
+}
+
+/// Routes the segments from layer `left` into the next layer (which has
+/// `right_len` slots) through the gap starting at column `x_gap`. Returns
+/// the gap width and the routed segments.
+fn route_gap(
+    dag: &Dag,
+    left: &[usize],
+    right_len: usize,
+    pos: &[usize],
+    x_gap: usize,
+) -> (usize, Vec<SegRoute>) {
+    // Nets, and which net's source line starts at each left slot.
+    let mut nets: Vec<Net> = Vec::new();
+    let mut join_at: Vec<Option<usize>> = vec![None; right_len];
+    let mut left_net: Vec<Option<usize>> = vec![None; left.len()];
+    for &u in left {
+        let outs = &dag.down[u];
+        let id = match outs.as_slice() {
+            [] => continue,
+            [v] => match join_at[pos[*v]] {
+                Some(id) => id,
+                None => {
+                    nets.push(Net {
+                        lefts: Vec::new(),
+                        rights: vec![*v],
+                        lo: pos[*v],
+                        hi: pos[*v],
+                    });
+                    join_at[pos[*v]] = Some(nets.len() - 1);
+                    nets.len() - 1
+                }
+            },
+            _ => {
+                let mut rights = outs.clone();
+                rights.sort_unstable_by_key(|&v| pos[v]);
+                let lo = rights.iter().map(|&v| pos[v]).min().unwrap_or(pos[u]);
+                let hi = rights.iter().map(|&v| pos[v]).max().unwrap_or(pos[u]);
+                nets.push(Net {
+                    lefts: Vec::new(),
+                    rights,
+                    lo,
+                    hi,
+                });
+                nets.len() - 1
+            }
+        };
+        let net = &mut nets[id];
+        net.lefts.push(u);
+        net.lo = net.lo.min(pos[u]);
+        net.hi = net.hi.max(pos[u]);
+        left_net[pos[u]] = Some(id);
+    }
+
+    // The net whose source line starts on slot `b`'s row, if it has a track.
+    let blocker = |b: usize| {
+        left_net
+            .get(b)
+            .copied()
+            .flatten()
+            .filter(|&x| nets[x].has_track())
+    };
+
+    // Constraint x -> y: net y ends on the row where net x's source line
+    // starts, so y's track must be right of x's.
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); nets.len()];
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); nets.len()];
+    for (y, net) in nets.iter().enumerate() {
+        if !net.has_track() {
+            continue;
+        }
+        for &v in &net.rights {
+            if let Some(x) = blocker(pos[v]).filter(|&x| x != y) {
+                succ[x].push(y);
+                preds[y].push(x);
+            }
+        }
+    }
+
+    // Preferred left-to-right order: nets heading down first, lower sources
+    // further left; then nets heading up, upper sources further left. This
+    // nests lines instead of crossing them.
+    let mut by_pref: Vec<usize> = (0..nets.len()).filter(|&i| nets[i].has_track()).collect();
+    let pref_key = |net: &Net| {
+        let mean =
+            |vs: &[usize]| vs.iter().map(|&v| pos[v] as f64).sum::<f64>() / vs.len().max(1) as f64;
+        let (ml, mr) = (mean(&net.lefts), mean(&net.rights));
+        if mr >= ml { (0u8, -ml) } else { (1u8, ml) }
+    };
+    by_pref.sort_by(|&a, &b| {
+        let (ka, kb) = (pref_key(&nets[a]), pref_key(&nets[b]));
+        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+    });
+    let mut pref = vec![usize::MAX; nets.len()];
+    for (r, &i) in by_pref.iter().enumerate() {
+        pref[i] = r;
+    }
+
+    // Topological order of the constraints (Kahn, by preference); a cycle
+    // is broken by taking its most preferred net early.
+    let mut indeg: Vec<usize> = preds.iter().map(Vec::len).collect();
+    let mut done = vec![false; nets.len()];
+    let mut ready: BinaryHeap<Reverse<(usize, usize)>> = by_pref
+        .iter()
+        .filter(|&&i| indeg[i] == 0)
+        .map(|&i| Reverse((pref[i], i)))
+        .collect();
+    let mut topo = Vec::with_capacity(by_pref.len());
+    let mut next_forced = 0;
+    while topo.len() < by_pref.len() {
+        let i = match ready.pop() {
+            Some(Reverse((_, i))) if done[i] => continue,
+            Some(Reverse((_, i))) => i,
+            None => {
+                while done[by_pref[next_forced]] {
+                    next_forced += 1;
+                }
+                by_pref[next_forced]
+            }
+        };
+        done[i] = true;
+        topo.push(i);
+        for &s in &succ[i] {
+            indeg[s] = indeg[s].saturating_sub(1);
+            if indeg[s] == 0 && !done[s] {
+                ready.push(Reverse((pref[s], s)));
+            }
+        }
+    }
+
+    // Tracks: leftmost free one right of every placed predecessor.
+    let mut tracks: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut track: Vec<Option<usize>> = vec![None; nets.len()];
+    for &i in &topo {
+        // Predecessors not placed yet are broken cycle constraints.
+        let min = preds[i]
+            .iter()
+            .filter_map(|&p| track[p])
+            .map(|t| t + 1)
+            .max();
+        track[i] = Some(place(&mut tracks, min.unwrap_or(0), nets[i].lo, nets[i].hi));
+    }
+
+    // Jogs: a net ending on a row whose source line reaches further right
+    // detours to a track right of that line, one per such target row.
+    let needs_jog = |y: usize, b: usize| blocker(b).is_some_and(|x| x != y && track[x] > track[y]);
+    let mut jog_rows: Vec<usize> = Vec::new();
+    for (y, net) in nets.iter().enumerate() {
+        if net.has_track() {
+            jog_rows.extend(
+                net.rights
+                    .iter()
+                    .map(|&v| pos[v])
+                    .filter(|&b| needs_jog(y, b)),
+            );
+        }
+    }
+    jog_rows.sort_unstable();
+    jog_rows.dedup();
+    let mut jog_track = vec![0usize; right_len];
+    for &b in &jog_rows {
+        let x = blocker(b).and_then(|x| track[x]).map_or(0, |t| t + 1);
+        jog_track[b] = place(&mut tracks, x, b, b);
+    }
+
+    // Width: tracks centred between a lead-in cell and `─▶`.
+    let n_tracks = tracks.len().min(MAX_TRACKS);
+    let gap = usize::from(MIN_GAP).max(n_tracks + 3);
+    let first = x_gap + 1 + (gap - 3 - n_tracks) / 2;
+    let track_x = |t: usize| first + t % MAX_TRACKS;
+
+    let mut routes = Vec::new();
+    for (i, net) in nets.iter().enumerate() {
+        let t = track[i].map(track_x);
+        for &u in &net.lefts {
+            for &v in &net.rights {
+                let (a, b) = (pos[u], pos[v]);
+                let jog = (t.is_some() && needs_jog(i, b)).then(|| {
+                    let row = if a < b { row_of(b) - 1 } else { row_of(b) + 1 };
+                    (row, track_x(jog_track[b]))
+                });
+                routes.push(SegRoute {
+                    to: v,
+                    y_from: row_of(a),
+                    y_to: row_of(b),
+                    x_gap,
+                    x_end: x_gap + gap - 1,
+                    track: t,
+                    jog,
+                });
+            }
+        }
+    }
+    (gap, routes)
+}
+
+/// Puts the slot span `lo..=hi` on the first track at or after `min` where
+/// it overlaps nothing; returns that track.
+fn place(tracks: &mut Vec<Vec<(usize, usize)>>, min: usize, lo: usize, hi: usize) -> usize {
+    let mut t = min;
+    loop {
+        if t >= tracks.len() {
+            tracks.resize_with(t + 1, Vec::new);
+        }
+        if tracks[t].iter().all(|&(a, b)| b < lo || a > hi) {
+            tracks[t].push((lo, hi));
+            return t;
+        }
+        t += 1;
+    }
+}
+
+/// Merges the gap's segments into glyph cells and appends them to `out`.
+fn draw_gap(
+    dag: &Dag,
+    routes: &[SegRoute],
+    x_gap: usize,
+    gap: usize,
+    out: &mut Vec<(usize, usize, char)>,
+) {
+    let rows = |r: &SegRoute| {
+        let jog = r.jog.map_or(r.y_to, |(row, _)| row);
+        (r.y_from.min(r.y_to).min(jog), r.y_from.max(r.y_to).max(jog))
+    };
+    let Some(top) = routes.iter().map(|r| rows(r).0).min() else {
+        return;
+    };
+    let bottom = routes.iter().map(|r| rows(r).1).max().unwrap_or(top);
+    let mut grid = vec![0u8; gap * (bottom - top + 1)];
+    for r in routes {
+        r.for_each_cell(|x, y, bits| grid[(y - top) * gap + (x - x_gap)] |= bits);
+        if dag.is_real(r.to) {
+            grid[(r.y_to - top) * gap + (r.x_end - x_gap)] |= HEAD;
+        }
+    }
+    for (i, &bits) in grid.iter().enumerate() {
+        if bits != 0 {
+            out.push((x_gap + i % gap, top + i / gap, glyph(bits)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet, VecDeque};
+    use std::time::Instant;
+
+    /// Direction bits of a glyph as drawn (arrowheads join left and right).
+    fn bits_of(c: char) -> u8 {
+        match c {
+            '─' | ARROWHEAD => E | W,
+            '│' => N | S,
+            '┌' => E | S,
+            '┐' => W | S,
+            '└' => N | E,
+            '┘' => N | W,
+            '├' => N | S | E,
+            '┤' => N | S | W,
+            '┬' => E | W | S,
+            '┴' => E | W | N,
+            '┼' => N | E | S | W,
+            other => panic!("unexpected edge glyph {other:?}"),
+        }
+    }
+
+    fn step(x: u16, y: u16, d: u8) -> Option<(u16, u16)> {
+        match d {
+            N => Some((x, y.checked_sub(1)?)),
+            S => Some((x, y + 1)),
+            W => Some((x.checked_sub(1)?, y)),
+            _ => Some((x + 1, y)),
+        }
+    }
+
+    /// Draws boxes (with labels cut to fit) and edges on a text canvas.
+    fn render(labels: &[&str], l: &Layout) -> String {
+        let mut grid = vec![vec![' '; usize::from(l.width)]; usize::from(l.height)];
+        for (b, label) in l.nodes.iter().zip(labels) {
+            let (x, y, w) = (usize::from(b.x), usize::from(b.y), usize::from(b.width));
+            for i in 1..w - 1 {
+                grid[y][x + i] = '─';
+                grid[y + 2][x + i] = '─';
+            }
+            grid[y][x] = '┌';
+            grid[y][x + w - 1] = '┐';
+            grid[y + 2][x] = '└';
+            grid[y + 2][x + w - 1] = '┘';
+            grid[y + 1][x] = '│';
+            grid[y + 1][x + w - 1] = '│';
+            let mut cx = x + 2;
+            for ch in label.chars() {
+                let cw = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+                if cx + cw > x + w - 2 {
+                    break;
+                }
+                grid[y + 1][cx] = ch;
+                cx += cw.max(1);
+            }
+        }
+        for &(x, y, c) in &l.edges {
+            grid[usize::from(y)][usize::from(x)] = c;
+        }
+        grid.iter()
+            .map(|row| row.iter().collect::<String>().trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn expected_layers(deps: &[Vec<usize>]) -> Vec<usize> {
+        let mut layer: Vec<usize> = Vec::new();
+        for d in deps {
+            layer.push(d.iter().map(|&u| layer[u] + 1).max().unwrap_or(0));
+        }
+        layer
+    }
+
+    /// Lays out and checks every geometric invariant; returns the layout.
+    fn check(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
+        let l = layout(labels, deps);
+        assert_eq!(l.nodes.len(), labels.len());
+        let layers = expected_layers(deps);
+
+        // Boxes: sizes, inside the canvas, no overlap, slot rows.
+        let mut boxes: HashMap<(u16, u16), usize> = HashMap::new();
+        for (i, b) in l.nodes.iter().enumerate() {
+            let want = (labels[i].width() + 4).min(40);
+            assert_eq!(usize::from(b.width), want, "width of node {i}");
+            assert_eq!(b.layer, layers[i], "layer of node {i}");
+            assert_eq!(usize::from(b.y), b.slot * 4);
+            assert!(
+                b.x + b.width <= l.width && b.y + BOX_HEIGHT <= l.height,
+                "box {i} outside"
+            );
+            for y in b.y..b.y + BOX_HEIGHT {
+                for x in b.x..b.x + b.width {
+                    assert!(
+                        boxes.insert((x, y), i).is_none(),
+                        "boxes overlap at {x},{y}"
+                    );
+                }
+            }
+        }
+
+        // Edge cells: inside the canvas, outside boxes, each once.
+        let mut cells: HashMap<(u16, u16), char> = HashMap::new();
+        for &(x, y, c) in &l.edges {
+            assert!(x < l.width && y < l.height, "edge cell {x},{y} outside");
+            assert!(
+                !boxes.contains_key(&(x, y)),
+                "edge cell {x},{y} inside a box"
+            );
+            assert!(cells.insert((x, y), c).is_none(), "edge cell {x},{y} twice");
+        }
+
+        // No dangling arms: each arm meets a matching arm, leaves a box's
+        // right border on its middle row, or is an arrowhead entering a
+        // box's left border on its middle row.
+        for (&(x, y), &c) in &cells {
+            for d in [N, E, S, W] {
+                if bits_of(c) & d == 0 {
+                    continue;
+                }
+                let Some(nb) = step(x, y, d) else {
+                    panic!("arm off the canvas at {x},{y}");
+                };
+                if let Some(&nc) = cells.get(&nb) {
+                    assert!(bits_of(nc) & opposite(d) != 0, "dangling {c} at {x},{y}");
+                } else if let Some(&i) = boxes.get(&nb) {
+                    let b = &l.nodes[i];
+                    let ok = match d {
+                        W => nb.0 == b.x + b.width - 1 && y == b.y + 1,
+                        E => c == ARROWHEAD && nb.0 == b.x && y == b.y + 1,
+                        _ => false,
+                    };
+                    assert!(ok, "{c} at {x},{y} touches box {i} badly");
+                } else {
+                    panic!("dangling {c} at {x},{y}");
+                }
+            }
+        }
+
+        // Every edge ends in an arrowhead left of its target's middle row,
+        // reachable along the lines from the source's exit; no extra heads.
+        let mut targets = HashSet::new();
+        for (i, ds) in deps.iter().enumerate() {
+            let b = &l.nodes[i];
+            if !ds.is_empty() {
+                targets.insert(i);
+                assert_eq!(
+                    cells.get(&(b.x - 1, b.y + 1)),
+                    Some(&ARROWHEAD),
+                    "no arrowhead into {i}"
+                );
+            }
+        }
+        let heads = cells.values().filter(|&&c| c == ARROWHEAD).count();
+        assert_eq!(heads, targets.len(), "arrowheads without edges");
+        let mut downs: Vec<Vec<usize>> = vec![Vec::new(); labels.len()];
+        for (i, ds) in deps.iter().enumerate() {
+            for &u in ds {
+                downs[u].push(i);
+            }
+        }
+        for (u, ds) in downs.iter().enumerate() {
+            if ds.is_empty() {
+                continue;
+            }
+            let b = &l.nodes[u];
+            let start = (b.x + b.width, b.y + 1);
+            assert!(cells.contains_key(&start), "no line leaves {u}");
+            let mut seen = HashSet::from([start]);
+            let mut queue = VecDeque::from([start]);
+            while let Some((x, y)) = queue.pop_front() {
+                let c = cells[&(x, y)];
+                for d in [N, E, S, W] {
+                    if bits_of(c) & d == 0 || (c == ARROWHEAD && d == E) {
+                        continue;
+                    }
+                    if let Some(nb) = step(x, y, d).filter(|nb| cells.contains_key(nb)) {
+                        if seen.insert(nb) {
+                            queue.push_back(nb);
+                        }
+                    }
+                }
+            }
+            for &v in ds {
+                let t = &l.nodes[v];
+                assert!(
+                    seen.contains(&(t.x - 1, t.y + 1)),
+                    "edge {u}->{v} not connected"
+                );
+            }
+        }
+
+        // Lines read correctly: two segments only share a cell when they
+        // have the same source or target, or cross straight.
+        let mut owners: HashMap<(usize, usize), Vec<(usize, u8)>> = HashMap::new();
+        for (k, r) in l.routes.iter().enumerate() {
+            let mut mine: HashMap<(usize, usize), u8> = HashMap::new();
+            r.for_each_cell(|x, y, bits| *mine.entry((x, y)).or_default() |= bits);
+            for (cell, bits) in mine {
+                owners.entry(cell).or_default().push((k, bits));
+            }
+        }
+        for (cell, list) in &owners {
+            for (i, &(p, pb)) in list.iter().enumerate() {
+                for &(q, qb) in &list[i + 1..] {
+                    let (rp, rq) = (&l.routes[p], &l.routes[q]);
+                    // Within a gap the source row identifies the source.
+                    let related = rp.y_from == rq.y_from || rp.to == rq.to;
+                    let crossing = (pb == E | W && qb == N | S) || (pb == N | S && qb == E | W);
+                    assert!(
+                        related || crossing,
+                        "segments {rp:?} and {rq:?} touch at {cell:?}"
+                    );
+                }
+            }
+        }
+        l
+    }
+
+    fn labels(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("t{i}")).collect()
+    }
+
+    fn refs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
+    /// A deterministic random-ish DAG: mostly short edges, some long ones,
+    /// some duplicate deps.
+    fn random_dag(n: usize, seed: u64) -> Vec<Vec<usize>> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 33) as usize
+        };
+        (0..n)
+            .map(|i| {
+                if i == 0 {
+                    return Vec::new();
+                }
+                let k = next() % 4;
+                (0..k)
+                    .map(|_| {
+                        if next() % 10 < 7 {
+                            i - 1 - next() % i.min(12)
+                        } else {
+                            next() % i
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn empty_graph() {
+        let l = check(&[], &[]);
+        assert_eq!((l.width, l.height), (0, 0));
+        assert!(l.edges.is_empty());
+        assert_eq!(l.neighbour(0, Dir::Right), None);
+    }
+
+    #[test]
+    fn chain_of_three() {
+        let l = check(&["a", "b", "c"], &[vec![], vec![0], vec![1]]);
+        assert_eq!(
+            l.nodes[0],
+            NodeBox {
+                x: 0,
+                y: 0,
+                width: 5,
+                layer: 0,
+                slot: 0
+            }
+        );
+        assert_eq!(
+            l.nodes[1],
+            NodeBox {
+                x: 11,
+                y: 0,
+                width: 5,
+                layer: 1,
+                slot: 0
+            }
+        );
+        assert_eq!((l.width, l.height), (27, 3));
+        assert_eq!(l.neighbour(0, Dir::Right), Some(1));
+        assert_eq!(l.neighbour(1, Dir::Right), Some(2));
+        assert_eq!(l.neighbour(2, Dir::Right), None);
+        assert_eq!(l.neighbour(2, Dir::Left), Some(1));
+        assert_eq!(l.neighbour(0, Dir::Left), None);
+        assert_eq!(l.neighbour(1, Dir::Up), None);
+        assert_eq!(l.neighbour(1, Dir::Down), None);
+        assert_eq!(l.neighbour(3, Dir::Down), None);
+        assert_eq!(
+            render(&["a", "b", "c"], &l),
+            "┌───┐      ┌───┐      ┌───┐\n\
+             │ a │─────▶│ b │─────▶│ c │\n\
+             └───┘      └───┘      └───┘"
+        );
+    }
+
+    #[test]
+    fn diamond_picture() {
+        let names = ["a", "b", "c", "d"];
+        let l = check(&names, &[vec![], vec![0], vec![0], vec![1, 2]]);
+        let want = [
+            "┌───┐      ┌───┐      ┌───┐",
+            "│ a │──┬──▶│ b │──┬──▶│ d │",
+            "└───┘  │   └───┘  │   └───┘",
+            "       │          │",
+            "       │   ┌───┐  │",
+            "       └──▶│ c │──┘",
+            "           └───┘",
+        ];
+        assert_eq!(render(&names, &l), want.join("\n"));
+        assert_eq!(l.neighbour(0, Dir::Right), Some(1));
+        assert_eq!(l.neighbour(1, Dir::Down), Some(2));
+        assert_eq!(l.neighbour(2, Dir::Up), Some(1));
+        assert_eq!(l.neighbour(2, Dir::Down), None);
+        assert_eq!(l.neighbour(2, Dir::Right), Some(3));
+        assert_eq!(l.neighbour(2, Dir::Left), Some(0));
+        assert_eq!(l.neighbour(3, Dir::Left), Some(1));
+    }
+
+    #[test]
+    fn fan_out_of_sixteen() {
+        let names = labels(17);
+        let deps: Vec<Vec<usize>> = (0..17)
+            .map(|i| if i == 0 { vec![] } else { vec![0] })
+            .collect();
+        let l = check(&refs(&names), &deps);
+        // One fork: a single track, so the gap keeps its minimum width.
+        assert_eq!(l.nodes[1].x, l.nodes[0].width + MIN_GAP);
+        assert_eq!(l.height, 16 * 4 - 1);
+        let first = l.neighbour(0, Dir::Right).expect("a child");
+        assert_eq!(l.nodes[first].slot, 0);
+        let mut at = first;
+        let mut seen = vec![at];
+        while let Some(next) = l.neighbour(at, Dir::Down) {
+            assert_eq!(l.nodes[next].slot, l.nodes[at].slot + 1);
+            at = next;
+            seen.push(at);
+        }
+        assert_eq!(seen.len(), 16);
+        assert_eq!(l.neighbour(at, Dir::Left), Some(0));
+        assert_eq!(l.neighbour(0, Dir::Down), None);
+    }
+
+    #[test]
+    fn long_edge_goes_through_a_dummy_slot() {
+        let names = ["a", "b", "c", "d"];
+        let l = check(&names, &[vec![], vec![0], vec![1], vec![2, 0]]);
+        assert_eq!(
+            l.nodes.iter().map(|b| b.layer).collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
+        // The dummies sit in slot 1 of layers 1 and 2, drawn across them.
+        for i in [1, 2] {
+            let b = &l.nodes[i];
+            let col: Vec<u16> = l
+                .edges
+                .iter()
+                .filter(|e| e.1 == 5 && e.0 >= b.x && e.0 < b.x + 5)
+                .map(|e| e.0)
+                .collect();
+            assert_eq!(col.len(), 5, "dummy line across layer {i}");
+        }
+        assert_eq!(l.neighbour(3, Dir::Left), Some(2));
+        assert_eq!(l.neighbour(0, Dir::Right), Some(1));
+        assert_eq!(l.neighbour(1, Dir::Down), None);
+    }
+
+    #[test]
+    fn isolated_nodes_and_bad_input() {
+        let l = check(&["x", "yy", "zzz"], &[vec![], vec![], vec![]]);
+        assert!(l.edges.is_empty());
+        assert_eq!(
+            l.nodes.iter().map(|b| b.slot).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert_eq!(l.width, 7);
+        assert_eq!(l.neighbour(0, Dir::Down), Some(1));
+        assert_eq!(l.neighbour(2, Dir::Up), Some(1));
+        assert_eq!(l.neighbour(1, Dir::Left), None);
+        assert_eq!(l.neighbour(1, Dir::Right), None);
+
+        // Duplicates, self-loops, unknown ids, missing entries, forward deps
+        // and a cycle do not panic.
+        let l = layout(
+            &["a", "b", "c", "d"],
+            &[vec![2, 0, 9], vec![0, 0, 0], vec![3], vec![2]],
+        );
+        assert_eq!(l.nodes.len(), 4);
+        let l = check(&["a", "b", "c"], &[vec![], vec![0, 0, 0, 0]]);
+        assert_eq!(l.nodes[1].layer, 1);
+    }
+
+    #[test]
+    fn long_and_wide_labels() {
+        let long = "x".repeat(100);
+        let names = [long.as_str(), "界界", "", "b"];
+        let l = check(&names, &[vec![], vec![0], vec![0], vec![1, 2]]);
+        assert_eq!(l.nodes[0].width, MAX_BOX_WIDTH);
+        assert_eq!(l.nodes[1].width, 8);
+        assert_eq!(l.nodes[2].width, 4);
+    }
+
+    #[test]
+    fn crossing_edges_read_correctly() {
+        // Two pairs whose edges must swap rows, plus extra fan-in.
+        let deps = vec![
+            vec![],
+            vec![],
+            vec![1],
+            vec![0],
+            vec![0, 1],
+            vec![2, 3],
+            vec![3, 2, 4],
+        ];
+        let names = labels(deps.len());
+        check(&refs(&names), &deps);
+    }
+
+    #[test]
+    fn random_dags() {
+        for (n, seed) in [(200, 1), (200, 7), (60, 3), (120, 99), (500, 5)] {
+            let deps = random_dag(n, seed);
+            let mut names = labels(n);
+            names[n / 3] = "a rather long label that will be truncated".into();
+            let l = check(&refs(&names), &deps);
+            // Neighbour moves follow the documented rules.
+            for (i, b) in l.nodes.iter().enumerate() {
+                for dir in [Dir::Up, Dir::Down] {
+                    let want = l
+                        .nodes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, o)| o.layer == b.layer)
+                        .filter(|(_, o)| {
+                            if dir == Dir::Up {
+                                o.slot < b.slot
+                            } else {
+                                o.slot > b.slot
+                            }
+                        });
+                    let want = if dir == Dir::Up {
+                        want.max_by_key(|(_, o)| o.slot).map(|(j, _)| j)
+                    } else {
+                        want.min_by_key(|(_, o)| o.slot).map(|(j, _)| j)
+                    };
+                    assert_eq!(l.neighbour(i, dir), want);
+                }
+                for dir in [Dir::Left, Dir::Right] {
+                    let got = l.neighbour(i, dir);
+                    let layer = if dir == Dir::Left {
+                        b.layer.checked_sub(1)
+                    } else {
+                        Some(b.layer + 1)
+                    };
+                    let layer = layer.filter(|&k| l.nodes.iter().any(|o| o.layer == k));
+                    let Some(layer) = layer else {
+                        assert_eq!(got, None);
+                        continue;
+                    };
+                    let direct = |j: usize| {
+                        if dir == Dir::Left {
+                            deps[i].contains(&j)
+                        } else {
+                            deps[j].contains(&i)
+                        }
+                    };
+                    let in_layer: Vec<usize> =
+                        (0..n).filter(|&j| l.nodes[j].layer == layer).collect();
+                    let pool: Vec<usize> = if in_layer.iter().any(|&j| direct(j)) {
+                        in_layer.iter().copied().filter(|&j| direct(j)).collect()
+                    } else {
+                        in_layer
+                    };
+                    let got = got.expect("a node that way");
+                    assert!(pool.contains(&got));
+                    let dist = |j: usize| l.nodes[j].slot.abs_diff(b.slot);
+                    assert!(pool.iter().all(|&j| dist(j) >= dist(got)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn two_hundred_nodes_are_fast() {
+        let deps = random_dag(200, 42);
+        let edges: usize = deps.iter().map(Vec::len).sum();
+        assert!((250..=350).contains(&edges), "{edges} edges");
+        let names = labels(200);
+        let names = refs(&names);
+        let t = Instant::now();
+        let l = layout(&names, &deps);
+        let took = t.elapsed();
+        assert_eq!(l.nodes.len(), 200);
+        // The target is well under 50 ms; the bound is loose for busy CI.
+        assert!(took.as_millis() < 250, "took {took:?}");
+        let big = random_dag(500, 43);
+        let names = labels(500);
+        let t = Instant::now();
+        let l = layout(&refs(&names), &big);
+        assert!(
+            t.elapsed().as_secs() < 2,
+            "500 nodes took {:?}",
+            t.elapsed()
+        );
+        assert_eq!(l.nodes.len(), 500);
+    }
+
+    #[test]
+    fn deterministic() {
+        let deps = random_dag(150, 11);
+        let names = labels(150);
+        let a = layout(&refs(&names), &deps);
+        let b = layout(&refs(&names), &deps);
+        assert_eq!(a.nodes, b.nodes);
+        assert_eq!(a.edges, b.edges);
+    }
+}

@@ -1,0 +1,355 @@
+//! The Logs view's model: one try's log, read incrementally from its file
+//! (only the last `TAIL_BYTES` of a huge one), with follow, wrap, search
+//! and the try's outputs. Lines are cleaned of terminal escapes so a task
+//! cannot repaint the screen.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use crate::engine::Reader;
+use crate::store::{Run, TaskInstance, Try};
+
+/// How much of an existing log is read when it is opened.
+pub const TAIL_BYTES: u64 = 8 * 1024 * 1024;
+/// Lines kept in memory; older ones are dropped (`drover logs` has all).
+pub const MAX_LINES: usize = 200_000;
+/// At most this much is read per poll, so a flooding task cannot stall
+/// the screen; the rest comes on the next polls.
+const READ_PER_POLL: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct LogModel {
+    pub flow: String,
+    pub run_id: String,
+    pub task: String,
+    run: Run,
+    /// The try shown (1-based); 0 while the instance has none.
+    pub try_number: u32,
+    pub tries: Vec<Try>,
+    pub instance: Option<TaskInstance>,
+    pub lines: Vec<String>,
+    /// Text after the last newline (a line still being written).
+    partial: Vec<u8>,
+    offset: u64,
+    /// Lines (or a byte count, at open) not held: the log's start.
+    pub dropped_lines: usize,
+    pub skipped_bytes: u64,
+    /// Whether the log file exists yet.
+    pub exists: bool,
+    pub follow: bool,
+    pub wrap: bool,
+    /// First line shown when not following.
+    pub top: usize,
+    pub search: Option<String>,
+    pub matches: Vec<usize>,
+    pub current: usize,
+}
+
+impl LogModel {
+    /// The latest try of `task` in `run`.
+    pub fn open(reader: &Reader, run: &Run, task: &str) -> LogModel {
+        let mut model = LogModel {
+            flow: run.flow.clone(),
+            run_id: run.id.clone(),
+            task: task.to_string(),
+            run: run.clone(),
+            try_number: 0,
+            tries: Vec::new(),
+            instance: None,
+            lines: Vec::new(),
+            partial: Vec::new(),
+            offset: 0,
+            dropped_lines: 0,
+            skipped_bytes: 0,
+            exists: false,
+            follow: true,
+            wrap: false,
+            top: 0,
+            search: None,
+            matches: Vec::new(),
+            current: 0,
+        };
+        model.reload_meta(reader);
+        model
+    }
+
+    /// The try shown, if it has started.
+    pub fn shown_try(&self) -> Option<&Try> {
+        self.tries.iter().find(|t| t.number == self.try_number)
+    }
+
+    /// Re-reads the instance and its tries; a new try is taken up when
+    /// the latest was shown.
+    pub fn reload_meta(&mut self, reader: &Reader) {
+        if let Ok(Some(run)) = reader.run(&self.flow, &self.run_id) {
+            self.run = run;
+        }
+        self.instance = reader
+            .task_instances(&self.run)
+            .ok()
+            .and_then(|tis| tis.into_iter().find(|ti| ti.task == self.task));
+        self.tries = reader.tries(&self.run, &self.task).unwrap_or_default();
+        let latest = self.tries.iter().map(|t| t.number).max().unwrap_or(0);
+        let was_latest = self.try_number == 0
+            || self
+                .tries
+                .iter()
+                .filter(|t| t.number != latest)
+                .all(|t| t.number < self.try_number)
+            || self.try_number > latest;
+        if latest != self.try_number && was_latest {
+            self.show_try(latest);
+        }
+    }
+
+    fn show_try(&mut self, number: u32) {
+        self.try_number = number;
+        self.lines.clear();
+        self.partial.clear();
+        self.offset = 0;
+        self.dropped_lines = 0;
+        self.skipped_bytes = 0;
+        self.exists = false;
+        self.top = 0;
+        self.matches.clear();
+        self.current = 0;
+    }
+
+    /// Shows the previous or next try; false when there is none.
+    pub fn switch_try(&mut self, reader: &Reader, forward: bool) -> bool {
+        let target = if forward {
+            self.try_number + 1
+        } else {
+            self.try_number.saturating_sub(1)
+        };
+        if target == 0 || !self.tries.iter().any(|t| t.number == target) {
+            return false;
+        }
+        self.show_try(target);
+        self.poll(reader);
+        true
+    }
+
+    /// Reads what the log gained since the last poll; true if anything.
+    pub fn poll(&mut self, reader: &Reader) -> bool {
+        if self.try_number == 0 {
+            return false;
+        }
+        let files = reader.try_files(&self.flow, &self.run_id, &self.task, self.try_number);
+        let Ok(mut file) = std::fs::File::open(&files.log) else {
+            return false;
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let was = self.exists;
+        self.exists = true;
+        if len < self.offset {
+            // The file was replaced: read it again.
+            let number = self.try_number;
+            self.show_try(number);
+            self.exists = true;
+        }
+        if len == self.offset {
+            return !was;
+        }
+        if self.offset == 0 && len > TAIL_BYTES {
+            self.offset = len - TAIL_BYTES;
+            self.skipped_bytes = self.offset;
+        }
+        let want = (len - self.offset).min(READ_PER_POLL);
+        let mut bytes = Vec::with_capacity(want as usize);
+        if file.seek(SeekFrom::Start(self.offset)).is_err()
+            || file.take(want).read_to_end(&mut bytes).is_err()
+        {
+            return false;
+        }
+        if self.offset == self.skipped_bytes && self.skipped_bytes > 0 && self.lines.is_empty() {
+            // Started mid-file: drop the cut first line.
+            if let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
+                self.offset += nl as u64 + 1;
+                bytes.drain(..=nl);
+            }
+        }
+        self.offset += bytes.len() as u64;
+        self.take(&bytes);
+        true
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        self.partial.extend_from_slice(bytes);
+        let Some(last_nl) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            return;
+        };
+        let rest = self.partial.split_off(last_nl + 1);
+        let complete = std::mem::replace(&mut self.partial, rest);
+        let needle = self.search.as_ref().map(|s| s.to_lowercase());
+        for raw in complete[..complete.len() - 1].split(|&b| b == b'\n') {
+            let line = clean(&String::from_utf8_lossy(raw));
+            if let Some(n) = &needle {
+                if !n.is_empty() && line.to_lowercase().contains(n.as_str()) {
+                    self.matches.push(self.lines.len());
+                }
+            }
+            self.lines.push(line);
+        }
+        if self.lines.len() > MAX_LINES {
+            let drop = self.lines.len() - MAX_LINES;
+            self.lines.drain(..drop);
+            self.dropped_lines += drop;
+            self.top = self.top.saturating_sub(drop);
+            self.matches.retain(|&m| m >= drop);
+            for m in &mut self.matches {
+                *m -= drop;
+            }
+            self.current = self.current.min(self.matches.len().saturating_sub(1));
+        }
+    }
+
+    /// All lines to show, the one being written last.
+    pub fn shown_lines(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+        let partial = (!self.partial.is_empty()).then(|| clean(&String::from_utf8_lossy(&self.partial)));
+        self.lines
+            .iter()
+            .map(|l| std::borrow::Cow::Borrowed(l.as_str()))
+            .chain(partial.map(std::borrow::Cow::Owned))
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.lines.len() + usize::from(!self.partial.is_empty())
+    }
+
+    /// Scrolls by `by` lines in a view `height` lines high. Scrolling up
+    /// stops following; reaching the end follows again.
+    pub fn scroll_by(&mut self, by: isize, height: usize) {
+        let len = self.line_count();
+        let bottom = len.saturating_sub(height);
+        let from = if self.follow { bottom } else { self.top };
+        let to = (from as isize).saturating_add(by).clamp(0, bottom as isize) as usize;
+        self.top = to;
+        if by > 0 && to >= bottom {
+            self.follow = true;
+        } else if by < 0 {
+            self.follow = false;
+        }
+    }
+
+    /// Sets the search text (smart case: any capital makes it exact) and
+    /// jumps to the first match at or below the top line.
+    pub fn set_search(&mut self, text: &str, height: usize) {
+        self.search = (!text.is_empty()).then(|| text.to_string());
+        self.matches.clear();
+        self.current = 0;
+        let Some(needle) = &self.search else {
+            return;
+        };
+        let exact = needle.chars().any(char::is_uppercase);
+        let lower = needle.to_lowercase();
+        for (i, line) in self.lines.iter().enumerate() {
+            let hit = if exact {
+                line.contains(needle.as_str())
+            } else {
+                line.to_lowercase().contains(&lower)
+            };
+            if hit {
+                self.matches.push(i);
+            }
+        }
+        let from = if self.follow { 0 } else { self.top };
+        self.current = self.matches.iter().position(|&m| m >= from).unwrap_or(0);
+        if !self.matches.is_empty() {
+            self.reveal(height);
+        }
+    }
+
+    /// Moves to the next (or previous) match; false if there is none.
+    pub fn next_match(&mut self, forward: bool, height: usize) -> bool {
+        if self.matches.is_empty() {
+            return false;
+        }
+        let n = self.matches.len();
+        self.current = if forward {
+            (self.current + 1) % n
+        } else {
+            (self.current + n - 1) % n
+        };
+        self.reveal(height);
+        true
+    }
+
+    /// Scrolls so the current match is on screen, a third from the top.
+    fn reveal(&mut self, height: usize) {
+        if let Some(&line) = self.matches.get(self.current) {
+            self.follow = false;
+            let bottom = self.line_count().saturating_sub(height);
+            self.top = line.saturating_sub(height / 3).min(bottom);
+        }
+    }
+
+    /// The line the current match is on.
+    pub fn current_match(&self) -> Option<usize> {
+        self.matches.get(self.current).copied()
+    }
+}
+
+/// A log line as it can be shown: terminal escape sequences removed, what
+/// a carriage return overwrote dropped, tabs expanded, control characters
+/// shown as `�`.
+pub fn clean(line: &str) -> String {
+    let line = match line.trim_end_matches('\r').rsplit_once('\r') {
+        Some((_, after)) => after,
+        None => line.trim_end_matches('\r'),
+    };
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.peek() {
+                // CSI: parameters, then one final byte in @..~.
+                Some('[') => {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: up to BEL or ESC \.
+                Some(']') => {
+                    chars.next();
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    chars.next();
+                }
+            },
+            '\t' => {
+                let pad = 8 - unicode_width::UnicodeWidthStr::width(out.as_str()) % 8;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+            c if c.is_control() => out.push('�'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn escapes_and_control_characters_cannot_reach_the_terminal() {
+        assert_eq!(clean("\u{1b}[31mred\u{1b}[0m text"), "red text");
+        assert_eq!(clean("\u{1b}]0;title\u{7}after"), "after");
+        assert_eq!(clean("10%\r50%\r100%"), "100%");
+        assert_eq!(clean("a\tb"), "a       b");
+        assert_eq!(clean("bell\u{7}"), "bell�");
+        assert_eq!(clean("line\r"), "line");
+    }
+}

@@ -1,0 +1,320 @@
+//! The TUI: app state, actions, keymap, theme and the four views.
+//!
+//! One event channel feeds the loop: terminal input (read on its own
+//! thread), answers to commands, and signals; engine events come from the
+//! engine's broadcast and a tick polls the shown log. The loop drains what
+//! is pending, then draws once if anything changed (at most every 16 ms),
+//! so an idle screen writes next to nothing to the terminal.
+//!
+//! May call: `engine` (its handle and read model), `flow`, `store` records
+//! (plain data), `logs` paths, `control` answers. Never sled, git2 or child
+//! processes: actions are drover commands run by the instance.
+
+pub mod app;
+pub mod graph_layout;
+pub mod keymap;
+pub mod logview;
+pub mod theme;
+pub mod views;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
+use ratatui::crossterm::{cursor, execute, terminal};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use crate::control::Answer;
+use crate::engine::{EngineHandle, Reader};
+use crate::home::Problems;
+use app::{App, Effect};
+
+/// Shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(16);
+/// How often the shown log is polled and pending frames drawn.
+const TICK: Duration = Duration::from_millis(50);
+/// How often the engine's status is asked for without an event.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs a drover command line inside the instance.
+pub type Command = Arc<dyn Fn(Vec<String>) -> Answer + Send + Sync>;
+
+/// What the TUI needs from the instance it shows.
+pub struct Deps {
+    pub engine: EngineHandle,
+    pub reader: Reader,
+    pub command: Command,
+    pub problems: Arc<Mutex<Problems>>,
+    /// The home, for `themes/`.
+    pub home: PathBuf,
+    /// The theme drover.toml names.
+    pub theme: String,
+}
+
+/// How the user left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quit {
+    /// Stop the running tries (else they run on and are taken up later).
+    pub stop_tasks: bool,
+}
+
+/// Into the loop.
+enum Incoming {
+    Input(Event),
+    /// The terminal cannot be read any more.
+    InputGone(String),
+    Answer(String, Answer),
+    /// SIGTERM or SIGHUP: leave, tasks running.
+    Signal(&'static str),
+}
+
+/// Builds the app with the home's themes (`NO_COLOR` honoured).
+pub fn new_app(reader: Reader, home: &std::path::Path, theme_name: &str) -> App {
+    let (themes, errors) = theme::load_all(home);
+    let themes: Vec<theme::Theme> = themes.into_iter().map(theme::Theme::honour_no_color).collect();
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    App::new(reader, themes, theme_name, errors)
+}
+
+/// Puts the terminal in raw mode on the alternate screen with mouse
+/// reporting, and makes sure a panic puts it back first.
+fn enter() -> io::Result<()> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        leave();
+        previous(info);
+    }));
+    terminal::enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        terminal::EnterAlternateScreen,
+        event::EnableMouseCapture,
+        cursor::Hide
+    )
+}
+
+/// Gives the terminal back as it was.
+pub fn leave() {
+    let _ = execute!(
+        io::stdout(),
+        event::DisableMouseCapture,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = terminal::disable_raw_mode();
+    let _ = io::stdout().flush();
+}
+
+/// Shows the instance until the user quits (or a signal says to).
+pub async fn run(deps: Deps) -> io::Result<Quit> {
+    enter()?;
+    let outcome = event_loop(deps).await;
+    leave();
+    outcome
+}
+
+async fn event_loop(deps: Deps) -> io::Result<Quit> {
+    let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
+    let mut screen = ratatui::Terminal::new(backend)?;
+    screen.clear()?;
+    let mut app = new_app(deps.reader.clone(), &deps.home, &deps.theme);
+    let size = screen.size()?;
+    (app.width, app.height) = (size.width, size.height);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
+    spawn_input(tx.clone());
+    spawn_signals(tx.clone());
+    let mut events = deps.engine.subscribe();
+    let problems = || deps.problems.lock().map(|p| p.clone()).unwrap_or_default();
+    if let Some(status) = deps.engine.status().await {
+        app.set_status(status, problems());
+    }
+    app.refresh_flows();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut last_status = Instant::now();
+    let mut status_wanted = false;
+    let mut minute = app.now.timestamp() / 60;
+    loop {
+        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            screen.draw(|frame| views::draw(&app, frame))?;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        let mut effects = Vec::new();
+        tokio::select! {
+            incoming = rx.recv() => match incoming {
+                Some(incoming) => {
+                    match on_incoming(&mut app, incoming, &mut effects) {
+                        Ok(changed) => dirty |= changed,
+                        Err(quit) => return quit,
+                    }
+                }
+                None => return Ok(Quit { stop_tasks: false }),
+            },
+            event = events.recv() => match event {
+                Ok(event) => {
+                    dirty |= app.on_engine(&event);
+                    status_wanted = true;
+                }
+                Err(RecvError::Lagged(_)) => {
+                    // Too many to follow one by one: read everything anew.
+                    app.refresh_flows();
+                    app.load_runs();
+                    dirty = true;
+                }
+                Err(RecvError::Closed) => {
+                    app.message = Some(app::Message { text: "the scheduler has stopped".into(), error: true });
+                    dirty = true;
+                }
+            },
+            _ = tick.tick() => {
+                dirty |= app.poll_log();
+                let now = chrono::Utc::now();
+                let this_minute = now.timestamp() / 60;
+                if now.timestamp() != app.now.timestamp() && (app.running() > 0 || this_minute != minute) {
+                    minute = this_minute;
+                    app.now = now;
+                    if app.running() > 0 || app.view == app::View::Flows {
+                        dirty = true;
+                    }
+                }
+                if last_status.elapsed() >= STATUS_EVERY {
+                    status_wanted = true;
+                }
+            },
+        }
+        // Everything else already waiting is taken before the next frame.
+        while let Ok(incoming) = rx.try_recv() {
+            match on_incoming(&mut app, incoming, &mut effects) {
+                Ok(changed) => dirty |= changed,
+                Err(quit) => return quit,
+            }
+        }
+        loop {
+            match events.try_recv() {
+                Ok(event) => {
+                    dirty |= app.on_engine(&event);
+                    status_wanted = true;
+                }
+                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
+                    app.refresh_flows();
+                    app.load_runs();
+                    dirty = true;
+                }
+                Err(_) => break,
+            }
+        }
+        if status_wanted && last_status.elapsed() >= Duration::from_millis(200) {
+            status_wanted = false;
+            last_status = Instant::now();
+            if let Some(status) = deps.engine.status().await {
+                dirty |= app.set_status(status, problems());
+            }
+        }
+        for effect in effects {
+            match effect {
+                Effect::Quit { stop_tasks } => return Ok(Quit { stop_tasks }),
+                Effect::Command { args, what } => {
+                    app.message = Some(app::Message {
+                        text: format!("{what}…"),
+                        error: false,
+                    });
+                    dirty = true;
+                    let (command, tx) = (deps.command.clone(), tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let answer = command(args);
+                        let _ = tx.send(Incoming::Answer(what, answer));
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Takes one incoming event; Ok(whether to redraw), or Err to leave.
+fn on_incoming(app: &mut App, incoming: Incoming, effects: &mut Vec<Effect>) -> Result<bool, io::Result<Quit>> {
+    match incoming {
+        Incoming::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+            effects.extend(app.on_key(key));
+            Ok(true)
+        }
+        Incoming::Input(Event::Resize(w, h)) => {
+            (app.width, app.height) = (w, h);
+            Ok(true)
+        }
+        Incoming::Input(Event::Mouse(m)) => {
+            let action = match m.kind {
+                MouseEventKind::ScrollUp => Some(keymap::Action::Up),
+                MouseEventKind::ScrollDown => Some(keymap::Action::Down),
+                MouseEventKind::Down(MouseButton::Left) if app.overlay.is_none() => {
+                    app.click(m.column, m.row);
+                    return Ok(true);
+                }
+                _ => None,
+            };
+            match action {
+                Some(action) if app.overlay.is_none() && app.input.is_none() => {
+                    for _ in 0..3 {
+                        effects.extend(app.update(action));
+                    }
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+        Incoming::Input(_) => Ok(false),
+        Incoming::Answer(what, answer) => {
+            app.answered(&what, &answer);
+            Ok(true)
+        }
+        Incoming::InputGone(why) => Err(Err(io::Error::other(format!("cannot read the terminal: {why}")))),
+        Incoming::Signal(name) => {
+            log::info!("{name}: leaving the screen; running tasks go on");
+            Err(Ok(Quit { stop_tasks: false }))
+        }
+    }
+}
+
+/// Reads the terminal on its own thread (crossterm's read blocks).
+fn spawn_input(tx: mpsc::UnboundedSender<Incoming>) {
+    let spawned = std::thread::Builder::new().name("tui-input".into()).spawn(move || {
+        loop {
+            match event::read() {
+                Ok(ev) => {
+                    if tx.send(Incoming::Input(ev)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Incoming::InputGone(e.to_string()));
+                    return;
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        log::error!("cannot read the keyboard: {e}");
+    }
+}
+
+/// SIGTERM and SIGHUP (the SSH link dropped) end the TUI cleanly; the
+/// tasks run on and are taken up at the next start.
+fn spawn_signals(tx: mpsc::UnboundedSender<Incoming>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, name) in [(SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")] {
+        let Ok(mut sig) = signal(kind) else {
+            continue;
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            if sig.recv().await.is_some() {
+                let _ = tx.send(Incoming::Signal(name));
+            }
+        });
+    }
+}

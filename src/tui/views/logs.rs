@@ -1,0 +1,196 @@
+//! The Logs view: the selected try's log, live; a header with the try and
+//! its outcome, search matches highlighted, the try's outputs at the foot.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+use super::{put, short_duration};
+use crate::tui::app::App;
+use crate::tui::logview::LogModel;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let Some(log) = &app.log else {
+        put(buf, area.x + 1, area.y + 1, "no try selected: pick a task in the Grid (2) and press Enter", area.width, theme.dim());
+        return;
+    };
+    header(app, log, Rect { height: 1, ..area }, buf);
+    let outputs = log.shown_try().map(|t| &t.outputs).filter(|o| !o.is_empty());
+    let foot_h: u16 = if outputs.is_some() { 2 } else { 0 };
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height.saturating_sub(1 + foot_h),
+        ..area
+    };
+    if let Some(outputs) = outputs {
+        let y = area.bottom() - 2;
+        buf.set_stringn(area.x, y, "─".repeat(area.width as usize), area.width as usize, theme.border(false));
+        let text: Vec<String> = outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let line = Line::from(vec![
+            Span::styled("outputs ", theme.title()),
+            Span::styled(text.join("  "), theme.text()),
+        ]);
+        buf.set_line(area.x + 1, y + 1, &line, area.width.saturating_sub(1));
+    }
+    if log.line_count() == 0 {
+        let why = match (&log.instance, log.try_number, log.exists) {
+            (_, 0, _) => match &log.instance {
+                Some(ti) => format!("no try yet: the task is {} ({})", ti.state, ti.note.clone().unwrap_or_else(|| "waiting".into())),
+                None => "this run has no such task".to_string(),
+            },
+            (_, n, false) => format!("try {n} has written nothing yet"),
+            (_, n, true) => format!("try {n}: the log is empty"),
+        };
+        put(buf, body.x + 1, body.y, &why, body.width, theme.dim());
+        return;
+    }
+    let height = body.height as usize;
+    let width = body.width as usize;
+    let needle = log.search.clone().unwrap_or_default();
+    let exact = needle.chars().any(char::is_uppercase);
+    let current = log.current_match();
+    // Lines to show: from `top`, or the last screenful when following
+    // (counted in wrapped rows when wrapping).
+    let total = log.line_count();
+    let first = if log.follow {
+        if log.wrap {
+            let mut rows = 0;
+            let mut first = total;
+            let lines: Vec<_> = log.shown_lines().collect();
+            while first > 0 {
+                let need = rows_of(&lines[first - 1], width);
+                if rows + need > height {
+                    break;
+                }
+                rows += need;
+                first -= 1;
+            }
+            first
+        } else {
+            total.saturating_sub(height)
+        }
+    } else {
+        log.top
+    };
+    let mut y = body.y;
+    let offset = log.dropped_lines;
+    if first == 0 && (log.skipped_bytes > 0 || log.dropped_lines > 0) && height > 1 {
+        let what = if log.skipped_bytes > 0 {
+            format!("… the first {} of the log are not shown; `drover logs` prints it all", bytes(log.skipped_bytes))
+        } else {
+            format!("… {} earlier lines are not shown; `drover logs` prints them all", log.dropped_lines)
+        };
+        put(buf, body.x, y, &what, body.width, theme.dim());
+        y += 1;
+    }
+    for (i, line) in log.shown_lines().enumerate().skip(first) {
+        if y >= body.bottom() {
+            break;
+        }
+        let _ = offset;
+        let is_current = current == Some(i);
+        let spans = highlight(&line, &needle, exact, theme.text(), if is_current { theme.selection() } else { theme.matched() });
+        if log.wrap {
+            y = wrap_spans(buf, body, y, &spans);
+        } else {
+            buf.set_line(body.x, y, &Line::from(spans), body.width);
+            y += 1;
+        }
+    }
+}
+
+fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let mut spans = vec![Span::styled(format!("{} › {} › {}", log.flow, log.run_id, log.task), theme.title())];
+    let count = log.tries.len();
+    match log.shown_try() {
+        Some(t) => {
+            spans.push(Span::styled(format!(" · try {}/{count}", t.number), theme.text()));
+            spans.push(Span::styled(format!(" {} {}", t.state.glyph(), t.state), theme.task(t.state)));
+            if let Some(code) = t.exit_code.filter(|_| t.state != crate::store::TaskState::Success) {
+                spans.push(Span::styled(format!(" exit {code}"), theme.task(t.state)));
+            }
+            let d = t.ended.unwrap_or(app.now) - t.started;
+            spans.push(Span::styled(format!(" · {}", short_duration(d)), theme.text()));
+            if let Some(reason) = &t.reason {
+                spans.push(Span::styled(format!(" · {reason}"), theme.dim()));
+            }
+        }
+        None => spans.push(Span::styled(" · no try yet", theme.dim())),
+    }
+    let flags = format!(
+        " · follow {} · wrap {}",
+        if log.follow { "on" } else { "off" },
+        if log.wrap { "on" } else { "off" }
+    );
+    spans.push(Span::styled(flags, theme.dim()));
+    if let Some(s) = &log.search {
+        let at = if log.matches.is_empty() { 0 } else { log.current + 1 };
+        spans.push(Span::styled(format!(" · /{s} {at}/{}", log.matches.len()), theme.key()));
+    }
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// Splits a line into spans, matches of `needle` in `hit` style.
+fn highlight<'a>(line: &'a str, needle: &str, exact: bool, normal: Style, hit: Style) -> Vec<Span<'a>> {
+    if needle.is_empty() {
+        return vec![Span::styled(line, normal)];
+    }
+    let hay = if exact { line.to_string() } else { line.to_lowercase() };
+    let needle = if exact { needle.to_string() } else { needle.to_lowercase() };
+    // Lowercasing can change byte lengths; highlight only when it did not.
+    if hay.len() != line.len() {
+        return vec![Span::styled(line, normal)];
+    }
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (start, m) in hay.match_indices(&needle) {
+        if start < at {
+            continue;
+        }
+        spans.push(Span::styled(&line[at..start], normal));
+        spans.push(Span::styled(&line[start..start + m.len()], hit));
+        at = start + m.len();
+    }
+    spans.push(Span::styled(&line[at..], normal));
+    spans
+}
+
+/// Rows a line takes when wrapped at `width`.
+fn rows_of(line: &str, width: usize) -> usize {
+    let w = unicode_width::UnicodeWidthStr::width(line);
+    w.div_ceil(width.max(1)).max(1)
+}
+
+/// Writes spans wrapping at the area's width; returns the next free row.
+fn wrap_spans(buf: &mut Buffer, area: Rect, mut y: u16, spans: &[Span<'_>]) -> u16 {
+    let mut x = area.x;
+    for span in spans {
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0) as u16;
+            if x + w > area.right() {
+                y += 1;
+                x = area.x;
+            }
+            if y >= area.bottom() {
+                return y;
+            }
+            if let Some(cell) = buf.cell_mut((x, y)) {
+                cell.set_char(c).set_style(span.style);
+            }
+            x += w;
+        }
+    }
+    y + 1
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KiB", n as f64 / 1024.0),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
+}

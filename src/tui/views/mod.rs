@@ -1,0 +1,300 @@
+//! Drawing: the frame around every view (tabs on top, status bar at the
+//! bottom), the four views, drover's own log and the overlays. Drawing
+//! reads the app and never changes it.
+
+mod flows;
+mod graph;
+mod grid;
+mod logs;
+mod overlay;
+
+use chrono::{DateTime, Local, Utc};
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Widget};
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, InputKind, View};
+use super::keymap::{Action, key_of};
+
+/// Below this size the screen shows a notice instead of a view.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
+/// Draws the whole screen.
+pub fn draw(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    Screen { app }.render(area, frame.buffer_mut());
+}
+
+/// The whole screen as a widget (tests render it on a `TestBackend`).
+pub struct Screen<'a> {
+    pub app: &'a App,
+}
+
+impl Widget for Screen<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.app;
+        let theme = app.theme();
+        buf.set_style(area, theme.text());
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            too_small(area, buf, app);
+            return;
+        }
+        let top = Rect { height: 1, ..area };
+        let bottom = Rect {
+            y: area.bottom() - 1,
+            height: 1,
+            ..area
+        };
+        let body = Rect {
+            y: area.y + 1,
+            height: area.height - 2,
+            ..area
+        };
+        tabs(app, top, buf);
+        match app.view {
+            View::Flows => flows::render(app, body, buf),
+            View::Grid => grid::render(app, body, buf),
+            View::Graph => graph::render(app, body, buf),
+            View::Logs => logs::render(app, body, buf),
+            View::OwnLog => own_log(app, body, buf),
+        }
+        status_bar(app, bottom, buf);
+        overlay::render(app, area, buf);
+    }
+}
+
+fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
+    let theme = app.theme();
+    let lines = [
+        "terminal too small".to_string(),
+        format!("{}×{}, needs {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height),
+        "q quits".to_string(),
+    ];
+    let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
+    for (i, text) in lines.iter().enumerate() {
+        let y = top + i as u16;
+        if y >= area.bottom() {
+            break;
+        }
+        let w = text.width() as u16;
+        let x = area.x + area.width.saturating_sub(w) / 2;
+        let style = if i == 0 { theme.warning() } else { theme.dim() };
+        buf.set_stringn(x, y, text, area.width as usize, style);
+    }
+}
+
+/// The top line: the views as tabs (the current one marked) and where
+/// the user is.
+fn tabs(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    buf.set_style(area, theme.status());
+    let mut spans = vec![Span::styled(" drover ", theme.title().add_modifier(Modifier::BOLD))];
+    for (key, view) in [("1", View::Flows), ("2", View::Grid), ("3", View::Graph), ("4", View::Logs)] {
+        let style = if app.view == view {
+            theme.selection().add_modifier(Modifier::BOLD)
+        } else {
+            theme.status()
+        };
+        spans.push(Span::styled(format!(" {key} {} ", view.title()), style));
+    }
+    let left = Line::from(spans);
+    buf.set_line(area.x, area.y, &left, area.width);
+    let place = match app.view {
+        View::Flows | View::OwnLog => app.view.title().to_string(),
+        View::Grid | View::Graph => app.grid.flow_id.clone(),
+        View::Logs => app
+            .log
+            .as_ref()
+            .map(|l| format!("{} › {}", l.flow, l.task))
+            .unwrap_or_default(),
+    };
+    let used = left.width() as u16;
+    let w = place.width() as u16 + 1;
+    if used + w + 2 <= area.width {
+        buf.set_stringn(area.right() - w, area.y, &place, w as usize, theme.status());
+    }
+}
+
+/// The bottom line: the input being typed, else the last message, else key
+/// hints; on the right, slots in use, pools, problems and scheduler health.
+fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    buf.set_style(area, theme.status());
+    let right = health(app);
+    let right_w = right.width() as u16;
+    let room = area.width.saturating_sub(right_w + 1);
+    if let Some(input) = &app.input {
+        let prefix = match input.kind {
+            InputKind::Filter => "/",
+            InputKind::Search => "search: ",
+            InputKind::Command => ":",
+        };
+        let line = Line::from(vec![
+            Span::styled(prefix, theme.key()),
+            Span::styled(input.text.clone(), theme.status()),
+            Span::styled("█", theme.status()),
+        ]);
+        buf.set_line(area.x, area.y, &line, area.width);
+        return;
+    }
+    let left = match &app.message {
+        Some(m) => Line::from(Span::styled(
+            format!(" {}", m.text),
+            if m.error { theme.error() } else { theme.status() },
+        )),
+        None => hints(app),
+    };
+    buf.set_line(area.x, area.y, &left, room);
+    buf.set_line(area.right() - right_w, area.y, &right, right_w);
+}
+
+fn hints(app: &App) -> Line<'static> {
+    let theme = app.theme();
+    let pairs: &[(Action, &str)] = match app.view {
+        View::Flows => &[
+            (Action::Enter, "open"),
+            (Action::Trigger, "trigger"),
+            (Action::Pause, "pause"),
+            (Action::Filter, "filter"),
+        ],
+        View::Grid | View::Graph => &[
+            (Action::Enter, "log"),
+            (Action::Trigger, "trigger"),
+            (Action::Clear, "clear"),
+            (Action::MarkSuccess, "success"),
+            (Action::Kill, "kill"),
+        ],
+        View::Logs => &[
+            (Action::Follow, "follow"),
+            (Action::Wrap, "wrap"),
+            (Action::Filter, "search"),
+            (Action::PrevTry, "try"),
+            (Action::Back, "back"),
+        ],
+        View::OwnLog => &[(Action::Back, "back")],
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (action, what) in pairs.iter().chain(&[(Action::Help, "help"), (Action::Quit, "quit")]) {
+        spans.push(Span::styled(key_of(*action), theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.status()));
+    }
+    Line::from(spans)
+}
+
+/// Slots, pools, load problems and scheduler health, for the status bar.
+fn health(app: &App) -> Line<'static> {
+    let theme = app.theme();
+    let mut spans = Vec::new();
+    let broken = app.problems.flows.len() + usize::from(app.problems.config.is_some());
+    if broken > 0 {
+        let what = match (&app.problems.config, broken) {
+            (Some(_), 1) => "drover.toml has errors".to_string(),
+            (_, 1) => "1 flow file has errors".to_string(),
+            (_, n) => format!("{n} files have errors"),
+        };
+        spans.push(Span::styled(format!("⚠ {what} "), theme.warning()));
+    }
+    match &app.status {
+        Some(s) => {
+            spans.push(Span::styled(
+                format!("▶ {}/{} slots", s.running, s.parallelism),
+                theme.status(),
+            ));
+            if s.queued > 0 {
+                spans.push(Span::styled(format!(" ◷ {}", s.queued), theme.status()));
+            }
+            for (name, used, size) in &s.pools {
+                spans.push(Span::styled(format!(" · {name} {used}/{size}"), theme.status()));
+            }
+            spans.push(Span::styled(" · scheduler ok ", theme.status()));
+        }
+        None => spans.push(Span::styled(" scheduler starting ", theme.warning())),
+    }
+    Line::from(spans)
+}
+
+fn own_log(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme.border(true))
+        .title(Span::styled(" drover's own log (Esc back) ", theme.title()));
+    tui_logger::TuiLoggerWidget::default()
+        .block(block)
+        .style(theme.text())
+        .style_error(theme.error())
+        .style_warn(theme.warning())
+        .style_info(theme.text())
+        .output_timestamp(Some("%H:%M:%S".to_string()))
+        .output_level(None)
+        .output_target(false)
+        .output_file(false)
+        .output_line(false)
+        .render(area, buf);
+}
+
+/// A short "how long": 850ms, 12.3s, 4m05s, 2h10m, 3d4h.
+pub fn short_duration(d: chrono::Duration) -> String {
+    let ms = d.num_milliseconds().max(0);
+    let s = ms / 1000;
+    match s {
+        _ if ms < 1000 => format!("{ms}ms"),
+        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// When something happens, from `now`: "in 5m", "3h ago".
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let d = at - now;
+    let secs = d.num_seconds().abs();
+    let amount = match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86400),
+    };
+    if d.num_seconds() >= 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+/// A time in the local zone, short: "12-01 14:05".
+pub fn local_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local).format("%m-%d %H:%M").to_string()
+}
+
+/// Cuts `text` to `width` cells, ending in `…` when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in text.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Writes `text` at (x, y), cut to `width` cells.
+pub fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, width: u16, style: Style) {
+    if width > 0 {
+        buf.set_stringn(x, y, fit(text, width as usize), width as usize, style);
+    }
+}

@@ -1,0 +1,165 @@
+//! Boxes drawn over the view: help (generated from the keymap), the
+//! confirmation of destructive actions, the trigger form, the clear dialog
+//! and the quit question.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+use crate::tui::app::{App, Overlay};
+use crate::tui::keymap;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let Some(overlay) = &app.overlay else {
+        return;
+    };
+    let theme = app.theme();
+    let key = theme.key();
+    let text = theme.text();
+    let dim = theme.dim();
+    let (title, lines): (String, Vec<Line>) = match overlay {
+        Overlay::Help { scroll } => {
+            let mut lines = Vec::new();
+            for (heading, rows) in keymap::help() {
+                if !lines.is_empty() {
+                    lines.push(Line::from(""));
+                }
+                lines.push(Line::from(Span::styled(heading, theme.title())));
+                for (keys, desc) in rows {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("  {keys:<14}"), key),
+                        Span::styled(desc, text),
+                    ]));
+                }
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled("any other key closes · j/k scroll", dim)));
+            let skip = (*scroll as usize).min(lines.len().saturating_sub(1));
+            ("keys".into(), lines.into_iter().skip(skip).collect())
+        }
+        Overlay::Confirm { title, body, .. } => {
+            let mut lines: Vec<Line> = body.iter().map(|b| Line::from(Span::styled(b.clone(), text))).collect();
+            lines.push(Line::from(""));
+            lines.push(choice(&[("y", "yes"), ("n", "no")], key, text));
+            (title.clone(), lines)
+        }
+        Overlay::Trigger { flow, fields, at } => {
+            let mut lines = Vec::new();
+            if fields.is_empty() {
+                lines.push(Line::from(Span::styled("this flow has no params", dim)));
+            }
+            let kw = fields.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+            for (i, (k, v)) in fields.iter().enumerate() {
+                let active = i == *at;
+                let value_style = if active { theme.selection() } else { text };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{} {k:<kw$} = ", if active { "›" } else { " " }), text),
+                    Span::styled(format!("{v}{}", if active { "█" } else { "" }), value_style),
+                ]));
+            }
+            lines.push(Line::from(""));
+            lines.push(choice(&[("Enter", "trigger"), ("↑↓", "field"), ("Esc", "cancel")], key, text));
+            (format!("trigger {flow}"), lines)
+        }
+        Overlay::Clear {
+            task,
+            run_id,
+            downstream,
+            upstream,
+            failed_only,
+            reset,
+            ..
+        } => {
+            let toggle = |on: bool| if on { "[x]" } else { "[ ]" };
+            let mut lines = vec![
+                Line::from(Span::styled(format!("run {run_id}"), dim)),
+                Line::from(vec![
+                    Span::styled("d", key),
+                    Span::styled(format!(" {} downstream   ", toggle(*downstream)), text),
+                    Span::styled("u", key),
+                    Span::styled(format!(" {} upstream   ", toggle(*upstream)), text),
+                    Span::styled("f", key),
+                    Span::styled(format!(" {} failed only", toggle(*failed_only)), text),
+                ]),
+                Line::from(""),
+            ];
+            if reset.is_empty() {
+                lines.push(Line::from(Span::styled("nothing would be reset with these choices", theme.warning())));
+            } else {
+                lines.push(Line::from(Span::styled(
+                    format!("{} task instance{} go back to pending (highlighted):", reset.len(), if reset.len() == 1 { "" } else { "s" }),
+                    text,
+                )));
+                let max = 8;
+                for t in reset.iter().take(max) {
+                    lines.push(Line::from(Span::styled(format!("  {t}"), theme.matched())));
+                }
+                if reset.len() > max {
+                    lines.push(Line::from(Span::styled(format!("  … and {} more", reset.len() - max), dim)));
+                }
+            }
+            lines.push(Line::from(""));
+            lines.push(choice(&[("y", "clear"), ("Esc", "cancel")], key, text));
+            (format!("clear {task}"), lines)
+        }
+        Overlay::Quit { running } => {
+            let tries = if *running == 1 { "1 task is" } else { "tasks are" };
+            let lines = vec![
+                Line::from(Span::styled(format!("{} running.", if *running == 1 { tries.to_string() } else { format!("{running} {tries}") }), text)),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("l", key),
+                    Span::styled("  leave them running: drover takes them up at its next start", text),
+                ]),
+                Line::from(vec![
+                    Span::styled("s", key),
+                    Span::styled("  stop them (SIGTERM), recorded as failed", text),
+                ]),
+                Line::from(vec![Span::styled("Esc", key), Span::styled(" stay", text)]),
+            ];
+            ("quit drover?".into(), lines)
+        }
+    };
+    let width = lines
+        .iter()
+        .map(Line::width)
+        .max()
+        .unwrap_or(0)
+        .max(title.chars().count() + 4)
+        .min(area.width.saturating_sub(4) as usize) as u16
+        + 4;
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let rect = Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width: width.min(area.width),
+        height,
+    };
+    Clear.render(rect, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(format!(" {title} "), theme.title().add_modifier(Modifier::BOLD)))
+        .style(text);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    for (i, line) in lines.iter().enumerate().take(inner.height as usize) {
+        let y = inner.y + i as u16;
+        buf.set_line(inner.x + 1, y, line, inner.width.saturating_sub(1));
+    }
+}
+
+/// "y yes · n no" with the keys styled as keys.
+fn choice(pairs: &[(&str, &str)], key: Style, text: Style) -> Line<'static> {
+    let mut spans = Vec::new();
+    for (i, (k, what)) in pairs.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", text));
+        }
+        spans.push(Span::styled(k.to_string(), key));
+        spans.push(Span::styled(format!(" {what}"), text));
+    }
+    Line::from(spans)
+}
