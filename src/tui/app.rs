@@ -139,6 +139,15 @@ impl GridModel {
         self.runs.get(self.run)
     }
 
+    /// The run (index into `runs`) shown in column `c` of `cols`: the
+    /// newest on screen rightmost; when fewer runs than columns remain,
+    /// they start at the left, next to the task names.
+    pub fn column_run(&self, c: usize, cols: usize) -> Option<usize> {
+        let shown = cols.min(self.runs.len().saturating_sub(self.run_offset));
+        let back = shown.checked_sub(c + 1)?;
+        Some(self.run_offset + back)
+    }
+
     /// The state of `task` in run `run_id`, if loaded.
     pub fn instance(&self, run_id: &str, task: &str) -> Option<&TaskInstance> {
         self.instances
@@ -1113,6 +1122,9 @@ impl App {
             .filter(|ti| wanted.contains(&ti.task) && (!*failed_only || ti.state.is_failure()))
             .map(|ti| ti.task.clone())
             .collect();
+        // In graph order, as the grid shows them.
+        let order = |t: &String| graph.and_then(|g| g.tasks.iter().position(|x| x.id == *t)).unwrap_or(usize::MAX);
+        reset.sort_by_key(order);
     }
 
     fn overlay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -1409,13 +1421,9 @@ impl App {
                 let name = self.grid_name_width() + 1;
                 if let Some(x) = column.checked_sub(name) {
                     let cols = self.grid_columns();
-                    let col = (x / GRID_CELL) as usize;
-                    if col < cols {
-                        let idx = self.grid.run_offset + (cols - 1 - col);
-                        if idx < self.grid.runs.len() {
-                            self.grid.run = idx;
-                            self.follow_run_selection();
-                        }
+                    if let Some(idx) = self.grid.column_run((x / GRID_CELL) as usize, cols) {
+                        self.grid.run = idx;
+                        self.follow_run_selection();
                     }
                 }
             }

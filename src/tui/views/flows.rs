@@ -131,8 +131,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
         lines.push(Line::from(head));
         let mut facts = vec![
-            format!("{} tasks", flow.tasks.len()),
-            format!("{} runs", row.runs),
+            plural(flow.tasks.len(), "task"),
+            plural(row.runs, "run"),
             format!("tz {}", flow.timezone),
         ];
         if !flow.tags.is_empty() {
@@ -153,4 +153,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             buf.set_line(area.x + 1, top + 1 + i as u16, line, area.width - 2);
         }
     }
+}
+
+/// "1 task", "3 tasks".
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }

@@ -27,9 +27,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let name_w = app.grid_name_width();
     let cols = app.grid_columns();
     let x0 = area.x + name_w + 1;
-    // Column c (0 = leftmost) shows run index run_offset + cols - 1 - c.
     let run_at = |c: usize| -> Option<(usize, &Run)> {
-        let idx = grid.run_offset + cols.checked_sub(c + 1)?;
+        let idx = grid.column_run(c, cols)?;
         grid.runs.get(idx).map(|r| (idx, r))
     };
     let cell_x = |c: usize| x0 + c as u16 * GRID_CELL;
@@ -39,7 +38,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .collect();
     let longest = durations.iter().flatten().copied().max().unwrap_or(0).max(1);
     let bars_top = area.y + 1;
-    put(buf, area.x, bars_top, &format!("longest {}", short_duration(chrono::Duration::milliseconds(longest))), name_w, theme.dim());
+    if durations.iter().any(Option::is_some) {
+        let top = short_duration(chrono::Duration::milliseconds(longest));
+        put(buf, area.x, bars_top, &format!("{top:>width$}", width = name_w as usize), name_w, theme.dim());
+    }
     for (c, d) in durations.iter().enumerate() {
         let (Some(d), Some((_, run))) = (d, run_at(c)) else {
             continue;
@@ -57,7 +59,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let label = if grid.runs.is_empty() {
         "no runs yet: t triggers one".to_string()
     } else {
-        format!("runs {}/{}", grid.run + 1, grid.total_runs)
+        "runs".to_string()
     };
     put(buf, area.x, states_y, &label, name_w, theme.dim());
     for c in 0..cols {
@@ -152,6 +154,9 @@ pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
     if let Some(start) = run.started {
         let d = run.ended.unwrap_or(app.now) - start;
         spans.push(Span::styled(format!(" · {}", short_duration(d)), theme.text()));
+    }
+    if let Some(i) = app.grid.runs.iter().position(|r| r.id == run.id) {
+        spans.push(Span::styled(format!(" · run {}/{}", i + 1, app.grid.total_runs), theme.dim()));
     }
     let params = App::run_params(run);
     if !params.is_empty() {

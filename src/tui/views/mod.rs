@@ -147,13 +147,14 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
             format!(" {}", m.text),
             if m.error { theme.error() } else { theme.status() },
         )),
-        None => hints(app),
+        None => hints(app, room as usize),
     };
     buf.set_line(area.x, area.y, &left, room);
     buf.set_line(area.right() - right_w, area.y, &right, right_w);
 }
 
-fn hints(app: &App) -> Line<'static> {
+/// Key hints for the view, as many as fit in `room` cells.
+fn hints(app: &App, room: usize) -> Line<'static> {
     let theme = app.theme();
     let pairs: &[(Action, &str)] = match app.view {
         View::Flows => &[
@@ -179,9 +180,17 @@ fn hints(app: &App) -> Line<'static> {
         View::OwnLog => &[(Action::Back, "back")],
     };
     let mut spans = vec![Span::raw(" ")];
-    for (action, what) in pairs.iter().chain(&[(Action::Help, "help"), (Action::Quit, "quit")]) {
-        spans.push(Span::styled(key_of(*action), theme.key()));
-        spans.push(Span::styled(format!(" {what}  "), theme.status()));
+    let mut used = 1;
+    // Help and quit first: they matter most when space is short.
+    for (action, what) in [(Action::Help, "help"), (Action::Quit, "quit")].iter().chain(pairs) {
+        let key = key_of(*action);
+        let what = format!(" {what}  ");
+        used += key.width() + what.width();
+        if used > room {
+            break;
+        }
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::styled(what, theme.status()));
     }
     Line::from(spans)
 }

@@ -21,21 +21,41 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let dim = theme.dim();
     let (title, lines): (String, Vec<Line>) = match overlay {
         Overlay::Help { scroll } => {
-            let mut lines = Vec::new();
-            for (heading, rows) in keymap::help() {
-                if !lines.is_empty() {
-                    lines.push(Line::from(""));
-                }
-                lines.push(Line::from(Span::styled(heading, theme.title())));
+            // Two columns of sections, so the whole keymap fits 80×24.
+            let sections = keymap::help();
+            let section_lines = |(heading, rows): &(&'static str, Vec<(String, &'static str)>)| {
+                let mut lines = vec![Line::from(Span::styled(*heading, theme.title()))];
                 for (keys, desc) in rows {
                     lines.push(Line::from(vec![
-                        Span::styled(format!("  {keys:<14}"), key),
-                        Span::styled(desc, text),
+                        Span::styled(format!(" {keys:<11} "), key),
+                        Span::styled(*desc, text),
                     ]));
                 }
+                lines.push(Line::from(""));
+                lines
+            };
+            let mut columns: [Vec<Line>; 2] = [Vec::new(), Vec::new()];
+            for (i, section) in sections.iter().enumerate() {
+                columns[i % 2].extend(section_lines(section));
             }
-            lines.push(Line::from(""));
-            lines.push(Line::from(Span::styled("any other key closes · j/k scroll", dim)));
+            let left_w = columns[0].iter().map(Line::width).max().unwrap_or(0) + 2;
+            let rows = columns[0].len().max(columns[1].len());
+            let mut lines: Vec<Line> = (0..rows)
+                .map(|i| {
+                    let mut spans: Vec<Span> = Vec::new();
+                    let left = columns[0].get(i).cloned().unwrap_or_default();
+                    let pad = left_w.saturating_sub(left.width());
+                    spans.extend(left.spans);
+                    spans.push(Span::raw(" ".repeat(pad)));
+                    if let Some(right) = columns[1].get(i) {
+                        spans.extend(right.spans.iter().cloned());
+                    }
+                    Line::from(spans)
+                })
+                .collect();
+            while lines.last().is_some_and(|l| l.width() == 0) {
+                lines.pop();
+            }
             let skip = (*scroll as usize).min(lines.len().saturating_sub(1));
             ("keys".into(), lines.into_iter().skip(skip).collect())
         }
@@ -85,22 +105,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 ]),
                 Line::from(""),
             ];
+            lines.pop();
             if reset.is_empty() {
                 lines.push(Line::from(Span::styled("nothing would be reset with these choices", theme.warning())));
             } else {
-                lines.push(Line::from(Span::styled(
-                    format!("{} task instance{} go back to pending (highlighted):", reset.len(), if reset.len() == 1 { "" } else { "s" }),
-                    text,
-                )));
-                let max = 8;
-                for t in reset.iter().take(max) {
-                    lines.push(Line::from(Span::styled(format!("  {t}"), theme.matched())));
-                }
-                if reset.len() > max {
-                    lines.push(Line::from(Span::styled(format!("  … and {} more", reset.len() - max), dim)));
-                }
+                let n = reset.len();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("back to pending ({n}, highlighted): "), text),
+                    Span::styled(reset.join(" "), theme.matched()),
+                ]));
             }
-            lines.push(Line::from(""));
             lines.push(choice(&[("y", "clear"), ("Esc", "cancel")], key, text));
             (format!("clear {task}"), lines)
         }
@@ -131,18 +145,31 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .min(area.width.saturating_sub(4) as usize) as u16
         + 4;
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    // The clear dialog sits at the bottom so the highlighted cells it
+    // will reset stay in sight; the others are centred.
+    let y = if matches!(overlay, Overlay::Clear { .. }) {
+        area.bottom().saturating_sub(height + 1)
+    } else {
+        area.y + area.height.saturating_sub(height) / 2
+    };
     let rect = Rect {
         x: area.x + area.width.saturating_sub(width) / 2,
-        y: area.y + area.height.saturating_sub(height) / 2,
+        y,
         width: width.min(area.width),
         height,
     };
     Clear.render(rect, buf);
-    let block = Block::default()
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
         .title(Span::styled(format!(" {title} "), theme.title().add_modifier(Modifier::BOLD)))
         .style(text);
+    if matches!(overlay, Overlay::Help { .. }) {
+        block = block.title_bottom(Span::styled(
+            " :flows :grid NAME :graph NAME :logs :theme NAME :q · other keys close ",
+            dim,
+        ));
+    }
     let inner = block.inner(rect);
     block.render(rect, buf);
     for (i, line) in lines.iter().enumerate().take(inner.height as usize) {

@@ -1,0 +1,421 @@
+//! The TUI's views drawn on ratatui's TestBackend from a real store, as
+//! insta snapshots (local times filtered), plus checks of colours that
+//! carry meaning and of what keys do to the app.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use common::TestHome;
+use common::tui_fixture::{self, ETL, add_run};
+use drover::flow::Flow;
+use drover::store::{RunState, Store, TaskState};
+use drover::tui::app::{App, Effect, Overlay, View};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+struct Fixture {
+    _home: TestHome,
+    store: Store,
+    flows: Vec<Arc<Flow>>,
+    runs: Vec<String>,
+}
+
+/// Three runs of `etl` (success, failed, running) and a paused manual
+/// flow `backup` with none; a log for the failed try.
+fn fixture() -> Fixture {
+    let home = TestHome::new();
+    home.flow("etl", ETL);
+    home.flow("backup", "description = \"Nightly backup\"\n[tasks.dump]\ncmd = \"true\"\n");
+    let (store, flows) = tui_fixture::open(home.path());
+    let etl = flows.iter().find(|f| f.id == "etl").expect("etl flow").clone();
+    let day = |d| Utc.with_ymd_and_hms(2026, 11, d, 3, 0, 0).unwrap();
+    use TaskState::*;
+    let ok = add_run(
+        &store,
+        &etl,
+        day(29),
+        RunState::Success,
+        Some(95),
+        &[("extract", Success, 1), ("clean_a", Success, 1), ("clean_b", Success, 1), ("load", Success, 1), ("report", Success, 1)],
+    );
+    let failed = add_run(
+        &store,
+        &etl,
+        day(30),
+        RunState::Failed,
+        Some(130),
+        &[("extract", Success, 1), ("clean_a", Success, 1), ("clean_b", Failed, 3), ("load", UpstreamFailed, 0), ("report", UpstreamFailed, 0)],
+    );
+    let running = add_run(
+        &store,
+        &etl,
+        Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap(),
+        RunState::Running,
+        None,
+        &[("extract", Success, 1), ("clean_a", Running, 1), ("clean_b", Queued, 0)],
+    );
+    store
+        .put_flow_state("backup", &drover::store::FlowState { paused: true })
+        .expect("pause backup");
+    store.commit().expect("commit");
+    let log = home.path().join(format!(".drover/logs/etl/{}/clean_b.3.log", failed.id));
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(
+        &log,
+        "reading batch.csv\nparsed 200 rows\nERROR: column 3 is not a number at row 17\n\u{1b}[31mTraceback\u{1b}[0m (most recent call last)\nerror: giving up\n",
+    )
+    .unwrap();
+    Fixture {
+        _home: home,
+        store,
+        flows,
+        runs: vec![ok.id, failed.id, running.id],
+    }
+}
+
+fn app(f: &Fixture, width: u16, height: u16) -> App {
+    tui_fixture::app(&f.store, &f.flows, 1, width, height)
+}
+
+fn buffer(app: &App) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    terminal.draw(|frame| drover::tui::views::draw(app, frame)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row, trailing spaces cut.
+fn text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        for x in 0..area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(app: &App) -> String {
+    text(&buffer(app))
+}
+
+/// Snapshots with local times (the machine's zone) filtered.
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({filters => vec![(r"\d\d-\d\d \d\d:\d\d", "[local time]")]}, {
+            insta::assert_snapshot!($name, $text);
+        });
+    };
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+/// Position of the first cell holding `symbol` on row `y`.
+fn find(buf: &Buffer, y: u16, symbol: &str) -> Option<u16> {
+    (0..buf.area.width).find(|&x| buf[(x, y)].symbol() == symbol)
+}
+
+fn row_of(buf: &Buffer, needle: &str) -> u16 {
+    let t = text(buf);
+    t.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("`{needle}` not on screen:\n{t}")) as u16
+}
+
+#[test]
+fn flows_view() {
+    let f = fixture();
+    let app = app(&f, 80, 24);
+    let shown = screen(&app);
+    assert!(shown.contains("⏸ paused"), "{shown}");
+    snapshot!("flows_80x24", shown);
+}
+
+#[test]
+fn grid_view() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Grid);
+    assert_eq!(app.grid.flow_id, "etl");
+    snapshot!("grid_80x24", screen(&app));
+}
+
+#[test]
+fn graph_view() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    key(&mut app, KeyCode::Char('h'));
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.view, View::Graph);
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.grid.selected_task(), Some("clean_a"));
+    snapshot!("graph_80x24", screen(&app));
+}
+
+#[test]
+fn logs_view_with_search() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    key(&mut app, KeyCode::Char('h'));
+    keys(&mut app, "jj");
+    assert_eq!(app.grid.selected_task(), Some("clean_b"));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Logs);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "error");
+    key(&mut app, KeyCode::Enter);
+    let log = app.log.as_ref().expect("a log is open");
+    assert_eq!(log.matches, vec![2, 4], "smart-case search finds both lines");
+    let buf = buffer(&app);
+    let shown = text(&buf);
+    assert!(!shown.contains('\u{1b}'), "escape sequences never reach the screen");
+    // The current match is drawn selected, the other one as a match.
+    let theme = app.theme();
+    let y = row_of(&buf, "ERROR: column");
+    assert_eq!(buf[(0, y)].bg, theme.selection().bg.unwrap());
+    let y = row_of(&buf, "error: giving up");
+    assert_eq!(buf[(0, y)].bg, theme.matched().bg.unwrap());
+    snapshot!("logs_80x24", shown);
+    // `[` goes to the previous try, `]` back.
+    key(&mut app, KeyCode::Char('['));
+    assert_eq!(app.log.as_ref().unwrap().try_number, 2);
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(app.log.as_ref().unwrap().try_number, 3);
+}
+
+#[test]
+fn help_overlay_lists_the_keymap() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    key(&mut app, KeyCode::Char('?'));
+    let shown = screen(&app);
+    for row in drover::tui::keymap::KEYMAP {
+        assert!(shown.contains(row.desc), "help shows `{}`:\n{shown}", row.desc);
+    }
+    snapshot!("help_80x24", shown);
+    key(&mut app, KeyCode::Char('z'));
+    assert_eq!(app.overlay, None, "any other key closes help");
+}
+
+#[test]
+fn too_small_screen_shows_a_notice() {
+    let f = fixture();
+    let app = app(&f, 20, 5);
+    let shown = screen(&app);
+    assert!(shown.contains("terminal too"), "{shown}");
+    snapshot!("too_small_20x5", shown);
+}
+
+#[test]
+fn state_colours_carry_meaning_and_glyphs_survive_no_color() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    let theme = app.theme().clone();
+    let buf = buffer(&app);
+    let y = row_of(&buf, "clean_b");
+    let failed = find(&buf, y, "✗").expect("failed cell");
+    assert_eq!(buf[(failed, y)].fg, theme.task(TaskState::Failed).fg.unwrap());
+    let y = row_of(&buf, "extract");
+    let ok = find(&buf, y, "✓").expect("success cell");
+    assert_eq!(buf[(ok, y)].fg, theme.task(TaskState::Success).fg.unwrap());
+    assert_ne!(theme.task(TaskState::Failed).fg, theme.task(TaskState::Success).fg);
+    // Without colour every cell is plain, and the glyphs still tell states apart.
+    app.themes = vec![theme.monochrome()];
+    let buf = buffer(&app);
+    for cell in buf.content() {
+        assert!(
+            matches!(cell.fg, ratatui::style::Color::Reset) && matches!(cell.bg, ratatui::style::Color::Reset),
+            "no colour with NO_COLOR: {cell:?}"
+        );
+    }
+    let shown = text(&buf);
+    for glyph in ["✓", "✗", "⊘", "▶", "◷", "·"] {
+        assert!(shown.contains(glyph), "glyph {glyph} shown:\n{shown}");
+    }
+}
+
+#[test]
+fn clear_dialog_previews_and_toggles_what_it_resets() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    key(&mut app, KeyCode::Char('h'));
+    keys(&mut app, "jj");
+    key(&mut app, KeyCode::Char('c'));
+    let reset = |app: &App| match &app.overlay {
+        Some(Overlay::Clear { reset, .. }) => reset.clone(),
+        other => panic!("clear dialog open, got {other:?}"),
+    };
+    assert_eq!(reset(&app), ["clean_b", "load", "report"], "downstream is on by default");
+    // The tasks to reset are highlighted in the grid behind the dialog.
+    let buf = buffer(&app);
+    let theme = app.theme().clone();
+    let y = row_of(&buf, "report ");
+    let cell = find(&buf, y, "⊘").expect("report's cell");
+    assert_eq!(buf[(cell, y)].bg, theme.matched().bg.unwrap());
+    snapshot!("clear_dialog_80x24", text(&buf));
+    key(&mut app, KeyCode::Char('u'));
+    assert_eq!(reset(&app), ["extract", "clean_b", "load", "report"]);
+    key(&mut app, KeyCode::Char('f'));
+    assert_eq!(reset(&app), ["clean_b", "load", "report"], "failed only keeps failed ones");
+    key(&mut app, KeyCode::Char('d'));
+    key(&mut app, KeyCode::Char('u'));
+    assert_eq!(reset(&app), ["clean_b"]);
+    let effects = key(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        effects,
+        [Effect::Command {
+            args: vec!["clear".into(), "etl".into(), f.runs[1].clone(), "clean_b".into()],
+            what: "clear 1 task".into()
+        }]
+    );
+}
+
+#[test]
+fn trigger_form_is_prefilled_with_the_flow_params() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('t'));
+    match &app.overlay {
+        Some(Overlay::Trigger { flow, fields, .. }) => {
+            assert_eq!(flow, "etl");
+            assert_eq!(fields, &[("source".to_string(), "events".to_string())]);
+        }
+        other => panic!("trigger form open, got {other:?}"),
+    }
+    snapshot!("trigger_form_80x24", screen(&app));
+    for _ in 0.."events".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, "clicks");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::Command {
+            args: vec!["trigger".into(), "etl".into(), "-p".into(), "source=clicks".into()],
+            what: "trigger etl".into()
+        }]
+    );
+}
+
+#[test]
+fn quitting_with_running_tasks_asks_what_to_do_with_them() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty());
+    assert_eq!(app.overlay, Some(Overlay::Quit { running: 1 }));
+    snapshot!("quit_80x24", screen(&app));
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert_eq!(app.overlay, None);
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(key(&mut app, KeyCode::Char('s')), [Effect::Quit { stop_tasks: true }]);
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(key(&mut app, KeyCode::Char('l')), [Effect::Quit { stop_tasks: false }]);
+    // With nothing running, q quits at once.
+    let mut idle = tui_fixture::app(&f.store, &f.flows, 0, 80, 24);
+    assert_eq!(key(&mut idle, KeyCode::Char('q')), [Effect::Quit { stop_tasks: false }]);
+}
+
+#[test]
+fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    // The newest run's clean_a is running: x asks before killing it.
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.grid.selected_task(), Some("clean_a"));
+    assert!(key(&mut app, KeyCode::Char('x')).is_empty());
+    assert!(matches!(&app.overlay, Some(Overlay::Confirm { args, .. }) if args[0] == "kill" && args[3] == "clean_a"));
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.overlay, None);
+    // extract is done: nothing to kill.
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.overlay, None);
+    let message = app.message.clone().expect("a message");
+    assert!(message.error && message.text.contains("not running"), "{message:?}");
+    // s asks, then marks.
+    key(&mut app, KeyCode::Char('s'));
+    let effects = key(&mut app, KeyCode::Char('y'));
+    assert!(matches!(&effects[..], [Effect::Command { args, .. }] if args[..] == ["mark", "etl", f.runs[2].as_str(), "extract", "success"]));
+    // p pauses the flow after asking.
+    key(&mut app, KeyCode::Char('p'));
+    let effects = key(&mut app, KeyCode::Enter);
+    assert!(matches!(&effects[..], [Effect::Command { args, .. }] if args[..] == ["pause", "etl"]));
+}
+
+#[test]
+fn command_line_and_filter() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "grid etll");
+    key(&mut app, KeyCode::Enter);
+    let message = app.message.clone().expect("a message");
+    assert!(message.error && message.text.contains("did you mean `etl`"), "{message:?}");
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "graph etl");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Graph);
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "theme nope");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.message.as_ref().is_some_and(|m| m.error && m.text.contains("no theme `nope`")));
+    key(&mut app, KeyCode::Char('1'));
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "bac");
+    assert_eq!(app.visible_flows().len(), 1);
+    assert_eq!(app.selected_flow_id().as_deref(), Some("backup"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.visible_flows().len(), 2, "Esc drops the filter");
+}
+
+#[test]
+fn grid_scrolls_back_through_many_runs() {
+    let home = TestHome::new();
+    home.flow("etl", ETL);
+    let (store, flows) = tui_fixture::open(home.path());
+    let etl = flows[0].clone();
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
+    for d in 0..300 {
+        let state = if d % 7 == 0 { RunState::Failed } else { RunState::Success };
+        add_run(&store, &etl, start + Duration::days(d), state, Some(60 + d), &[]);
+    }
+    let mut app = tui_fixture::app(&store, &flows, 0, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    assert_eq!(app.grid.total_runs, 300);
+    assert!(app.grid.runs.len() < 300, "runs load page by page");
+    for _ in 0..299 {
+        key(&mut app, KeyCode::Char('h'));
+    }
+    assert_eq!(app.grid.run, 299, "reaches the oldest run");
+    assert_eq!(app.grid.selected_run().map(|r| r.logical), Some(start));
+    let shown = screen(&app);
+    assert!(shown.contains("run 300/300"), "{shown}");
+    assert!(app.grid.instances.len() <= app.grid_columns(), "only runs on screen keep their instances");
+}
