@@ -29,9 +29,16 @@ struct Fixture {
 fn fixture() -> Fixture {
     let home = TestHome::new();
     home.flow("etl", ETL);
-    home.flow("backup", "description = \"Nightly backup\"\n[tasks.dump]\ncmd = \"true\"\n");
+    home.flow(
+        "backup",
+        "description = \"Nightly backup\"\n[tasks.dump]\ncmd = \"true\"\n",
+    );
     let (store, flows) = tui_fixture::open(home.path());
-    let etl = flows.iter().find(|f| f.id == "etl").expect("etl flow").clone();
+    let etl = flows
+        .iter()
+        .find(|f| f.id == "etl")
+        .expect("etl flow")
+        .clone();
     let day = |d| Utc.with_ymd_and_hms(2026, 11, d, 3, 0, 0).unwrap();
     use TaskState::*;
     let ok = add_run(
@@ -40,7 +47,13 @@ fn fixture() -> Fixture {
         day(29),
         RunState::Success,
         Some(95),
-        &[("extract", Success, 1), ("clean_a", Success, 1), ("clean_b", Success, 1), ("load", Success, 1), ("report", Success, 1)],
+        &[
+            ("extract", Success, 1),
+            ("clean_a", Success, 1),
+            ("clean_b", Success, 1),
+            ("load", Success, 1),
+            ("report", Success, 1),
+        ],
     );
     let failed = add_run(
         &store,
@@ -48,7 +61,13 @@ fn fixture() -> Fixture {
         day(30),
         RunState::Failed,
         Some(130),
-        &[("extract", Success, 1), ("clean_a", Success, 1), ("clean_b", Failed, 3), ("load", UpstreamFailed, 0), ("report", UpstreamFailed, 0)],
+        &[
+            ("extract", Success, 1),
+            ("clean_a", Success, 1),
+            ("clean_b", Failed, 3),
+            ("load", UpstreamFailed, 0),
+            ("report", UpstreamFailed, 0),
+        ],
     );
     let running = add_run(
         &store,
@@ -56,13 +75,19 @@ fn fixture() -> Fixture {
         Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap(),
         RunState::Running,
         None,
-        &[("extract", Success, 1), ("clean_a", Running, 1), ("clean_b", Queued, 0)],
+        &[
+            ("extract", Success, 1),
+            ("clean_a", Running, 1),
+            ("clean_b", Queued, 0),
+        ],
     );
     store
         .put_flow_state("backup", &drover::store::FlowState { paused: true })
         .expect("pause backup");
     store.commit().expect("commit");
-    let log = home.path().join(format!(".drover/logs/etl/{}/clean_b.3.log", failed.id));
+    let log = home
+        .path()
+        .join(format!(".drover/logs/etl/{}/clean_b.3.log", failed.id));
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
     std::fs::write(
         &log,
@@ -83,7 +108,9 @@ fn app(f: &Fixture, width: u16, height: u16) -> App {
 
 fn buffer(app: &App) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
-    terminal.draw(|frame| drover::tui::views::draw(app, frame)).unwrap();
+    terminal
+        .draw(|frame| drover::tui::views::draw(app, frame))
+        .unwrap();
     terminal.backend().buffer().clone()
 }
 
@@ -132,7 +159,9 @@ fn find(buf: &Buffer, y: u16, symbol: &str) -> Option<u16> {
 
 fn row_of(buf: &Buffer, needle: &str) -> u16 {
     let t = text(buf);
-    t.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("`{needle}` not on screen:\n{t}")) as u16
+    t.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` not on screen:\n{t}")) as u16
 }
 
 #[test]
@@ -184,10 +213,17 @@ fn logs_view_with_search() {
     keys(&mut app, "error");
     key(&mut app, KeyCode::Enter);
     let log = app.log.as_ref().expect("a log is open");
-    assert_eq!(log.matches, vec![2, 4], "smart-case search finds both lines");
+    assert_eq!(
+        log.matches,
+        vec![2, 4],
+        "smart-case search finds both lines"
+    );
     let buf = buffer(&app);
     let shown = text(&buf);
-    assert!(!shown.contains('\u{1b}'), "escape sequences never reach the screen");
+    assert!(
+        !shown.contains('\u{1b}'),
+        "escape sequences never reach the screen"
+    );
     // The current match is drawn selected, the other one as a match.
     let theme = app.theme();
     let y = row_of(&buf, "ERROR: column");
@@ -209,7 +245,11 @@ fn help_overlay_lists_the_keymap() {
     key(&mut app, KeyCode::Char('?'));
     let shown = screen(&app);
     for row in drover::tui::keymap::KEYMAP {
-        assert!(shown.contains(row.desc), "help shows `{}`:\n{shown}", row.desc);
+        assert!(
+            shown.contains(row.desc),
+            "help shows `{}`:\n{shown}",
+            row.desc
+        );
     }
     snapshot!("help_80x24", shown);
     key(&mut app, KeyCode::Char('z'));
@@ -235,17 +275,24 @@ fn state_colours_carry_meaning_and_glyphs_survive_no_color() {
     let buf = buffer(&app);
     let y = row_of(&buf, "clean_b");
     let failed = find(&buf, y, "✗").expect("failed cell");
-    assert_eq!(buf[(failed, y)].fg, theme.task(TaskState::Failed).fg.unwrap());
+    assert_eq!(
+        buf[(failed, y)].fg,
+        theme.task(TaskState::Failed).fg.unwrap()
+    );
     let y = row_of(&buf, "extract");
     let ok = find(&buf, y, "✓").expect("success cell");
     assert_eq!(buf[(ok, y)].fg, theme.task(TaskState::Success).fg.unwrap());
-    assert_ne!(theme.task(TaskState::Failed).fg, theme.task(TaskState::Success).fg);
+    assert_ne!(
+        theme.task(TaskState::Failed).fg,
+        theme.task(TaskState::Success).fg
+    );
     // Without colour every cell is plain, and the glyphs still tell states apart.
     app.themes = vec![theme.monochrome()];
     let buf = buffer(&app);
     for cell in buf.content() {
         assert!(
-            matches!(cell.fg, ratatui::style::Color::Reset) && matches!(cell.bg, ratatui::style::Color::Reset),
+            matches!(cell.fg, ratatui::style::Color::Reset)
+                && matches!(cell.bg, ratatui::style::Color::Reset),
             "no colour with NO_COLOR: {cell:?}"
         );
     }
@@ -268,7 +315,11 @@ fn clear_dialog_previews_and_toggles_what_it_resets() {
         Some(Overlay::Clear { reset, .. }) => reset.clone(),
         other => panic!("clear dialog open, got {other:?}"),
     };
-    assert_eq!(reset(&app), ["clean_b", "load", "report"], "downstream is on by default");
+    assert_eq!(
+        reset(&app),
+        ["clean_b", "load", "report"],
+        "downstream is on by default"
+    );
     // The tasks to reset are highlighted in the grid behind the dialog.
     let buf = buffer(&app);
     let theme = app.theme().clone();
@@ -279,7 +330,11 @@ fn clear_dialog_previews_and_toggles_what_it_resets() {
     key(&mut app, KeyCode::Char('u'));
     assert_eq!(reset(&app), ["extract", "clean_b", "load", "report"]);
     key(&mut app, KeyCode::Char('f'));
-    assert_eq!(reset(&app), ["clean_b", "load", "report"], "failed only keeps failed ones");
+    assert_eq!(
+        reset(&app),
+        ["clean_b", "load", "report"],
+        "failed only keeps failed ones"
+    );
     key(&mut app, KeyCode::Char('d'));
     key(&mut app, KeyCode::Char('u'));
     assert_eq!(reset(&app), ["clean_b"]);
@@ -287,7 +342,12 @@ fn clear_dialog_previews_and_toggles_what_it_resets() {
     assert_eq!(
         effects,
         [Effect::Command {
-            args: vec!["clear".into(), "etl".into(), f.runs[1].clone(), "clean_b".into()],
+            args: vec![
+                "clear".into(),
+                "etl".into(),
+                f.runs[1].clone(),
+                "clean_b".into()
+            ],
             what: "clear 1 task".into()
         }]
     );
@@ -315,7 +375,12 @@ fn trigger_form_is_prefilled_with_the_flow_params() {
     assert_eq!(
         effects,
         [Effect::Command {
-            args: vec!["trigger".into(), "etl".into(), "-p".into(), "source=clicks".into()],
+            args: vec![
+                "trigger".into(),
+                "etl".into(),
+                "-p".into(),
+                "source=clicks".into()
+            ],
             what: "trigger etl".into()
         }]
     );
@@ -331,12 +396,21 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
     assert!(key(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(app.overlay, None);
     key(&mut app, KeyCode::Char('q'));
-    assert_eq!(key(&mut app, KeyCode::Char('s')), [Effect::Quit { stop_tasks: true }]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('s')),
+        [Effect::Quit { stop_tasks: true }]
+    );
     key(&mut app, KeyCode::Char('q'));
-    assert_eq!(key(&mut app, KeyCode::Char('l')), [Effect::Quit { stop_tasks: false }]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char('l')),
+        [Effect::Quit { stop_tasks: false }]
+    );
     // With nothing running, q quits at once.
     let mut idle = tui_fixture::app(&f.store, &f.flows, 0, 80, 24);
-    assert_eq!(key(&mut idle, KeyCode::Char('q')), [Effect::Quit { stop_tasks: false }]);
+    assert_eq!(
+        key(&mut idle, KeyCode::Char('q')),
+        [Effect::Quit { stop_tasks: false }]
+    );
 }
 
 #[test]
@@ -349,7 +423,9 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
     key(&mut app, KeyCode::Char('j'));
     assert_eq!(app.grid.selected_task(), Some("clean_a"));
     assert!(key(&mut app, KeyCode::Char('x')).is_empty());
-    assert!(matches!(&app.overlay, Some(Overlay::Confirm { args, .. }) if args[0] == "kill" && args[3] == "clean_a"));
+    assert!(
+        matches!(&app.overlay, Some(Overlay::Confirm { args, .. }) if args[0] == "kill" && args[3] == "clean_a")
+    );
     key(&mut app, KeyCode::Char('n'));
     assert_eq!(app.overlay, None);
     // extract is done: nothing to kill.
@@ -357,11 +433,16 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
     key(&mut app, KeyCode::Char('x'));
     assert_eq!(app.overlay, None);
     let message = app.message.clone().expect("a message");
-    assert!(message.error && message.text.contains("not running"), "{message:?}");
+    assert!(
+        message.error && message.text.contains("not running"),
+        "{message:?}"
+    );
     // s asks, then marks.
     key(&mut app, KeyCode::Char('s'));
     let effects = key(&mut app, KeyCode::Char('y'));
-    assert!(matches!(&effects[..], [Effect::Command { args, .. }] if args[..] == ["mark", "etl", f.runs[2].as_str(), "extract", "success"]));
+    assert!(
+        matches!(&effects[..], [Effect::Command { args, .. }] if args[..] == ["mark", "etl", f.runs[2].as_str(), "extract", "success"])
+    );
     // p pauses the flow after asking.
     key(&mut app, KeyCode::Char('p'));
     let effects = key(&mut app, KeyCode::Enter);
@@ -376,7 +457,10 @@ fn command_line_and_filter() {
     keys(&mut app, "grid etll");
     key(&mut app, KeyCode::Enter);
     let message = app.message.clone().expect("a message");
-    assert!(message.error && message.text.contains("did you mean `etl`"), "{message:?}");
+    assert!(
+        message.error && message.text.contains("did you mean `etl`"),
+        "{message:?}"
+    );
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "graph etl");
     key(&mut app, KeyCode::Enter);
@@ -384,7 +468,11 @@ fn command_line_and_filter() {
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "theme nope");
     key(&mut app, KeyCode::Enter);
-    assert!(app.message.as_ref().is_some_and(|m| m.error && m.text.contains("no theme `nope`")));
+    assert!(
+        app.message
+            .as_ref()
+            .is_some_and(|m| m.error && m.text.contains("no theme `nope`"))
+    );
     key(&mut app, KeyCode::Char('1'));
     key(&mut app, KeyCode::Char('/'));
     keys(&mut app, "bac");
@@ -402,8 +490,19 @@ fn grid_scrolls_back_through_many_runs() {
     let etl = flows[0].clone();
     let start = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
     for d in 0..300 {
-        let state = if d % 7 == 0 { RunState::Failed } else { RunState::Success };
-        add_run(&store, &etl, start + Duration::days(d), state, Some(60 + d), &[]);
+        let state = if d % 7 == 0 {
+            RunState::Failed
+        } else {
+            RunState::Success
+        };
+        add_run(
+            &store,
+            &etl,
+            start + Duration::days(d),
+            state,
+            Some(60 + d),
+            &[],
+        );
     }
     let mut app = tui_fixture::app(&store, &flows, 0, 80, 24);
     app.open_flow("etl");
@@ -417,5 +516,8 @@ fn grid_scrolls_back_through_many_runs() {
     assert_eq!(app.grid.selected_run().map(|r| r.logical), Some(start));
     let shown = screen(&app);
     assert!(shown.contains("run 300/300"), "{shown}");
-    assert!(app.grid.instances.len() <= app.grid_columns(), "only runs on screen keep their instances");
+    assert!(
+        app.grid.instances.len() <= app.grid_columns(),
+        "only runs on screen keep their instances"
+    );
 }

@@ -48,9 +48,19 @@ pub fn open_home_store(home: &Home) -> Result<Store, Failure> {
 impl Instance {
     /// Starts everything: takes up running tries, then schedules, serves
     /// the socket and watches the flows. Must run inside a tokio runtime.
-    pub fn start(home: &Home, root_abs: PathBuf, store: Store, stop_tasks: bool) -> Result<Instance, Failure> {
+    pub fn start(
+        home: &Home,
+        root_abs: PathBuf,
+        store: Store,
+        stop_tasks: bool,
+    ) -> Result<Instance, Failure> {
         let fail = |e: crate::engine::EngineError| Failure::new(EXIT_FAILED, e.to_string());
-        let mut engine = Engine::new(root_abs.clone(), home.config.clone(), home.flows.clone(), store.clone());
+        let mut engine = Engine::new(
+            root_abs.clone(),
+            home.config.clone(),
+            home.flows.clone(),
+            store.clone(),
+        );
         engine.resume().map_err(fail)?;
         let mut engine = engine.with_scheduler().map_err(fail)?;
         if stop_tasks {
@@ -111,8 +121,14 @@ impl Instance {
     /// Runs a drover command line inside this instance, as if it came
     /// through the socket, and returns what it printed. Blocks: call it
     /// off the runtime's threads.
-    pub fn command(&self) -> impl Fn(Vec<String>) -> crate::control::Answer + Send + Sync + 'static {
-        let (store, engine, runtime) = (self.store.clone(), self.engine.clone(), self.runtime.clone());
+    pub fn command(
+        &self,
+    ) -> impl Fn(Vec<String>) -> crate::control::Answer + Send + Sync + 'static {
+        let (store, engine, runtime) = (
+            self.store.clone(),
+            self.engine.clone(),
+            self.runtime.clone(),
+        );
         move |args| {
             let sink = crate::control::Sink::memory();
             let remote = Remote {
@@ -148,9 +164,11 @@ impl Instance {
 /// A line for drover's own log about an engine event, if it is worth one.
 pub fn describe(event: &EngineEvent) -> Option<String> {
     match event {
-        EngineEvent::RunChanged { flow, run_id, state } => {
-            Some(format!("{} run {flow} {run_id} {state}", state.glyph()))
-        }
+        EngineEvent::RunChanged {
+            flow,
+            run_id,
+            state,
+        } => Some(format!("{} run {flow} {run_id} {state}", state.glyph())),
         EngineEvent::TaskChanged {
             flow,
             run_id,
@@ -159,7 +177,10 @@ pub fn describe(event: &EngineEvent) -> Option<String> {
             try_number,
             reason,
         } if matches!(state, TaskState::Failed | TaskState::UpForRetry) => {
-            let why = reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+            let why = reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
             Some(format!(
                 "{} {flow} {run_id} {task} try {try_number} {state}{why}",
                 state.glyph()
@@ -236,7 +257,11 @@ async fn watch_flows(
                 .broken
                 .iter()
                 .map(|b| {
-                    let first = b.errors.first().map(ToString::to_string).unwrap_or_default();
+                    let first = b
+                        .errors
+                        .first()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
                     (b.id.clone(), first)
                 })
                 .collect();

@@ -2,15 +2,15 @@
 //! load the home, call the rooms, and print; they return an exit status.
 
 mod backfill;
-mod instance;
-mod tui;
 mod clear;
+mod instance;
 mod list;
 mod logs;
 mod next;
 mod runs;
 mod serve;
 mod test;
+mod tui;
 mod validate;
 
 use std::io::Write;

@@ -43,7 +43,10 @@ pub fn run(root: &Path) -> Outcome {
         let mut instance = Instance::start(&home, root_abs.clone(), store, false)?;
         // drover's own log (`L`): notes from the watcher and socket, and
         // failed tries and finished runs.
-        let mut notes = std::mem::replace(&mut instance.notes, tokio::sync::mpsc::unbounded_channel().1);
+        let mut notes = std::mem::replace(
+            &mut instance.notes,
+            tokio::sync::mpsc::unbounded_channel().1,
+        );
         let mut events = instance.engine.subscribe();
         let logger = tokio::spawn(async move {
             loop {

@@ -27,10 +27,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use read::Reader;
 pub use executor::{Ended, ExecEvent, Executor, Launch, TryKey};
 pub use local::{KILL_GRACE, LocalExecutor, Supervision, supervising as supervises};
 pub use prepare::{env_name, read_outputs};
+pub use read::Reader;
 
 use crate::flow::{Config, Flow};
 use crate::logs::{self, LogDir};

@@ -160,7 +160,9 @@ impl GridModel {
 /// A modal box over the view.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     /// Asks before a destructive command.
     Confirm {
         title: String,
@@ -185,7 +187,9 @@ pub enum Overlay {
         reset: Vec<String>,
     },
     /// `q` while tries run: leave them running, or stop them.
-    Quit { running: usize },
+    Quit {
+        running: usize,
+    },
 }
 
 /// The line at the bottom while typing a filter, search or command.
@@ -300,7 +304,10 @@ impl App {
                 .map(|f| (f.id.clone(), f.version.clone()))
                 .collect()
         };
-        let flows_changed = self.status.as_ref().is_none_or(|old| versions(old) != versions(&status))
+        let flows_changed = self
+            .status
+            .as_ref()
+            .is_none_or(|old| versions(old) != versions(&status))
             || problems != self.problems;
         let load_changed = self.status.as_ref().is_none_or(|old| {
             (old.running, old.queued, &old.pools) != (status.running, status.queued, &status.pools)
@@ -340,10 +347,10 @@ impl App {
         ids.dedup();
         let selected = self.selected_flow_id();
         self.flows = ids.iter().map(|id| self.flow_row(id)).collect();
-        if let Some(id) = selected {
-            if let Some(i) = self.visible_flows().iter().position(|r| r.id == id) {
-                self.flow_list.selected = i;
-            }
+        if let Some(id) = selected
+            && let Some(i) = self.visible_flows().iter().position(|r| r.id == id)
+        {
+            self.flow_list.selected = i;
         }
     }
 
@@ -443,10 +450,10 @@ impl App {
         let want = (self.grid.run_offset + 2 * self.grid_columns()).max(64);
         self.grid.runs = self.reader.runs(&id, want).unwrap_or_default();
         self.grid.total_runs = self.reader.run_count(&id).max(self.grid.runs.len());
-        if !stick_newest {
-            if let Some(i) = keep.and_then(|k| self.grid.runs.iter().position(|r| r.id == k)) {
-                self.grid.run = i;
-            }
+        if !stick_newest
+            && let Some(i) = keep.and_then(|k| self.grid.runs.iter().position(|r| r.id == k))
+        {
+            self.grid.run = i;
         }
         self.grid.run = self.grid.run.min(self.grid.runs.len().saturating_sub(1));
         self.grid.instances.clear();
@@ -544,11 +551,13 @@ impl App {
                     self.reload_run(run_id);
                     changed = true;
                 }
-                if let Some(log) = self.log.as_mut() {
-                    if log.flow == *flow && log.run_id == *run_id && log.task == *task {
-                        log.reload_meta(&self.reader);
-                        changed = true;
-                    }
+                if let Some(log) = self.log.as_mut()
+                    && log.flow == *flow
+                    && log.run_id == *run_id
+                    && log.task == *task
+                {
+                    log.reload_meta(&self.reader);
+                    changed = true;
                 }
                 changed
             }
@@ -587,7 +596,10 @@ impl App {
 
     /// Handles a key press; returns effects for the loop.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') && self.overlay.is_none() {
+        if key.modifiers.contains(KeyModifiers::CONTROL)
+            && key.code == KeyCode::Char('c')
+            && self.overlay.is_none()
+        {
             return self.update(Action::Quit);
         }
         if self.overlay.is_some() {
@@ -628,7 +640,10 @@ impl App {
                 let (kind, text) = match self.view {
                     View::Logs => (
                         InputKind::Search,
-                        self.log.as_ref().and_then(|l| l.search.clone()).unwrap_or_default(),
+                        self.log
+                            .as_ref()
+                            .and_then(|l| l.search.clone())
+                            .unwrap_or_default(),
                     ),
                     View::Flows => (InputKind::Filter, self.flow_list.filter.clone()),
                     View::Grid => (InputKind::Filter, self.grid.rows.filter.clone()),
@@ -801,7 +816,12 @@ impl App {
         let deps: Vec<Vec<usize>> = flow
             .tasks
             .iter()
-            .map(|t| t.deps.iter().filter_map(|d| index.get(d.as_str()).copied()).collect())
+            .map(|t| {
+                t.deps
+                    .iter()
+                    .filter_map(|d| index.get(d.as_str()).copied())
+                    .collect()
+            })
             .collect();
         self.graph = Some((key, Arc::new(graph_layout::layout(&labels, &deps))));
     }
@@ -809,7 +829,12 @@ impl App {
     /// Index of the selected task in the flow (the Graph's node).
     pub fn graph_node(&self) -> Option<usize> {
         let task = self.grid.selected_task()?;
-        self.grid.flow.as_ref()?.tasks.iter().position(|t| t.id == task)
+        self.grid
+            .flow
+            .as_ref()?
+            .tasks
+            .iter()
+            .position(|t| t.id == task)
     }
 
     fn select_task(&mut self, task: &str) {
@@ -842,7 +867,11 @@ impl App {
                 }
                 if dx != 0 && !self.grid.runs.is_empty() {
                     // Right is newer: index 0 is the newest run.
-                    let max = self.grid.total_runs.max(self.grid.runs.len()).saturating_sub(1) as isize;
+                    let max = self
+                        .grid
+                        .total_runs
+                        .max(self.grid.runs.len())
+                        .saturating_sub(1) as isize;
                     self.grid.run = (self.grid.run as isize - dx).clamp(0, max) as usize;
                     if self.grid.run >= self.grid.runs.len() {
                         self.grid.run_offset = self.grid.run;
@@ -871,7 +900,11 @@ impl App {
                 };
                 let mut at = from;
                 // Paging and first/last repeat the step.
-                let times = if dy.abs() > 1 { dy.unsigned_abs().min(10_000) } else { 1 };
+                let times = if dy.abs() > 1 {
+                    dy.unsigned_abs().min(10_000)
+                } else {
+                    1
+                };
                 for _ in 0..times {
                     match layout.neighbour(at, dir) {
                         Some(n) => at = n,
@@ -897,10 +930,10 @@ impl App {
         match self.view {
             View::Logs => {
                 let h = self.height.saturating_sub(6).max(1) as usize;
-                if let Some(log) = self.log.as_mut() {
-                    if !log.next_match(forward, h) {
-                        self.complain("no match");
-                    }
+                if let Some(log) = self.log.as_mut()
+                    && !log.next_match(forward, h)
+                {
+                    self.complain("no match");
                 }
             }
             View::Graph | View::Grid => {
@@ -916,7 +949,11 @@ impl App {
                 let at = self.graph_node().unwrap_or(0);
                 let n = tasks.len();
                 for k in 1..=n {
-                    let i = if forward { (at + k) % n } else { (at + n - k % n) % n };
+                    let i = if forward {
+                        (at + k) % n
+                    } else {
+                        (at + n - k % n) % n
+                    };
                     if tasks[i].to_lowercase().contains(&needle) {
                         let id = tasks[i].clone();
                         self.select_task(&id);
@@ -993,7 +1030,11 @@ impl App {
         let Some(id) = self.action_flow() else {
             return self.complain("no flow selected");
         };
-        let paused = self.flows.iter().find(|r| r.id == id).is_some_and(|r| r.paused);
+        let paused = self
+            .flows
+            .iter()
+            .find(|r| r.id == id)
+            .is_some_and(|r| r.paused);
         let (verb, body) = if paused {
             ("unpause", "scheduled runs resume (missed ones per catchup)")
         } else {
@@ -1044,19 +1085,24 @@ impl App {
     }
 
     fn instance_state(&self, flow: &str, run_id: &str, task: &str) -> Option<TaskState> {
-        if let Some(log) = self.log.as_ref().filter(|l| l.flow == flow && l.run_id == run_id && l.task == task) {
-            if let Some(ti) = &log.instance {
-                return Some(ti.state);
-            }
+        if let Some(log) = self
+            .log
+            .as_ref()
+            .filter(|l| l.flow == flow && l.run_id == run_id && l.task == task)
+            && let Some(ti) = &log.instance
+        {
+            return Some(ti.state);
         }
-        if flow == self.grid.flow_id {
-            if let Some(ti) = self.grid.instance(run_id, task) {
-                return Some(ti.state);
-            }
+        if flow == self.grid.flow_id
+            && let Some(ti) = self.grid.instance(run_id, task)
+        {
+            return Some(ti.state);
         }
         let run = self.reader.run(flow, run_id).ok()??;
         let tis = self.reader.task_instances(&run).ok()?;
-        tis.into_iter().find(|ti| ti.task == task).map(|ti| ti.state)
+        tis.into_iter()
+            .find(|ti| ti.task == task)
+            .map(|ti| ti.state)
     }
 
     fn ask_clear(&mut self) {
@@ -1123,7 +1169,11 @@ impl App {
             .map(|ti| ti.task.clone())
             .collect();
         // In graph order, as the grid shows them.
-        let order = |t: &String| graph.and_then(|g| g.tasks.iter().position(|x| x.id == *t)).unwrap_or(usize::MAX);
+        let order = |t: &String| {
+            graph
+                .and_then(|g| g.tasks.iter().position(|x| x.id == *t))
+                .unwrap_or(usize::MAX)
+        };
         reset.sort_by_key(order);
     }
 
@@ -1169,7 +1219,9 @@ impl App {
                         what: format!("trigger {flow}"),
                     }];
                 }
-                KeyCode::Down | KeyCode::Tab if !fields.is_empty() => *at = (*at + 1) % fields.len(),
+                KeyCode::Down | KeyCode::Tab if !fields.is_empty() => {
+                    *at = (*at + 1) % fields.len()
+                }
                 KeyCode::Up | KeyCode::BackTab if !fields.is_empty() => {
                     *at = (*at + fields.len() - 1) % fields.len()
                 }
@@ -1211,7 +1263,11 @@ impl App {
                     args.extend(reset.iter().cloned());
                     return vec![Effect::Command {
                         args,
-                        what: format!("clear {} task{}", reset.len(), if reset.len() == 1 { "" } else { "s" }),
+                        what: format!(
+                            "clear {} task{}",
+                            reset.len(),
+                            if reset.len() == 1 { "" } else { "s" }
+                        ),
                     }];
                 }
                 _ if esc || key.code == KeyCode::Char('n') || key.code == KeyCode::Char('q') => {
@@ -1258,14 +1314,16 @@ impl App {
                 }
                 return Vec::new();
             }
-            KeyCode::Backspace => {
-                if input.text.pop().is_none() {
-                    self.apply_input(&input);
-                    return Vec::new();
-                }
+            KeyCode::Backspace if input.text.pop().is_none() => {
+                self.apply_input(&input);
+                return Vec::new();
             }
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => input.text.clear(),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.text.push(c),
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.clear()
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.push(c)
+            }
             _ => {}
         }
         if input.kind != InputKind::Command {
@@ -1304,7 +1362,12 @@ impl App {
                 self.graph_search = input.text.clone();
                 let needle = input.text.to_lowercase();
                 if !needle.is_empty() {
-                    let hit = self.grid.tasks.iter().find(|t| t.to_lowercase().contains(&needle)).cloned();
+                    let hit = self
+                        .grid
+                        .tasks
+                        .iter()
+                        .find(|t| t.to_lowercase().contains(&needle))
+                        .cloned();
                     if let Some(t) = hit {
                         self.select_task(&t);
                     }
@@ -1336,7 +1399,10 @@ impl App {
                         _ => {}
                     }
                 } else {
-                    let hint = crate::flow::suggest::did_you_mean(id, self.flows.iter().map(|r| r.id.as_str()));
+                    let hint = crate::flow::suggest::did_you_mean(
+                        id,
+                        self.flows.iter().map(|r| r.id.as_str()),
+                    );
                     self.complain(format!("no flow `{id}`{hint}"));
                 }
             }
@@ -1351,16 +1417,25 @@ impl App {
                 None => {
                     let names: Vec<&str> = self.themes.iter().map(|t| t.name.as_str()).collect();
                     let hint = crate::flow::suggest::did_you_mean(theme, names.iter().copied());
-                    self.complain(format!("no theme `{theme}`{hint}; themes: {}", names.join(", ")));
+                    self.complain(format!(
+                        "no theme `{theme}`{hint}; themes: {}",
+                        names.join(", ")
+                    ));
                 }
             },
             ("theme", None) => {
                 let names: Vec<&str> = self.themes.iter().map(|t| t.name.as_str()).collect();
-                self.say(format!("theme {}; themes: {}", self.theme().name, names.join(", ")));
+                self.say(format!(
+                    "theme {}; themes: {}",
+                    self.theme().name,
+                    names.join(", ")
+                ));
             }
             ("trigger", _) => self.ask_trigger(),
             (other, _) => {
-                let known = ["flows", "grid", "graph", "logs", "log", "theme", "trigger", "help", "q"];
+                let known = [
+                    "flows", "grid", "graph", "logs", "log", "theme", "trigger", "help", "q",
+                ];
                 let hint = crate::flow::suggest::did_you_mean(other, known.iter().copied());
                 self.complain(format!("unknown command `:{other}`{hint}; try :flows :grid NAME :graph NAME :theme NAME :q"));
             }
@@ -1370,7 +1445,11 @@ impl App {
 
     /// Shows what a command said, and refreshes what it changed.
     pub fn answered(&mut self, what: &str, answer: &crate::control::Answer) {
-        let text = if answer.code == 0 { &answer.out } else { &answer.err };
+        let text = if answer.code == 0 {
+            &answer.out
+        } else {
+            &answer.err
+        };
         let first = text
             .lines()
             .find(|l| !l.trim().is_empty())

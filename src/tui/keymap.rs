@@ -73,7 +73,12 @@ pub struct Binding {
     pub scope: Scope,
 }
 
-const fn bind(on: &'static [&'static str], run: Action, desc: &'static str, scope: Scope) -> Binding {
+const fn bind(
+    on: &'static [&'static str],
+    run: Action,
+    desc: &'static str,
+    scope: Scope,
+) -> Binding {
     Binding {
         on,
         run,
@@ -84,34 +89,99 @@ const fn bind(on: &'static [&'static str], run: Action, desc: &'static str, scop
 
 /// The keymap (SPEC §6), in the order the help overlay lists it.
 pub const KEYMAP: &[Binding] = &[
-    bind(&["?"], Action::Help, "help (this overlay)", Scope::Everywhere),
-    bind(&["q", "C-c"], Action::Quit, "quit (asks if tasks run)", Scope::Everywhere),
+    bind(
+        &["?"],
+        Action::Help,
+        "help (this overlay)",
+        Scope::Everywhere,
+    ),
+    bind(
+        &["q", "C-c"],
+        Action::Quit,
+        "quit (asks if tasks run)",
+        Scope::Everywhere,
+    ),
     bind(&["1"], Action::Flows, "Flows view", Scope::Everywhere),
-    bind(&["2"], Action::Grid, "Grid view (tasks × runs)", Scope::Everywhere),
-    bind(&["3"], Action::Graph, "Graph view (the DAG)", Scope::Everywhere),
-    bind(&["4"], Action::Logs, "Logs view (selected try)", Scope::Everywhere),
-    bind(&["L"], Action::OwnLog, "drover's own log", Scope::Everywhere),
+    bind(
+        &["2"],
+        Action::Grid,
+        "Grid view (tasks × runs)",
+        Scope::Everywhere,
+    ),
+    bind(
+        &["3"],
+        Action::Graph,
+        "Graph view (the DAG)",
+        Scope::Everywhere,
+    ),
+    bind(
+        &["4"],
+        Action::Logs,
+        "Logs view (selected try)",
+        Scope::Everywhere,
+    ),
+    bind(
+        &["L"],
+        Action::OwnLog,
+        "drover's own log",
+        Scope::Everywhere,
+    ),
     bind(&["T"], Action::CycleTheme, "cycle theme", Scope::Everywhere),
-    bind(&[":"], Action::CommandLine, "command line (below)", Scope::Everywhere),
+    bind(
+        &[":"],
+        Action::CommandLine,
+        "command line (below)",
+        Scope::Everywhere,
+    ),
     bind(&["Enter"], Action::Enter, "drill in", Scope::Moving),
     bind(&["Esc"], Action::Back, "back", Scope::Moving),
     bind(&["k", "Up"], Action::Up, "up", Scope::Moving),
     bind(&["j", "Down"], Action::Down, "down", Scope::Moving),
-    bind(&["h", "Left"], Action::Left, "older run / upstream", Scope::Moving),
-    bind(&["l", "Right"], Action::Right, "newer run / downstream", Scope::Moving),
+    bind(
+        &["h", "Left"],
+        Action::Left,
+        "older run / upstream",
+        Scope::Moving,
+    ),
+    bind(
+        &["l", "Right"],
+        Action::Right,
+        "newer run / downstream",
+        Scope::Moving,
+    ),
     bind(&["g", "Home"], Action::First, "first", Scope::Moving),
     bind(&["G", "End"], Action::Last, "last", Scope::Moving),
     bind(&["PageUp", "C-b"], Action::PageUp, "page up", Scope::Moving),
-    bind(&["PageDown", "C-f"], Action::PageDown, "page down", Scope::Moving),
-    bind(&["/"], Action::Filter, "filter list / search log", Scope::Moving),
+    bind(
+        &["PageDown", "C-f"],
+        Action::PageDown,
+        "page down",
+        Scope::Moving,
+    ),
+    bind(
+        &["/"],
+        Action::Filter,
+        "filter list / search log",
+        Scope::Moving,
+    ),
     bind(&["n"], Action::NextMatch, "next match", Scope::Moving),
     bind(&["N"], Action::PrevMatch, "previous match", Scope::Moving),
-    bind(&["t"], Action::Trigger, "trigger (params form)", Scope::Actions),
+    bind(
+        &["t"],
+        Action::Trigger,
+        "trigger (params form)",
+        Scope::Actions,
+    ),
     bind(&["c"], Action::Clear, "clear (choose what)", Scope::Actions),
     bind(&["s"], Action::MarkSuccess, "mark success", Scope::Actions),
     bind(&["F"], Action::MarkFailed, "mark failed", Scope::Actions),
     bind(&["x"], Action::Kill, "kill running try", Scope::Actions),
-    bind(&["p"], Action::Pause, "pause / unpause flow", Scope::Actions),
+    bind(
+        &["p"],
+        Action::Pause,
+        "pause / unpause flow",
+        Scope::Actions,
+    ),
     bind(&["f"], Action::Follow, "follow on/off", Scope::Logs),
     bind(&["w"], Action::Wrap, "wrap on/off", Scope::Logs),
     bind(&["["], Action::PrevTry, "previous try", Scope::Logs),
@@ -182,7 +252,11 @@ pub fn display(name: &str) -> String {
 pub fn help() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let mut out: Vec<(&'static str, Vec<(String, &'static str)>)> = Vec::new();
     for b in KEYMAP {
-        let keys = b.on.iter().map(|k| display(k)).collect::<Vec<_>>().join(" ");
+        let keys =
+            b.on.iter()
+                .map(|k| display(k))
+                .collect::<Vec<_>>()
+                .join(" ");
         match out.last_mut() {
             Some((title, rows)) if *title == b.scope.title() => rows.push((keys, b.desc)),
             _ => out.push((b.scope.title(), vec![(keys, b.desc)])),

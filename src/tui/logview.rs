@@ -183,10 +183,11 @@ impl LogModel {
         let needle = self.search.as_ref().map(|s| s.to_lowercase());
         for raw in complete[..complete.len() - 1].split(|&b| b == b'\n') {
             let line = clean(&String::from_utf8_lossy(raw));
-            if let Some(n) = &needle {
-                if !n.is_empty() && line.to_lowercase().contains(n.as_str()) {
-                    self.matches.push(self.lines.len());
-                }
+            if let Some(n) = &needle
+                && !n.is_empty()
+                && line.to_lowercase().contains(n.as_str())
+            {
+                self.matches.push(self.lines.len());
             }
             self.lines.push(line);
         }
@@ -205,7 +206,8 @@ impl LogModel {
 
     /// All lines to show, the one being written last.
     pub fn shown_lines(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
-        let partial = (!self.partial.is_empty()).then(|| clean(&String::from_utf8_lossy(&self.partial)));
+        let partial =
+            (!self.partial.is_empty()).then(|| clean(&String::from_utf8_lossy(&self.partial)));
         self.lines
             .iter()
             .map(|l| std::borrow::Cow::Borrowed(l.as_str()))

@@ -74,7 +74,10 @@ enum Incoming {
 /// Builds the app with the home's themes (`NO_COLOR` honoured).
 pub fn new_app(reader: Reader, home: &std::path::Path, theme_name: &str) -> App {
     let (themes, errors) = theme::load_all(home);
-    let themes: Vec<theme::Theme> = themes.into_iter().map(theme::Theme::honour_no_color).collect();
+    let themes: Vec<theme::Theme> = themes
+        .into_iter()
+        .map(theme::Theme::honour_no_color)
+        .collect();
     let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
     App::new(reader, themes, theme_name, errors)
 }
@@ -237,7 +240,11 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
 }
 
 /// Takes one incoming event; Ok(whether to redraw), or Err to leave.
-fn on_incoming(app: &mut App, incoming: Incoming, effects: &mut Vec<Effect>) -> Result<bool, io::Result<Quit>> {
+fn on_incoming(
+    app: &mut App,
+    incoming: Incoming,
+    effects: &mut Vec<Effect>,
+) -> Result<bool, io::Result<Quit>> {
     match incoming {
         Incoming::Input(Event::Key(key)) if key.kind != KeyEventKind::Release => {
             effects.extend(app.on_key(key));
@@ -272,7 +279,9 @@ fn on_incoming(app: &mut App, incoming: Incoming, effects: &mut Vec<Effect>) -> 
             app.answered(&what, &answer);
             Ok(true)
         }
-        Incoming::InputGone(why) => Err(Err(io::Error::other(format!("cannot read the terminal: {why}")))),
+        Incoming::InputGone(why) => Err(Err(io::Error::other(format!(
+            "cannot read the terminal: {why}"
+        )))),
         Incoming::Signal(name) => {
             log::info!("{name}: leaving the screen; running tasks go on");
             Err(Ok(Quit { stop_tasks: false }))
@@ -282,21 +291,23 @@ fn on_incoming(app: &mut App, incoming: Incoming, effects: &mut Vec<Effect>) -> 
 
 /// Reads the terminal on its own thread (crossterm's read blocks).
 fn spawn_input(tx: mpsc::UnboundedSender<Incoming>) {
-    let spawned = std::thread::Builder::new().name("tui-input".into()).spawn(move || {
-        loop {
-            match event::read() {
-                Ok(ev) => {
-                    if tx.send(Incoming::Input(ev)).is_err() {
+    let spawned = std::thread::Builder::new()
+        .name("tui-input".into())
+        .spawn(move || {
+            loop {
+                match event::read() {
+                    Ok(ev) => {
+                        if tx.send(Incoming::Input(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Incoming::InputGone(e.to_string()));
                         return;
                     }
                 }
-                Err(e) => {
-                    let _ = tx.send(Incoming::InputGone(e.to_string()));
-                    return;
-                }
             }
-        }
-    });
+        });
     if let Err(e) = spawned {
         log::error!("cannot read the keyboard: {e}");
     }
@@ -306,7 +317,10 @@ fn spawn_input(tx: mpsc::UnboundedSender<Incoming>) {
 /// tasks run on and are taken up at the next start.
 fn spawn_signals(tx: mpsc::UnboundedSender<Incoming>) {
     use tokio::signal::unix::{SignalKind, signal};
-    for (kind, name) in [(SignalKind::terminate(), "SIGTERM"), (SignalKind::hangup(), "SIGHUP")] {
+    for (kind, name) in [
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+    ] {
         let Ok(mut sig) = signal(kind) else {
             continue;
         };

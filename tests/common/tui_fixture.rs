@@ -44,7 +44,11 @@ deps = ["load"]
 /// Opens the home's store and loads its flows.
 pub fn open(dir: &Path) -> (Store, Vec<Arc<Flow>>) {
     let home = drover::home::Home::load(dir).expect("load home");
-    assert!(home.broken.is_empty(), "fixture flows validate: {:?}", home.broken.first().map(|b| &b.errors));
+    assert!(
+        home.broken.is_empty(),
+        "fixture flows validate: {:?}",
+        home.broken.first().map(|b| &b.errors)
+    );
     let store = Store::open(&dir.join(".drover/store")).expect("open store");
     (store, home.flows.into_iter().map(Arc::new).collect())
 }
@@ -73,7 +77,11 @@ pub fn add_run(
         flow_version: None,
         key: Default::default(),
     };
-    let tasks: Vec<(String, u32)> = flow.tasks.iter().map(|t| (t.id.clone(), t.retries + 1)).collect();
+    let tasks: Vec<(String, u32)> = flow
+        .tasks
+        .iter()
+        .map(|t| (t.id.clone(), t.retries + 1))
+        .collect();
     store.create_run(&mut run, &tasks).expect("create run");
     for (task, s, tries) in states {
         let max_tries = flow.task(task).map_or(1, |t| t.retries + 1);
@@ -91,7 +99,11 @@ pub fn add_run(
             let last = n == *tries;
             let mut t = Try::started(n, logical + Duration::seconds(i64::from(n)));
             if !(last && *s == TaskState::Running) {
-                t.state = if last && *s != TaskState::UpForRetry { *s } else { TaskState::Failed };
+                t.state = if last && *s != TaskState::UpForRetry {
+                    *s
+                } else {
+                    TaskState::Failed
+                };
                 t.ended = Some(t.started + Duration::seconds(2));
                 t.exit_code = Some(if t.state == TaskState::Success { 0 } else { 1 });
             }
@@ -120,7 +132,12 @@ pub fn status(flows: &[Arc<Flow>], running: usize) -> Status {
 /// `now()`, on a `width`×`height` screen.
 pub fn app(store: &Store, flows: &[Arc<Flow>], running: usize, width: u16, height: u16) -> App {
     let theme = Theme::builtin("default").expect("built-in default theme");
-    let mut app = App::new(Reader::new(store.clone()), vec![theme], "default", Vec::new());
+    let mut app = App::new(
+        Reader::new(store.clone()),
+        vec![theme],
+        "default",
+        Vec::new(),
+    );
     app.now = now();
     (app.width, app.height) = (width, height);
     app.set_status(status(flows, running), Default::default());

@@ -43,31 +43,61 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             "no flow matches the filter (/ to change it, Esc in the filter to drop it)"
         };
-        put(buf, x_id, area.y + 2, text, area.width.saturating_sub(4), theme.dim());
+        put(
+            buf,
+            x_id,
+            area.y + 2,
+            text,
+            area.width.saturating_sub(4),
+            theme.dim(),
+        );
     }
     let visible = table_h.saturating_sub(1) as usize;
-    let offset = app.flow_list.offset.min(rows.len().saturating_sub(visible.max(1)));
+    let offset = app
+        .flow_list
+        .offset
+        .min(rows.len().saturating_sub(visible.max(1)));
     for (i, row) in rows.iter().enumerate().skip(offset).take(visible) {
         let y = area.y + 1 + (i - offset) as u16;
         let selected = i == app.flow_list.selected;
         if selected {
             buf.set_style(Rect::new(area.x, y, area.width, 1), theme.selection());
         }
-        let base = |s: ratatui::style::Style| if selected { s.patch(theme.selection()) } else { s };
+        let base = |s: ratatui::style::Style| {
+            if selected {
+                s.patch(theme.selection())
+            } else {
+                s
+            }
+        };
         let (glyph, gstyle) = match (&row.error, row.strip.first()) {
             (Some(_), _) if row.flow.is_none() => ("✗".to_string(), theme.error()),
             (_, Some(state)) => (state.glyph().to_string(), theme.run(*state)),
             _ => ("·".to_string(), theme.dim()),
         };
         buf.set_stringn(area.x, y, glyph, 1, base(gstyle));
-        put(buf, x_id, y, &row.id, id_w, base(theme.text().add_modifier(Modifier::BOLD)));
+        put(
+            buf,
+            x_id,
+            y,
+            &row.id,
+            id_w,
+            base(theme.text().add_modifier(Modifier::BOLD)),
+        );
         if row.error.is_some() {
             let what = if row.flow.is_some() {
                 "⚠ file broken, last good in use"
             } else {
                 "⚠ does not validate"
             };
-            put(buf, x_sched, y, what, sched_w + next_w + 1, base(theme.warning()));
+            put(
+                buf,
+                x_sched,
+                y,
+                what,
+                sched_w + next_w + 1,
+                base(theme.warning()),
+            );
             if row.flow.is_none() {
                 continue;
             }
@@ -100,7 +130,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .collect();
         let line = Line::from(spans);
         let w = n as u16;
-        buf.set_line(x_strip + strip_w.saturating_sub(w).min(strip_w), y, &line, w);
+        buf.set_line(
+            x_strip + strip_w.saturating_sub(w).min(strip_w),
+            y,
+            &line,
+            w,
+        );
     }
     // Details of the selected flow.
     let top = area.y + table_h;
@@ -127,7 +162,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(flow) = &row.flow {
         let mut head = vec![Span::styled(flow.id.clone(), theme.title())];
         if !flow.description.is_empty() {
-            head.push(Span::styled(format!(" — {}", flow.description), theme.text()));
+            head.push(Span::styled(
+                format!(" — {}", flow.description),
+                theme.text(),
+            ));
         }
         lines.push(Line::from(head));
         let mut facts = vec![
@@ -139,7 +177,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             facts.push(format!("tags {}", flow.tags.join(",")));
         }
         if !flow.params.is_empty() {
-            let params: Vec<String> = flow.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let params: Vec<String> = flow
+                .params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             facts.push(format!("params {}", params.join(" ")));
         }
         lines.push(Line::from(Span::styled(facts.join(" · "), theme.dim())));
@@ -148,7 +190,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
         if text.chars().count() > area.width as usize - 2 {
             let style = line.spans.first().map(|s| s.style).unwrap_or_default();
-            put(buf, area.x + 1, top + 1 + i as u16, &fit(&text, area.width as usize - 2), area.width - 2, style);
+            put(
+                buf,
+                area.x + 1,
+                top + 1 + i as u16,
+                &fit(&text, area.width as usize - 2),
+                area.width - 2,
+                style,
+            );
         } else {
             buf.set_line(area.x + 1, top + 1 + i as u16, line, area.width - 2);
         }
@@ -157,5 +206,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// "1 task", "3 tasks".
 fn plural(n: usize, what: &str) -> String {
-    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

@@ -12,9 +12,21 @@ use crate::tui::app::App;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
-    super::grid::run_header(app, app.grid.selected_run(), Rect { height: 1, ..area }, buf);
+    super::grid::run_header(
+        app,
+        app.grid.selected_run(),
+        Rect { height: 1, ..area },
+        buf,
+    );
     let Some((_, layout)) = &app.graph else {
-        put(buf, area.x, area.y + 2, "no graph: this flow's file does not validate", area.width, theme.dim());
+        put(
+            buf,
+            area.x,
+            area.y + 2,
+            "no graph: this flow's file does not validate",
+            area.width,
+            theme.dim(),
+        );
         return;
     };
     let Some(flow) = app.grid.flow.as_ref() else {
@@ -32,10 +44,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(node) = selected.and_then(|i| layout.nodes.get(i)) {
         if layout.width > canvas.width {
             let centre = node.x + node.width / 2;
-            ox = centre.saturating_sub(canvas.width / 2).min(layout.width - canvas.width);
+            ox = centre
+                .saturating_sub(canvas.width / 2)
+                .min(layout.width - canvas.width);
         }
         if layout.height > canvas.height {
-            oy = (node.y + 1).saturating_sub(canvas.height / 2).min(layout.height - canvas.height);
+            oy = (node.y + 1)
+                .saturating_sub(canvas.height / 2)
+                .min(layout.height - canvas.height);
         }
     }
     let inside = |x: u16, y: u16| -> Option<(u16, u16)> {
@@ -69,9 +85,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let top = format!("┌{}┐", "─".repeat(w.saturating_sub(2) as usize));
         let bottom = format!("└{}┘", "─".repeat(w.saturating_sub(2) as usize));
         let glyph = state.map_or(TaskState::Pending.glyph(), TaskState::glyph);
-        let label = fit(&format!("{glyph} {}", task.id), w.saturating_sub(4) as usize);
+        let label = fit(
+            &format!("{glyph} {}", task.id),
+            w.saturating_sub(4) as usize,
+        );
         let label_style = if is_selected {
-            state_style.patch(theme.selection()).add_modifier(Modifier::BOLD)
+            state_style
+                .patch(theme.selection())
+                .add_modifier(Modifier::BOLD)
         } else {
             state_style
         };
@@ -79,14 +100,31 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             draw_clipped(buf, &inside, node.x, node.y + dy, text, border);
         }
         draw_clipped(buf, &inside, node.x, node.y + 1, "│", border);
-        draw_clipped(buf, &inside, node.x + w.saturating_sub(1), node.y + 1, "│", border);
+        draw_clipped(
+            buf,
+            &inside,
+            node.x + w.saturating_sub(1),
+            node.y + 1,
+            "│",
+            border,
+        );
         let inner = format!(" {label:<width$} ", width = w.saturating_sub(4) as usize);
         draw_clipped(buf, &inside, node.x + 1, node.y + 1, &inner, label_style);
     }
     if layout.width > canvas.width || layout.height > canvas.height {
-        let note = format!("{}×{} graph, scrolled to the selection", layout.width, layout.height);
+        let note = format!(
+            "{}×{} graph, scrolled to the selection",
+            layout.width, layout.height
+        );
         let w = note.chars().count() as u16;
-        put(buf, area.right().saturating_sub(w), area.y + 1, &note, w, theme.dim());
+        put(
+            buf,
+            area.right().saturating_sub(w),
+            area.y + 1,
+            &note,
+            w,
+            theme.dim(),
+        );
     }
 }
 
@@ -103,10 +141,10 @@ fn draw_clipped(
     let mut cx = x;
     for c in text.chars() {
         let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) as u16;
-        if let Some((sx, sy)) = inside(cx, y) {
-            if let Some(cell) = buf.cell_mut((sx, sy)) {
-                cell.set_char(c).set_style(style);
-            }
+        if let Some((sx, sy)) = inside(cx, y)
+            && let Some(cell) = buf.cell_mut((sx, sy))
+        {
+            cell.set_char(c).set_style(style);
         }
         cx += w.max(1);
     }

@@ -36,11 +36,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let durations: Vec<Option<i64>> = (0..cols)
         .map(|c| run_at(c).map(|(_, r)| run_millis(r, app.now)))
         .collect();
-    let longest = durations.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let longest = durations
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let bars_top = area.y + 1;
     if durations.iter().any(Option::is_some) {
         let top = short_duration(chrono::Duration::milliseconds(longest));
-        put(buf, area.x, bars_top, &format!("{top:>width$}", width = name_w as usize), name_w, theme.dim());
+        put(
+            buf,
+            area.x,
+            bars_top,
+            &format!("{top:>width$}", width = name_w as usize),
+            name_w,
+            theme.dim(),
+        );
     }
     for (c, d) in durations.iter().enumerate() {
         let (Some(d), Some((_, run))) = (d, run_at(c)) else {
@@ -51,7 +64,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for row in 0..BARS {
             let filled = eighths.saturating_sub((BARS - 1 - row) * 8).min(8);
             let y = bars_top + row;
-            buf.set_stringn(cell_x(c), y, EIGHTHS[filled as usize].to_string(), 1, theme.run(run.state));
+            buf.set_stringn(
+                cell_x(c),
+                y,
+                EIGHTHS[filled as usize].to_string(),
+                1,
+                theme.run(run.state),
+            );
         }
     }
     // Each run's state, the selected one marked.
@@ -86,7 +105,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         } else {
             theme.text()
         };
-        put(buf, area.x, y, &format!("{task:<width$}", width = name_w as usize), name_w, name_style);
+        put(
+            buf,
+            area.x,
+            y,
+            &format!("{task:<width$}", width = name_w as usize),
+            name_w,
+            name_style,
+        );
         for c in 0..cols {
             let Some((idx, run)) = run_at(c) else {
                 continue;
@@ -117,18 +143,42 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         put(buf, area.x, rows_top, text, area.width, theme.dim());
     }
     if rows.len() > height {
-        let shown = format!("{}-{} of {}", grid.rows.offset + 1, (grid.rows.offset + height).min(rows.len()), rows.len());
+        let shown = format!(
+            "{}-{} of {}",
+            grid.rows.offset + 1,
+            (grid.rows.offset + height).min(rows.len()),
+            rows.len()
+        );
         let w = shown.len() as u16;
-        put(buf, area.right().saturating_sub(w), states_y, &shown, w, theme.dim());
+        put(
+            buf,
+            area.right().saturating_sub(w),
+            states_y,
+            &shown,
+            w,
+            theme.dim(),
+        );
     }
     // Details of the selected task instance.
     let top = area.bottom() - details_h;
-    buf.set_stringn(area.x, top, "─".repeat(area.width as usize), area.width as usize, theme.border(false));
+    buf.set_stringn(
+        area.x,
+        top,
+        "─".repeat(area.width as usize),
+        area.width as usize,
+        theme.border(false),
+    );
     let ti = match (grid.selected_run(), grid.selected_task()) {
         (Some(run), Some(task)) => grid.instance(&run.id, task),
         _ => None,
     };
-    instance_details(app, grid.selected_task(), ti, Rect::new(area.x, top + 1, area.width, 2), buf);
+    instance_details(
+        app,
+        grid.selected_task(),
+        ti,
+        Rect::new(area.x, top + 1, area.width, 2),
+        buf,
+    );
 }
 
 /// A run's length so far, in milliseconds.
@@ -143,7 +193,14 @@ fn run_millis(run: &Run, now: chrono::DateTime<chrono::Utc>) -> i64 {
 pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
     let Some(run) = run else {
-        put(buf, area.x, area.y, &format!("{} · no runs yet", app.grid.flow_id), area.width, theme.dim());
+        put(
+            buf,
+            area.x,
+            area.y,
+            &format!("{} · no runs yet", app.grid.flow_id),
+            area.width,
+            theme.dim(),
+        );
         return;
     };
     let mut spans = vec![
@@ -153,10 +210,16 @@ pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
     ];
     if let Some(start) = run.started {
         let d = run.ended.unwrap_or(app.now) - start;
-        spans.push(Span::styled(format!(" · {}", short_duration(d)), theme.text()));
+        spans.push(Span::styled(
+            format!(" · {}", short_duration(d)),
+            theme.text(),
+        ));
     }
     if let Some(i) = app.grid.runs.iter().position(|r| r.id == run.id) {
-        spans.push(Span::styled(format!(" · run {}/{}", i + 1, app.grid.total_runs), theme.dim()));
+        spans.push(Span::styled(
+            format!(" · run {}/{}", i + 1, app.grid.total_runs),
+            theme.dim(),
+        ));
     }
     let params = App::run_params(run);
     if !params.is_empty() {
@@ -166,26 +229,64 @@ pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
 }
 
 /// Two lines about the selected task instance.
-fn instance_details(app: &App, task: Option<&str>, ti: Option<&TaskInstance>, area: Rect, buf: &mut Buffer) {
+fn instance_details(
+    app: &App,
+    task: Option<&str>,
+    ti: Option<&TaskInstance>,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let theme = app.theme();
     let Some(task) = task else {
         return;
     };
     let Some(ti) = ti else {
-        put(buf, area.x + 1, area.y, &format!("{task}: not in this run"), area.width, theme.dim());
+        put(
+            buf,
+            area.x + 1,
+            area.y,
+            &format!("{task}: not in this run"),
+            area.width,
+            theme.dim(),
+        );
         return;
     };
     let mut spans = vec![
         Span::styled(format!("{} ", ti.state.glyph()), theme.task(ti.state)),
         Span::styled(task.to_string(), theme.title()),
         Span::styled(format!(" {}", ti.state), theme.task(ti.state)),
-        Span::styled(format!(" · try {}/{}", ti.tries, ti.max_tries), theme.text()),
+        Span::styled(
+            format!(" · try {}/{}", ti.tries, ti.max_tries),
+            theme.text(),
+        ),
     ];
     if let Some(at) = ti.retry_at {
-        spans.push(Span::styled(format!(" · retry {}", super::relative(at, app.now)), theme.text()));
+        spans.push(Span::styled(
+            format!(" · retry {}", super::relative(at, app.now)),
+            theme.text(),
+        ));
     }
-    buf.set_line(area.x + 1, area.y, &Line::from(spans), area.width.saturating_sub(1));
-    let note = ti.note.clone().unwrap_or_else(|| "Enter: log · c clear · s/F mark · x kill".to_string());
-    let style: Style = if ti.note.is_some() { theme.text() } else { theme.dim() };
-    put(buf, area.x + 1, area.y + 1, &note, area.width.saturating_sub(1), style);
+    buf.set_line(
+        area.x + 1,
+        area.y,
+        &Line::from(spans),
+        area.width.saturating_sub(1),
+    );
+    let note = ti
+        .note
+        .clone()
+        .unwrap_or_else(|| "Enter: log · c clear · s/F mark · x kill".to_string());
+    let style: Style = if ti.note.is_some() {
+        theme.text()
+    } else {
+        theme.dim()
+    };
+    put(
+        buf,
+        area.x + 1,
+        area.y + 1,
+        &note,
+        area.width.saturating_sub(1),
+        style,
+    );
 }

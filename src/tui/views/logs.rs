@@ -14,11 +14,21 @@ use crate::tui::logview::LogModel;
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
     let Some(log) = &app.log else {
-        put(buf, area.x + 1, area.y + 1, "no try selected: pick a task in the Grid (2) and press Enter", area.width, theme.dim());
+        put(
+            buf,
+            area.x + 1,
+            area.y + 1,
+            "no try selected: pick a task in the Grid (2) and press Enter",
+            area.width,
+            theme.dim(),
+        );
         return;
     };
     header(app, log, Rect { height: 1, ..area }, buf);
-    let outputs = log.shown_try().map(|t| &t.outputs).filter(|o| !o.is_empty());
+    let outputs = log
+        .shown_try()
+        .map(|t| &t.outputs)
+        .filter(|o| !o.is_empty());
     let foot_h: u16 = if outputs.is_some() { 2 } else { 0 };
     let body = Rect {
         y: area.y + 1,
@@ -27,7 +37,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     if let Some(outputs) = outputs {
         let y = area.bottom() - 2;
-        buf.set_stringn(area.x, y, "─".repeat(area.width as usize), area.width as usize, theme.border(false));
+        buf.set_stringn(
+            area.x,
+            y,
+            "─".repeat(area.width as usize),
+            area.width as usize,
+            theme.border(false),
+        );
         let text: Vec<String> = outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let line = Line::from(vec![
             Span::styled("outputs ", theme.title()),
@@ -38,7 +54,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if log.line_count() == 0 {
         let why = match (&log.instance, log.try_number, log.exists) {
             (_, 0, _) => match &log.instance {
-                Some(ti) => format!("no try yet: the task is {} ({})", ti.state, ti.note.clone().unwrap_or_else(|| "waiting".into())),
+                Some(ti) => format!(
+                    "no try yet: the task is {} ({})",
+                    ti.state,
+                    ti.note.clone().unwrap_or_else(|| "waiting".into())
+                ),
                 None => "this run has no such task".to_string(),
             },
             (_, n, false) => format!("try {n} has written nothing yet"),
@@ -79,9 +99,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let offset = log.dropped_lines;
     if first == 0 && (log.skipped_bytes > 0 || log.dropped_lines > 0) && height > 1 {
         let what = if log.skipped_bytes > 0 {
-            format!("… the first {} of the log are not shown; `drover logs` prints it all", bytes(log.skipped_bytes))
+            format!(
+                "… the first {} of the log are not shown; `drover logs` prints it all",
+                bytes(log.skipped_bytes)
+            )
         } else {
-            format!("… {} earlier lines are not shown; `drover logs` prints them all", log.dropped_lines)
+            format!(
+                "… {} earlier lines are not shown; `drover logs` prints them all",
+                log.dropped_lines
+            )
         };
         put(buf, body.x, y, &what, body.width, theme.dim());
         y += 1;
@@ -92,7 +118,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
         let _ = offset;
         let is_current = current == Some(i);
-        let spans = highlight(&line, &needle, exact, theme.text(), if is_current { theme.selection() } else { theme.matched() });
+        let spans = highlight(
+            &line,
+            &needle,
+            exact,
+            theme.text(),
+            if is_current {
+                theme.selection()
+            } else {
+                theme.matched()
+            },
+        );
         if log.wrap {
             y = wrap_spans(buf, body, y, &spans);
         } else {
@@ -104,17 +140,32 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
-    let mut spans = vec![Span::styled(format!("{} › {} › {}", log.flow, log.run_id, log.task), theme.title())];
+    let mut spans = vec![Span::styled(
+        format!("{} › {} › {}", log.flow, log.run_id, log.task),
+        theme.title(),
+    )];
     let count = log.tries.len();
     match log.shown_try() {
         Some(t) => {
-            spans.push(Span::styled(format!(" · try {}/{count}", t.number), theme.text()));
-            spans.push(Span::styled(format!(" {} {}", t.state.glyph(), t.state), theme.task(t.state)));
-            if let Some(code) = t.exit_code.filter(|_| t.state != crate::store::TaskState::Success) {
+            spans.push(Span::styled(
+                format!(" · try {}/{count}", t.number),
+                theme.text(),
+            ));
+            spans.push(Span::styled(
+                format!(" {} {}", t.state.glyph(), t.state),
+                theme.task(t.state),
+            ));
+            if let Some(code) = t
+                .exit_code
+                .filter(|_| t.state != crate::store::TaskState::Success)
+            {
                 spans.push(Span::styled(format!(" exit {code}"), theme.task(t.state)));
             }
             let d = t.ended.unwrap_or(app.now) - t.started;
-            spans.push(Span::styled(format!(" · {}", short_duration(d)), theme.text()));
+            spans.push(Span::styled(
+                format!(" · {}", short_duration(d)),
+                theme.text(),
+            ));
             if let Some(reason) = &t.reason {
                 spans.push(Span::styled(format!(" · {reason}"), theme.dim()));
             }
@@ -128,19 +179,40 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
     );
     spans.push(Span::styled(flags, theme.dim()));
     if let Some(s) = &log.search {
-        let at = if log.matches.is_empty() { 0 } else { log.current + 1 };
-        spans.push(Span::styled(format!(" · /{s} {at}/{}", log.matches.len()), theme.key()));
+        let at = if log.matches.is_empty() {
+            0
+        } else {
+            log.current + 1
+        };
+        spans.push(Span::styled(
+            format!(" · /{s} {at}/{}", log.matches.len()),
+            theme.key(),
+        ));
     }
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 
 /// Splits a line into spans, matches of `needle` in `hit` style.
-fn highlight<'a>(line: &'a str, needle: &str, exact: bool, normal: Style, hit: Style) -> Vec<Span<'a>> {
+fn highlight<'a>(
+    line: &'a str,
+    needle: &str,
+    exact: bool,
+    normal: Style,
+    hit: Style,
+) -> Vec<Span<'a>> {
     if needle.is_empty() {
         return vec![Span::styled(line, normal)];
     }
-    let hay = if exact { line.to_string() } else { line.to_lowercase() };
-    let needle = if exact { needle.to_string() } else { needle.to_lowercase() };
+    let hay = if exact {
+        line.to_string()
+    } else {
+        line.to_lowercase()
+    };
+    let needle = if exact {
+        needle.to_string()
+    } else {
+        needle.to_lowercase()
+    };
     // Lowercasing can change byte lengths; highlight only when it did not.
     if hay.len() != line.len() {
         return vec![Span::styled(line, normal)];

@@ -72,7 +72,10 @@ fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
     let theme = app.theme();
     let lines = [
         "terminal too small".to_string(),
-        format!("{}×{}, needs {MIN_WIDTH}×{MIN_HEIGHT}", area.width, area.height),
+        format!(
+            "{}×{}, needs {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        ),
         "q quits".to_string(),
     ];
     let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
@@ -93,8 +96,16 @@ fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
 fn tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
     buf.set_style(area, theme.status());
-    let mut spans = vec![Span::styled(" drover ", theme.title().add_modifier(Modifier::BOLD))];
-    for (key, view) in [("1", View::Flows), ("2", View::Grid), ("3", View::Graph), ("4", View::Logs)] {
+    let mut spans = vec![Span::styled(
+        " drover ",
+        theme.title().add_modifier(Modifier::BOLD),
+    )];
+    for (key, view) in [
+        ("1", View::Flows),
+        ("2", View::Grid),
+        ("3", View::Graph),
+        ("4", View::Logs),
+    ] {
         let style = if app.view == view {
             theme.selection().add_modifier(Modifier::BOLD)
         } else {
@@ -145,7 +156,11 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let left = match &app.message {
         Some(m) => Line::from(Span::styled(
             format!(" {}", m.text),
-            if m.error { theme.error() } else { theme.status() },
+            if m.error {
+                theme.error()
+            } else {
+                theme.status()
+            },
         )),
         None => hints(app, room as usize),
     };
@@ -182,7 +197,10 @@ fn hints(app: &App, room: usize) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     // Help and quit first: they matter most when space is short.
-    for (action, what) in [(Action::Help, "help"), (Action::Quit, "quit")].iter().chain(pairs) {
+    for (action, what) in [(Action::Help, "help"), (Action::Quit, "quit")]
+        .iter()
+        .chain(pairs)
+    {
         let key = key_of(*action);
         let what = format!(" {what}  ");
         used += key.width() + what.width();
@@ -218,7 +236,10 @@ fn health(app: &App) -> Line<'static> {
                 spans.push(Span::styled(format!(" ◷ {}", s.queued), theme.status()));
             }
             for (name, used, size) in &s.pools {
-                spans.push(Span::styled(format!(" · {name} {used}/{size}"), theme.status()));
+                spans.push(Span::styled(
+                    format!(" · {name} {used}/{size}"),
+                    theme.status(),
+                ));
             }
             spans.push(Span::styled(" · scheduler ok ", theme.status()));
         }

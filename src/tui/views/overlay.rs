@@ -60,7 +60,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ("keys".into(), lines.into_iter().skip(skip).collect())
         }
         Overlay::Confirm { title, body, .. } => {
-            let mut lines: Vec<Line> = body.iter().map(|b| Line::from(Span::styled(b.clone(), text))).collect();
+            let mut lines: Vec<Line> = body
+                .iter()
+                .map(|b| Line::from(Span::styled(b.clone(), text)))
+                .collect();
             lines.push(Line::from(""));
             lines.push(choice(&[("y", "yes"), ("n", "no")], key, text));
             (title.clone(), lines)
@@ -70,17 +73,28 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             if fields.is_empty() {
                 lines.push(Line::from(Span::styled("this flow has no params", dim)));
             }
-            let kw = fields.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+            let kw = fields
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
             for (i, (k, v)) in fields.iter().enumerate() {
                 let active = i == *at;
                 let value_style = if active { theme.selection() } else { text };
                 lines.push(Line::from(vec![
-                    Span::styled(format!("{} {k:<kw$} = ", if active { "›" } else { " " }), text),
+                    Span::styled(
+                        format!("{} {k:<kw$} = ", if active { "›" } else { " " }),
+                        text,
+                    ),
                     Span::styled(format!("{v}{}", if active { "█" } else { "" }), value_style),
                 ]));
             }
             lines.push(Line::from(""));
-            lines.push(choice(&[("Enter", "trigger"), ("↑↓", "field"), ("Esc", "cancel")], key, text));
+            lines.push(choice(
+                &[("Enter", "trigger"), ("↑↓", "field"), ("Esc", "cancel")],
+                key,
+                text,
+            ));
             (format!("trigger {flow}"), lines)
         }
         Overlay::Clear {
@@ -107,7 +121,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ];
             lines.pop();
             if reset.is_empty() {
-                lines.push(Line::from(Span::styled("nothing would be reset with these choices", theme.warning())));
+                lines.push(Line::from(Span::styled(
+                    "nothing would be reset with these choices",
+                    theme.warning(),
+                )));
             } else {
                 let n = reset.len();
                 lines.push(Line::from(vec![
@@ -119,13 +136,30 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             (format!("clear {task}"), lines)
         }
         Overlay::Quit { running } => {
-            let tries = if *running == 1 { "1 task is" } else { "tasks are" };
+            let tries = if *running == 1 {
+                "1 task is"
+            } else {
+                "tasks are"
+            };
             let lines = vec![
-                Line::from(Span::styled(format!("{} running.", if *running == 1 { tries.to_string() } else { format!("{running} {tries}") }), text)),
+                Line::from(Span::styled(
+                    format!(
+                        "{} running.",
+                        if *running == 1 {
+                            tries.to_string()
+                        } else {
+                            format!("{running} {tries}")
+                        }
+                    ),
+                    text,
+                )),
                 Line::from(""),
                 Line::from(vec![
                     Span::styled("l", key),
-                    Span::styled("  leave them running: drover takes them up at its next start", text),
+                    Span::styled(
+                        "  leave them running: drover takes them up at its next start",
+                        text,
+                    ),
                 ]),
                 Line::from(vec![
                     Span::styled("s", key),
@@ -162,7 +196,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(Span::styled(format!(" {title} "), theme.title().add_modifier(Modifier::BOLD)))
+        .title(Span::styled(
+            format!(" {title} "),
+            theme.title().add_modifier(Modifier::BOLD),
+        ))
         .style(text);
     if matches!(overlay, Overlay::Help { .. }) {
         block = block.title_bottom(Span::styled(

@@ -1,0 +1,275 @@
+//! The real binary's TUI in tmux: open it, trigger a flow, walk the views,
+//! resize, quit; and SIGTERM. Asserts what is on the screen. Needs tmux
+//! (`scripts/test` installs it).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::TestHome;
+
+const FLOW: &str = r#"
+description = "Says hello"
+[tasks.greet]
+cmd = "echo hello from drover; echo greeting=hi >> \"$DROVER_OUTPUT\""
+[tasks.done]
+cmd = "echo all done"
+deps = ["greet"]
+"#;
+
+/// A tmux server of its own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(home: &TestHome, width: u16, height: u16) -> Tmux {
+        let dir = home
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = format!("drover-test-{}-{dir}-{n}", std::process::id());
+        let tmux = Tmux { socket };
+        // The pane's shell reports how drover exited and the terminal's
+        // mode afterwards, then waits to be read.
+        let script = format!(
+            "{} --home '{}'; echo EXITED=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60",
+            env!("CARGO_BIN_EXE_drover"),
+            home.path().display()
+        );
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &tmux.socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+            ])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(&script)
+            .env_remove("NO_COLOR")
+            .env("TERM", "xterm-256color")
+            .status();
+        match status {
+            Ok(s) if s.success() => tmux,
+            other => panic!("cannot start tmux ({other:?}); scripts/test installs it with apt-get"),
+        }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "t", k]);
+        }
+    }
+
+    fn resize(&self, width: u16, height: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
+    /// Waits (at most 15 s) until the screen satisfies `ok`.
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait(&format!("`{text}`"), |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// The line of the screen that contains `needle`.
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(needle)).unwrap_or("")
+}
+
+#[test]
+fn open_trigger_walk_the_views_resize_and_quit() {
+    let home = TestHome::new();
+    home.flow("hello", FLOW);
+    let tmux = Tmux::start(&home, 100, 30);
+    let screen = tmux.wait_for("scheduler ok");
+    assert!(line_with(&screen, "hello").contains("manual"), "{screen}");
+    // t opens the trigger form; Enter triggers; the run's ✓ appears.
+    tmux.keys(&["t"]);
+    tmux.wait_for("trigger hello");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the run's ✓ in the flow's row", |s| {
+        let row = line_with(s, "hello ");
+        row.starts_with('✓') && row.trim_end().ends_with('✓')
+    });
+    assert!(
+        !screen.contains("trigger hello"),
+        "the form closed:\n{screen}"
+    );
+    // Enter: the grid, tasks as rows with their states.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the grid", |s| {
+        line_with(s, "greet").contains('✓') && line_with(s, "done").contains('✓')
+    });
+    assert!(screen.contains("run 1/1"), "{screen}");
+    // 3: the graph, boxes joined by an edge.
+    tmux.keys(&["3"]);
+    let screen = tmux.wait("the graph", |s| {
+        s.contains("│ ✓ greet │") && s.contains("▶│ ✓ done │")
+    });
+    assert!(screen.contains('┌') && screen.contains('└'), "{screen}");
+    // 4: the selected try's log, with its outputs.
+    tmux.keys(&["4"]);
+    let screen = tmux.wait_for("hello from drover");
+    assert!(screen.contains("outputs greeting=hi"), "{screen}");
+    assert!(screen.contains("try 1/1"), "{screen}");
+    // ?: help over the view; Esc closes it.
+    tmux.keys(&["?"]);
+    tmux.wait_for("Moving around");
+    tmux.keys(&["Escape"]);
+    tmux.wait("help to close", |s| !s.contains("Moving around"));
+    // 80×24 shows the same things; 20×5 says it is too small; back again.
+    tmux.resize(80, 24);
+    let screen = tmux.wait("80×24", |s| {
+        s.lines().count() <= 24 && s.contains("hello from drover") && s.contains("scheduler ok")
+    });
+    assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
+    tmux.resize(20, 5);
+    tmux.wait_for("terminal too");
+    tmux.resize(100, 30);
+    tmux.wait("100×30 again", |s| {
+        s.contains("hello from drover") && !s.contains("terminal too")
+    });
+    // q: nothing runs, so it quits at once, exit 0, terminal restored.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait("drover to exit and the terminal mode", |s| {
+        s.contains("EXITED=") && s.contains("icanon")
+    });
+    assert!(screen.contains("EXITED=0"), "{screen}");
+    assert!(
+        screen.contains("icanon") && !screen.contains("-icanon"),
+        "raw mode is off again:\n{screen}"
+    );
+    assert!(!screen.contains("-echo"), "echo is on again:\n{screen}");
+    assert!(
+        !screen.contains("1 Flows"),
+        "the alternate screen is gone:\n{screen}"
+    );
+    assert_eq!(
+        tmux.tmux(&["display", "-p", "-t", "t", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    // What the screen showed is in the store.
+    let runs = home.drover(&["runs", "hello", "--json"]);
+    assert!(
+        runs.stdout.contains("\"state\": \"success\"")
+            || runs.stdout.contains("\"state\":\"success\""),
+        "{}",
+        runs.stdout
+    );
+}
+
+#[test]
+fn sigterm_leaves_the_screen_and_the_tasks_running() {
+    let home = TestHome::new();
+    home.flow(
+        "slow",
+        "[tasks.nap]\ncmd = \"echo napping; sleep 3; echo awake\"\n",
+    );
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait_for("scheduler ok");
+    tmux.keys(&["t"]);
+    tmux.wait_for("trigger slow");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the task to run", |s| {
+        line_with(s, "slow ").starts_with('▶')
+    });
+    let holder = std::fs::read_to_string(home.path().join(".drover/store.holder"))
+        .expect("the instance's holder file");
+    let pid: i32 = holder
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a pid in the holder file");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let screen = tmux.wait("drover to exit and the terminal mode", |s| {
+        s.contains("EXITED=") && s.contains("icanon")
+    });
+    assert!(screen.contains("EXITED=0"), "{screen}");
+    assert!(
+        screen.contains("icanon") && !screen.contains("-icanon"),
+        "raw mode is off again:\n{screen}"
+    );
+    // The task runs on without drover...
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let logs = home.path().join(".drover/logs/slow");
+    loop {
+        let awake = std::fs::read_dir(&logs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|run| {
+                std::fs::read_to_string(run.path().join("nap.1.log"))
+                    .is_ok_and(|l| l.contains("awake"))
+            });
+        if awake {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the task finished after drover left"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(tmux);
+    // ...and the next start takes up its outcome.
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait("the adopted run's ✓", |s| {
+        line_with(s, "slow ").starts_with('✓')
+    });
+}
