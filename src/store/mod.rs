@@ -115,6 +115,9 @@ impl RunKind {
     }
 }
 
+/// sled's page cache.
+const STORE_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
 /// A store key of a run. Opaque outside the store.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct RunKey(Vec<u8>);
@@ -327,7 +330,14 @@ impl Store {
         // little for one of them rather than fail at once.
         let deadline = std::time::Instant::now() + wait;
         let db = loop {
-            match sled::Config::new().path(dir).open() {
+            // sled keeps every page it has read up to its cache size
+            // (1 GiB by default); runs are read in small windows, so a
+            // small cache keeps memory flat however many runs are stored.
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(STORE_CACHE_BYTES)
+                .open()
+            {
                 Ok(db) => break db,
                 Err(e) if e.to_string().contains("could not acquire lock") => {
                     if std::time::Instant::now() >= deadline {

@@ -2,7 +2,8 @@
 //!
 //! Input: one label per task and, per task, the tasks it depends on. Output:
 //! a [`Layout`] with one 3-row box per task and every cell of every edge as a
-//! box-drawing glyph. No IO and no ratatui types: the view draws from it.
+//! box-drawing glyph, on a canvas that grows left to right. No IO and no
+//! ratatui types: the view draws from it and scrolls it.
 //!
 //! The steps, in the order [`layout`] runs them:
 //!
@@ -10,46 +11,52 @@
 //!    path leading to it: sources are layer 0, every other task sits one
 //!    layer right of its deepest upstream. Layers become columns, so every
 //!    edge runs left to right.
-//! 2. **Dummies.** An edge spanning more than one layer is split at every
-//!    layer it passes over by a dummy node. A dummy takes a slot in its layer
-//!    like a task does (it is drawn as a straight `─` across that layer's
-//!    column), so after this step every edge segment joins adjacent layers
-//!    and no line ever needs to pass through a column full of boxes.
-//! 3. **Ordering.** The order of the nodes inside each layer decides how many
-//!    edges cross. Starting from input order, [`SWEEPS`] rounds of a
-//!    downward sweep (sort each layer by the barycenter of its upstream
-//!    neighbours' positions) and an upward sweep (same with downstream
-//!    neighbours) run; after each sweep the crossings are counted (an
-//!    inversion count, `O(E log V)` per layer pair) and the best ordering
-//!    wins. Sorting is stable, so ties keep the previous order, which starts
-//!    as input order: the result is deterministic.
-//! 4. **Coordinates.** Slot `k` of a layer is at row `y = 4k` (box of 3 rows
-//!    plus a blank row). A layer's column is as wide as its widest box; boxes
-//!    are left-aligned in it. Consecutive columns are separated by a routing
-//!    gap at least [`MIN_GAP`] cells wide, wider when its edges need more
+//! 2. **Dummies.** An edge spanning more than one layer is split by a dummy
+//!    node in every layer it passes over. A dummy takes a slot in its layer
+//!    like a task does and is drawn as a straight `─` across that layer's
+//!    column, so every edge segment joins adjacent layers and no line ever
+//!    runs through a box.
+//! 3. **Ordering.** The order inside each layer decides how many edges
+//!    cross. Starting from input order (tasks without any edge go to the
+//!    bottom of layer 0), four rounds of a downward sweep (sort each layer
+//!    by the barycenter of its upstream neighbours' positions) and an upward
+//!    sweep (same with downstream neighbours) run. After each sweep the
+//!    crossings are counted (inversions, `O(E log V)` per layer pair) and the
+//!    best ordering seen wins. Sorts are stable, so ties keep the previous
+//!    order, which starts as input order: the output is deterministic.
+//! 4. **Coordinates.** Slot `k` of a layer is at row `y = 4k` (a box of 3
+//!    rows plus a blank row). A layer's column is as wide as its widest box;
+//!    boxes are left-aligned in it. Columns are separated by routing gaps at
+//!    least [`MIN_GAP`] (6) cells wide, wider when their edges need more
 //!    vertical tracks.
-//! 5. **Routing.** An edge leaves its source at the middle row (`y + 1`)
-//!    from the cell right of the box, runs right along that row to a
-//!    vertical *track* in the gap, along the track to the target's middle
-//!    row and right into the target, ending in an arrowhead ([`ARROWHEAD`])
-//!    in the gap's last cell, just left of the target's box. Edges are
-//!    grouped into *nets* that share a track: all the edges of a source with
-//!    several targets (a fork, `┬ ├ ┤`), or all single-target sources feeding
-//!    the same node (a join). Nets whose row spans overlap get different
-//!    tracks (interval packing). A net whose track ends at a row where another
-//!    net's source line starts must lie right of that net's track, or the two
-//!    horizontal lines would run into each other; tracks are assigned in a
-//!    topological order of these constraints. When the constraints form a
-//!    cycle (two edges swapping rows), the losing edge takes a short *jog*:
-//!    it turns off its track one row before the target row, runs right in
-//!    that spare row (where it can only cross vertical lines) to a track
-//!    beyond the conflict and drops into the target row there. As a result
-//!    two lines only ever share a cell when they come from the same source,
-//!    go to the same target, or cross at right angles.
-//! 6. **Glyph merging.** Each edge segment is drawn as a polyline that sets
-//!    direction bits (N, E, S, W) in the cells it passes; the bits of all
-//!    segments in a cell are OR-ed and mapped to one light box-drawing glyph
+//! 5. **Routing.** An edge leaves its source on the middle row (`y + 1`)
+//!    from the cell right of the box, runs right to a vertical *track* in
+//!    the gap, along it to the target's middle row and right into the
+//!    target, ending in an [`ARROWHEAD`] (`▶`) in the gap's last cell, just
+//!    left of the target box. Edges sharing a track form a *net*: all edges
+//!    of a source with several targets (a fork: `┬ ├ ┤ ┼`), or all
+//!    single-target sources feeding one node (a join). Nets whose row spans
+//!    overlap get different tracks (interval packing). A net ending on the
+//!    row where another net's source line starts must sit right of that
+//!    net's track, or the two horizontal lines would run into each other,
+//!    so tracks are assigned in a topological order of these constraints.
+//!    When they form a cycle (lines swapping rows), or obeying them would
+//!    widen the gap past the row overlap plus two tracks (long staircases),
+//!    the constraint is dropped and the edge takes a *jog* instead: it
+//!    leaves its track one row before the target row, runs right along that
+//!    spare row (where it can only cross vertical lines) to a track beyond
+//!    the other source line, and drops into the target row there. Two lines
+//!    thus only share a cell when they have the same source, the same
+//!    target, or cross at right angles (`┼`).
+//! 6. **Glyph merging.** Each edge segment is a polyline that sets direction
+//!    bits (N, E, S, W) in the cells it passes; the bits of all segments in
+//!    a cell are OR-ed and mapped to one light box-drawing glyph
 //!    (`─ │ ┌ ┐ └ ┘ ├ ┤ ┬ ┴ ┼`). Arrowhead cells are drawn as [`ARROWHEAD`].
+//!
+//! A 200-task graph with ~300 edges lays out in about 10 ms in a debug
+//! build. Huge inputs stay bounded: past 50 000 dummy slots the longest
+//! edges are not drawn (see [`Layout::hidden_edges`]), and a gap never gets
+//! more than 48 tracks (beyond that, tracks are shared and lines may touch).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -75,6 +82,10 @@ pub const MIN_GAP: u16 = 6;
 /// Most vertical tracks one gap gets; past this (only on huge, dense
 /// graphs) tracks are reused and unrelated lines may touch.
 const MAX_TRACKS: usize = 48;
+
+/// Most dummy slots (see the module docs) a layout may use; beyond this,
+/// the longest edges are left undrawn (see [`Layout::hidden_edges`]).
+const MAX_DUMMIES: usize = 50_000;
 
 /// Extra tracks a gap may use, beyond the most edge spans overlapping on
 /// one row, to keep lines from needing jogs.
@@ -128,6 +139,11 @@ pub struct Layout {
     /// Every edge cell once: `(x, y, glyph)`, where the glyph is a merged
     /// light box-drawing character or [`ARROWHEAD`]. No cell lies in a box.
     pub edges: Vec<(u16, u16, char)>,
+    /// `(dep, node)` edges that are not drawn, sorted: edges that would close
+    /// a cycle and, on huge graphs only, the longest edges once drawing them
+    /// would take more than `MAX_DUMMIES` (50 000) dummy slots in total.
+    /// Empty for any ordinary flow.
+    pub hidden_edges: Vec<(usize, usize)>,
     /// Real nodes of each layer, top to bottom.
     layers: Vec<Vec<usize>>,
     /// Index of each node within its `layers` entry.
@@ -149,13 +165,15 @@ pub struct Layout {
 /// dependant), but the function never panics on other input: duplicate deps
 /// are merged, deps that name no node or the node itself are ignored, deps
 /// pointing forward are fine, and an edge that would close a cycle is left
-/// out. Missing `deps` entries mean "no deps"; extra entries are ignored.
+/// out (listed in [`Layout::hidden_edges`]). Missing `deps` entries mean
+/// "no deps"; extra entries are ignored. The output depends only on the
+/// input.
 pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
     let n = labels.len();
     if n == 0 {
         return Layout::default();
     }
-    let ups = clean_deps(n, deps);
+    let (ups, mut hidden_edges) = clean_deps(n, deps);
     let mut downs = vec![Vec::new(); n];
     for (i, us) in ups.iter().enumerate() {
         for &u in us {
@@ -167,7 +185,10 @@ pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
     }
 
     // 1 + 2: layers and dummies.
-    let dag = Dag::build(&ups);
+    let layer = longest_path_layers(&ups, &downs);
+    let drawn = limit_dummies(&ups, &layer, &mut hidden_edges);
+    hidden_edges.sort_unstable();
+    let dag = Dag::build(&drawn, layer);
     let n_layers = dag.layer.iter().copied().max().map_or(0, |m| m + 1);
 
     // 3: ordering.
@@ -252,6 +273,7 @@ pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
         edges,
         layers,
         rank,
+        hidden_edges,
         ups,
         downs,
         #[cfg(test)]
@@ -304,8 +326,8 @@ impl Layout {
 }
 
 /// Deduplicated, sorted upstreams per node, restricted to edges that keep the
-/// graph acyclic (see [`layout`]).
-fn clean_deps(n: usize, deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+/// graph acyclic (see [`layout`]), and the `(dep, node)` edges left out.
+fn clean_deps(n: usize, deps: &[Vec<usize>]) -> (Vec<Vec<usize>>, Vec<(usize, usize)>) {
     let raw: Vec<Vec<usize>> = (0..n)
         .map(|i| {
             let mut d: Vec<usize> = deps
@@ -322,7 +344,7 @@ fn clean_deps(n: usize, deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
         .enumerate()
         .all(|(i, d)| d.iter().all(|&u| u < i))
     {
-        return raw; // already topological: the common case
+        return (raw, Vec::new()); // already topological: the common case
     }
     let mut downs = vec![Vec::new(); n];
     for (i, d) in raw.iter().enumerate() {
@@ -336,7 +358,10 @@ fn clean_deps(n: usize, deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
 /// Keeps the edges `u -> i` where `u` comes before `i` in a topological
 /// order (Kahn's algorithm, smallest index first). When a cycle blocks it,
 /// the smallest unsettled node goes next, which drops its unsettled deps.
-fn topo_filter(raw: Vec<Vec<usize>>, downs: &[Vec<usize>]) -> Vec<Vec<usize>> {
+fn topo_filter(
+    raw: Vec<Vec<usize>>,
+    downs: &[Vec<usize>],
+) -> (Vec<Vec<usize>>, Vec<(usize, usize)>) {
     let n = raw.len();
     let mut missing: Vec<usize> = raw.iter().map(Vec::len).collect();
     let mut at = vec![usize::MAX; n];
@@ -364,9 +389,80 @@ fn topo_filter(raw: Vec<Vec<usize>>, downs: &[Vec<usize>]) -> Vec<Vec<usize>> {
             }
         }
     }
-    raw.into_iter()
+    let mut dropped = Vec::new();
+    let kept = raw
+        .into_iter()
         .enumerate()
-        .map(|(i, d)| d.into_iter().filter(|&u| at[u] < at[i]).collect())
+        .map(|(i, d)| {
+            let (keep, drop): (Vec<usize>, Vec<usize>) =
+                d.into_iter().partition(|&u| at[u] < at[i]);
+            dropped.extend(drop.into_iter().map(|u| (u, i)));
+            keep
+        })
+        .collect();
+    (kept, dropped)
+}
+
+/// Layer of every node: 0 without upstreams, else one more than its deepest
+/// upstream. `ups` must be acyclic; `downs` is its reverse.
+fn longest_path_layers(ups: &[Vec<usize>], downs: &[Vec<usize>]) -> Vec<usize> {
+    let mut missing: Vec<usize> = ups.iter().map(Vec::len).collect();
+    let mut layer = vec![0usize; ups.len()];
+    // Settle nodes in a topological order.
+    let mut stack: Vec<usize> = (0..ups.len()).rev().filter(|&i| missing[i] == 0).collect();
+    while let Some(u) = stack.pop() {
+        for &d in &downs[u] {
+            layer[d] = layer[d].max(layer[u] + 1);
+            missing[d] = missing[d].saturating_sub(1);
+            if missing[d] == 0 {
+                stack.push(d);
+            }
+        }
+    }
+    layer
+}
+
+/// The upstreams whose edges get drawn: all of them, unless the dummies
+/// they need exceed [`MAX_DUMMIES`]; then the longest edges (latest target
+/// first among equals) go to `hidden` until the rest fit.
+fn limit_dummies(
+    ups: &[Vec<usize>],
+    layer: &[usize],
+    hidden: &mut Vec<(usize, usize)>,
+) -> Vec<Vec<usize>> {
+    let span = |u: usize, i: usize| (layer[i] - layer[u]).saturating_sub(1);
+    let mut total: usize = ups
+        .iter()
+        .enumerate()
+        .map(|(i, us)| us.iter().map(|&u| span(u, i)).sum::<usize>())
+        .sum();
+    if total <= MAX_DUMMIES {
+        return ups.to_vec();
+    }
+    let mut longest: Vec<(usize, usize, usize)> = ups
+        .iter()
+        .enumerate()
+        .flat_map(|(i, us)| us.iter().map(move |&u| (span(u, i), i, u)))
+        .collect();
+    longest.sort_unstable_by(|a, b| b.cmp(a));
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    for (len, i, u) in longest {
+        if total <= MAX_DUMMIES {
+            break;
+        }
+        total -= len;
+        dropped.push((i, u));
+        hidden.push((u, i));
+    }
+    dropped.sort_unstable();
+    ups.iter()
+        .enumerate()
+        .map(|(i, us)| {
+            us.iter()
+                .copied()
+                .filter(|&u| dropped.binary_search(&(i, u)).is_err())
+                .collect()
+        })
         .collect()
 }
 
@@ -380,29 +476,10 @@ struct Dag {
 }
 
 impl Dag {
-    /// Layers by longest path, then splits long edges with dummies.
-    /// `ups` must be acyclic (as [`clean_deps`] returns).
-    fn build(ups: &[Vec<usize>]) -> Dag {
+    /// Splits every edge `ups[i] -> i` that spans more than one of the
+    /// given layers with one dummy per layer passed over.
+    fn build(ups: &[Vec<usize>], layer: Vec<usize>) -> Dag {
         let n = ups.len();
-        // Longest path: settle nodes in a topological order.
-        let mut missing: Vec<usize> = ups.iter().map(Vec::len).collect();
-        let mut downs = vec![Vec::new(); n];
-        for (i, us) in ups.iter().enumerate() {
-            for &u in us {
-                downs[u].push(i);
-            }
-        }
-        let mut layer = vec![0usize; n];
-        let mut stack: Vec<usize> = (0..n).rev().filter(|&i| missing[i] == 0).collect();
-        while let Some(u) = stack.pop() {
-            for &d in &downs[u] {
-                layer[d] = layer[d].max(layer[u] + 1);
-                missing[d] -= 1;
-                if missing[d] == 0 {
-                    stack.push(d);
-                }
-            }
-        }
         let mut dag = Dag {
             real: n,
             layer,
@@ -435,9 +512,16 @@ impl Dag {
 /// Orders every layer to reduce crossings; returns the layers and each
 /// node's position (slot) in its layer.
 fn order_layers(dag: &Dag, n_layers: usize) -> (Vec<Vec<usize>>, Vec<usize>) {
+    // Nodes without any edge (all in layer 0) go below the others, in
+    // input order, rather than between them.
     let mut order: Vec<Vec<usize>> = vec![Vec::new(); n_layers];
+    let mut isolated = Vec::new();
     for (v, &l) in dag.layer.iter().enumerate() {
-        order[l].push(v);
+        if dag.up[v].is_empty() && dag.down[v].is_empty() {
+            isolated.push(v);
+        } else {
+            order[l].push(v);
+        }
     }
     let mut pos = vec![0usize; dag.layer.len()];
     for layer in &order {
@@ -453,12 +537,12 @@ fn order_layers(dag: &Dag, n_layers: usize) -> (Vec<Vec<usize>>, Vec<usize>) {
         }
         for down in [true, false] {
             if down {
-                for l in 1..n_layers {
-                    sort_layer(&mut order[l], &mut pos, &dag.up);
+                for layer in order.iter_mut().skip(1) {
+                    sort_layer(layer, &mut pos, &dag.up);
                 }
             } else {
-                for l in (0..n_layers.saturating_sub(1)).rev() {
-                    sort_layer(&mut order[l], &mut pos, &dag.down);
+                for layer in order.iter_mut().rev().skip(1) {
+                    sort_layer(layer, &mut pos, &dag.down);
                 }
             }
             let c = crossings(dag, &order, &pos);
@@ -468,7 +552,14 @@ fn order_layers(dag: &Dag, n_layers: usize) -> (Vec<Vec<usize>>, Vec<usize>) {
             }
         }
     }
-    best
+    let (mut order, mut pos) = best;
+    if let Some(first) = order.first_mut() {
+        for v in isolated {
+            pos[v] = first.len();
+            first.push(v);
+        }
+    }
+    (order, pos)
 }
 
 /// Stable-sorts one layer by the barycenter of each node's neighbours in
@@ -785,7 +876,11 @@ fn route_gap(
     for &i in &topo {
         let (lo, hi) = (nets[i].lo, nets[i].hi);
         // Predecessors not placed yet are broken cycle constraints.
-        let min = preds[i].iter().filter_map(|&p| track[p]).map(|t| t + 1).max();
+        let min = preds[i]
+            .iter()
+            .filter_map(|&p| track[p])
+            .map(|t| t + 1)
+            .max();
         let mut t = first_free(&tracks, min.unwrap_or(0), lo, hi);
         if t >= budget {
             t = first_free(&tracks, 0, lo, hi);
@@ -816,16 +911,6 @@ fn route_gap(
         jog_track[b] = occupy(&mut tracks, t, b, b);
     }
 
-    if std::env::var("GL_DEBUG").is_ok() {
-        let mut dens = vec![0usize; left.len().max(right_len) + 1];
-        let mut nt = 0;
-        for n in nets.iter().filter(|n| n.has_track()) { nt += 1; for s in n.lo..=n.hi { dens[s] += 1; } }
-        let cyc = topo.iter().filter(|&&i| preds[i].iter().any(|&p| track[p].is_none())).count();
-        let nj: usize = nets.iter().enumerate().filter(|(_, n)| n.has_track()).map(|(y, n)| n.rights.iter().filter(|&&v| needs_jog(y, pos[v])).count() * n.lefts.len()).sum();
-        eprintln!("jogged segs {nj}");
-        eprintln!("gap: nets {} tracked {} density {} tracks {} jogrows {} left {} right {}", nets.len(), nt, dens.iter().max().unwrap(), tracks.len(), jog_rows.len(), left.len(), right_len);
-        let _ = cyc;
-    }
     // Width: tracks centred between a lead-in cell and `─▶`.
     let n_tracks = tracks.len().min(MAX_TRACKS);
     let gap = usize::from(MIN_GAP).max(n_tracks + 3);
@@ -861,7 +946,11 @@ fn route_gap(
 /// overlaps nothing (possibly a new one).
 fn first_free(tracks: &[Vec<(usize, usize)>], min: usize, lo: usize, hi: usize) -> usize {
     (min..)
-        .find(|&t| tracks.get(t).is_none_or(|spans| spans.iter().all(|&(a, b)| b < lo || a > hi)))
+        .find(|&t| {
+            tracks
+                .get(t)
+                .is_none_or(|spans| spans.iter().all(|&(a, b)| b < lo || a > hi))
+        })
         .unwrap_or(min) // `find` on an endless range only stops with a hit
 }
 
@@ -907,6 +996,7 @@ fn draw_gap(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::hash_map::Entry;
     use std::collections::{HashMap, HashSet, VecDeque};
     use std::time::Instant;
 
@@ -983,6 +1073,7 @@ mod tests {
     fn check(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
         let l = layout(labels, deps);
         assert_eq!(l.nodes.len(), labels.len());
+        assert!(l.hidden_edges.is_empty());
         let layers = expected_layers(deps);
 
         // Boxes: sizes, inside the canvas, no overlap, slot rows.
@@ -1060,38 +1151,41 @@ mod tests {
         }
         let heads = cells.values().filter(|&&c| c == ARROWHEAD).count();
         assert_eq!(heads, targets.len(), "arrowheads without edges");
-        let mut downs: Vec<Vec<usize>> = vec![Vec::new(); labels.len()];
-        for (i, ds) in deps.iter().enumerate() {
-            for &u in ds {
-                downs[u].push(i);
-            }
-        }
-        for (u, ds) in downs.iter().enumerate() {
-            if ds.is_empty() {
+        // Connected parts of the drawing (arrowheads do not lead on into
+        // their box, so parts stop at targets).
+        let mut part: HashMap<(u16, u16), usize> = HashMap::new();
+        for &first in cells.keys() {
+            if part.contains_key(&first) {
                 continue;
             }
-            let b = &l.nodes[u];
-            let start = (b.x + b.width, b.y + 1);
-            assert!(cells.contains_key(&start), "no line leaves {u}");
-            let mut seen = HashSet::from([start]);
-            let mut queue = VecDeque::from([start]);
+            let id = part.len();
+            part.insert(first, id);
+            let mut queue = VecDeque::from([first]);
             while let Some((x, y)) = queue.pop_front() {
                 let c = cells[&(x, y)];
                 for d in [N, E, S, W] {
                     if bits_of(c) & d == 0 || (c == ARROWHEAD && d == E) {
                         continue;
                     }
-                    if let Some(nb) = step(x, y, d).filter(|nb| cells.contains_key(nb)) {
-                        if seen.insert(nb) {
-                            queue.push_back(nb);
-                        }
+                    let Some(nb) = step(x, y, d).filter(|nb| cells.contains_key(nb)) else {
+                        continue;
+                    };
+                    if let Entry::Vacant(slot) = part.entry(nb) {
+                        slot.insert(id);
+                        queue.push_back(nb);
                     }
                 }
             }
-            for &v in ds {
-                let t = &l.nodes[v];
-                assert!(
-                    seen.contains(&(t.x - 1, t.y + 1)),
+        }
+        for (v, ds) in deps.iter().enumerate() {
+            let t = &l.nodes[v];
+            for &u in ds {
+                let b = &l.nodes[u];
+                let start = (b.x + b.width, b.y + 1);
+                assert!(cells.contains_key(&start), "no line leaves {u}");
+                assert_eq!(
+                    part[&start],
+                    part[&(t.x - 1, t.y + 1)],
                     "edge {u}->{v} not connected"
                 );
             }
@@ -1233,6 +1327,32 @@ mod tests {
     }
 
     #[test]
+    fn jog_picture() {
+        // a->e and c->d pass layer 1 in dummy slots whose lines would meet
+        // on e's dummy row: a->e jogs over row 8 to a track right of c->d.
+        let names = ["a", "b", "c", "d", "e"];
+        let l = check(
+            &names,
+            &[vec![], vec![0], vec![], vec![2, 1], vec![0, 3, 1]],
+        );
+        assert!(l.routes.iter().any(|r| r.jog.is_some()));
+        let want = [
+            "┌───┐      ┌───┐                  ┌───┐",
+            "│ a │──┬──▶│ b │──┬───────────┬──▶│ e │",
+            "└───┘  │   └───┘  │           │   └───┘",
+            "       │          │           │",
+            "┌───┐  │          │    ┌───┐  │",
+            "│ c │─┐└─────────┐└┬──▶│ d │──┤",
+            "└───┘ │          │ │   └───┘  │",
+            "      │          │ │          │",
+            "      │          └─┼┐         │",
+            "      └────────────┘└─────────┘",
+            "",
+        ];
+        assert_eq!(render(&names, &l), want.join("\n"));
+    }
+
+    #[test]
     fn fan_out_of_sixteen() {
         let names = labels(17);
         let deps: Vec<Vec<usize>> = (0..17)
@@ -1301,6 +1421,14 @@ mod tests {
             &[vec![2, 0, 9], vec![0, 0, 0], vec![3], vec![2]],
         );
         assert_eq!(l.nodes.len(), 4);
+        // 0 and 2 go first (smallest index) when the cycles block, so the
+        // edges into them are the ones left out.
+        assert_eq!(l.hidden_edges, [(2, 0), (3, 2)]);
+        assert_eq!(
+            l.nodes.iter().map(|b| b.layer).collect::<Vec<_>>(),
+            [0, 1, 0, 1]
+        );
+        assert_eq!(l.neighbour(3, Dir::Left), Some(2));
         let l = layout(&["a", "b", "c"], &[vec![], vec![0, 0, 0, 0]]);
         assert_eq!(l.nodes[1].layer, 1);
         assert_eq!(l.nodes[2].layer, 0);
@@ -1405,13 +1533,18 @@ mod tests {
         assert!((250..=350).contains(&edges), "{edges} edges");
         let names = labels(200);
         let names = refs(&names);
-        let t = Instant::now();
-        let l = layout(&names, &deps);
-        let took = t.elapsed();
-        eprintln!("STATS 200: {took:?} {}x{} edges {} gaps {:?}", l.width, l.height, l.edges.len(), gaps(&l));
-        assert_eq!(l.nodes.len(), 200);
-        // The target is well under 50 ms; the bound is loose for busy CI.
-        assert!(took.as_millis() < 250, "took {took:?}");
+        // Best of three, so a busy machine does not fail the test.
+        let took = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                let l = layout(&names, &deps);
+                assert_eq!(l.nodes.len(), 200);
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default();
+        assert!(took.as_millis() < 50, "200 nodes took {took:?}");
+
         let big = random_dag(500, 43);
         let names = labels(500);
         let t = Instant::now();
@@ -1424,11 +1557,37 @@ mod tests {
         assert_eq!(l.nodes.len(), 500);
     }
 
-    fn gaps(l: &Layout) -> Vec<usize> {
-        let mut v: Vec<(usize, usize)> = l.routes.iter().map(|r| (r.x_gap, r.x_end - r.x_gap + 1)).collect();
-        v.sort();
-        v.dedup();
-        v.into_iter().map(|x| x.1).collect()
+    #[test]
+    fn huge_graphs_stay_bounded() {
+        let n = 500;
+        let names = labels(n);
+        let names = refs(&names);
+        // A long chain where every task also needs the first one, and a
+        // dense graph with ~41 000 edges: too many dummy slots to draw all.
+        let fan: Vec<Vec<usize>> = (0..n)
+            .map(|i| if i < 2 { vec![0; i] } else { vec![i - 1, 0] })
+            .collect();
+        let dense: Vec<Vec<usize>> = (0..n).map(|i| (0..i).step_by(3).collect()).collect();
+        for deps in [fan, dense] {
+            let t = Instant::now();
+            let l = layout(&names, &deps);
+            assert!(t.elapsed().as_secs() < 10, "took {:?}", t.elapsed());
+            assert!(!l.hidden_edges.is_empty());
+            assert!(l.hidden_edges.iter().all(|&(u, i)| deps[i].contains(&u)));
+            let boxes: HashSet<(u16, u16)> = l
+                .nodes
+                .iter()
+                .flat_map(|b| {
+                    (b.y..b.y + BOX_HEIGHT)
+                        .flat_map(move |y| (b.x..b.x + b.width).map(move |x| (x, y)))
+                })
+                .collect();
+            assert!(
+                l.edges
+                    .iter()
+                    .all(|&(x, y, _)| x < l.width && y < l.height && !boxes.contains(&(x, y)))
+            );
+        }
     }
 
     #[test]

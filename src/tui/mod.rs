@@ -94,6 +94,7 @@ fn enter() -> io::Result<()> {
     execute!(
         io::stdout(),
         terminal::EnterAlternateScreen,
+        terminal::Clear(terminal::ClearType::All),
         event::EnableMouseCapture,
         cursor::Hide
     )
@@ -121,8 +122,10 @@ pub async fn run(deps: Deps) -> io::Result<Quit> {
 
 async fn event_loop(deps: Deps) -> io::Result<Quit> {
     let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
+    // No `clear()`: it asks the terminal where the cursor is, and a slow
+    // link (or a pty nobody answers) makes that fail. The alternate screen
+    // starts blank.
     let mut screen = ratatui::Terminal::new(backend)?;
-    screen.clear()?;
     let mut app = new_app(deps.reader.clone(), &deps.home, &deps.theme);
     let size = screen.size()?;
     (app.width, app.height) = (size.width, size.height);
