@@ -128,14 +128,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             .rev()
             .map(|s| Span::styled(s.glyph().to_string(), base(theme.run(*s))))
             .collect();
-        let line = Line::from(spans);
-        let w = n as u16;
-        buf.set_line(
-            x_strip + strip_w.saturating_sub(w).min(strip_w),
-            y,
-            &line,
-            w,
-        );
+        buf.set_line(x_strip, y, &Line::from(spans), n as u16);
     }
     // Details of the selected flow.
     let top = area.y + table_h;
