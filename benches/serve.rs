@@ -11,8 +11,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use chrono::Utc;
-use drover::store::{Run, RunKey, RunKind, RunState, Store};
+mod common;
+
+use common::{example_home, median, rss_kib};
 
 fn now_ns() -> u128 {
     SystemTime::now()
@@ -41,31 +42,6 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
 fn stop(mut child: Child) {
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn example_home(dir: &Path) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("flows")).unwrap();
-    std::fs::copy(repo.join("drover.toml"), dir.join("drover.toml")).unwrap();
-    for entry in std::fs::read_dir(repo.join("flows")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join("flows").join(entry.file_name())).unwrap();
-    }
 }
 
 fn main() {
@@ -133,37 +109,7 @@ fn main() {
     example_home(empty.path());
     let full = tempfile::tempdir().unwrap();
     example_home(full.path());
-    {
-        let store = Store::open(&full.path().join(".drover/store")).unwrap();
-        let tasks: Vec<(String, u32)> = [
-            "prepare",
-            "train_small",
-            "train_large",
-            "evaluate",
-            "deploy",
-        ]
-        .iter()
-        .map(|t| (t.to_string(), 1))
-        .collect();
-        for i in 0..10_000 {
-            let logical = Utc::now() - chrono::Duration::minutes(i);
-            let mut run = Run {
-                flow: "ml_pipeline".into(),
-                id: format!("manual__{i}"),
-                kind: RunKind::Manual,
-                logical,
-                state: RunState::Success,
-                params: Default::default(),
-                created: logical,
-                started: Some(logical),
-                ended: Some(logical),
-                flow_version: None,
-                key: RunKey::default(),
-            };
-            store.create_run(&mut run, &tasks).unwrap();
-        }
-        store.flush().unwrap();
-    }
+    common::store_runs(full.path(), 10_000);
     let mut rss = Vec::new();
     for home in [empty.path(), full.path()] {
         let s = serve(home);

@@ -9,6 +9,7 @@
 //!     open (set against the bytes the task itself writes);
 //! (c) RSS of the TUI with 10,000 stored runs, against none.
 
+mod common;
 #[path = "../tests/common/tui_fixture.rs"]
 mod tui_fixture;
 
@@ -20,17 +21,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use drover::store::{Run, RunKey, RunKind, RunState, Store, TaskState};
+use common::{example_home, median, rss_kib};
+use drover::store::{RunState, TaskState};
 use drover::tui::app::View;
 use drover::tui::keymap::Action;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::{Paragraph, Wrap};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// Median time of `frames` draws of `draw` on a `w`×`h` TestBackend, in ms.
 fn frame_ms(
@@ -259,26 +256,6 @@ impl Pty {
     }
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
-fn example_home(dir: &Path) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::create_dir_all(dir.join("flows")).unwrap();
-    std::fs::copy(repo.join("drover.toml"), dir.join("drover.toml")).unwrap();
-    for entry in std::fs::read_dir(repo.join("flows")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.join("flows").join(entry.file_name())).unwrap();
-    }
-}
-
 fn wait_until(what: &str, ok: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ok() {
@@ -345,41 +322,7 @@ fn memory_figures() {
     example_home(empty.path());
     let full = tempfile::tempdir().unwrap();
     example_home(full.path());
-    {
-        let store = Store::open(&full.path().join(".drover/store")).unwrap();
-        let tasks: Vec<(String, u32)> = [
-            "prepare",
-            "train_small",
-            "train_large",
-            "evaluate",
-            "deploy",
-        ]
-        .iter()
-        .map(|t| (t.to_string(), 1))
-        .collect();
-        for i in 0..10_000 {
-            let logical = Utc::now() - chrono::Duration::minutes(i);
-            let mut run = Run {
-                flow: "ml_pipeline".into(),
-                id: format!("manual__{i}"),
-                kind: RunKind::Manual,
-                logical,
-                state: if i % 9 == 0 {
-                    RunState::Failed
-                } else {
-                    RunState::Success
-                },
-                params: Default::default(),
-                created: logical,
-                started: Some(logical),
-                ended: Some(logical + chrono::Duration::seconds(30 + i % 60)),
-                flow_version: None,
-                key: RunKey::default(),
-            };
-            store.create_run(&mut run, &tasks).unwrap();
-        }
-        store.flush().unwrap();
-    }
+    common::store_runs(full.path(), 10_000);
     let mut rss = Vec::new();
     for home in [empty.path(), full.path()] {
         let mut pty = Pty::start(home);

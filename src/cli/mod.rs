@@ -526,15 +526,7 @@ fn find_run(
 
 /// A duration for people: `850ms`, `4.2s`, `3m 05s`, `2h 10m`, `3d 4h`.
 pub fn human_duration(d: chrono::Duration) -> String {
-    let ms = d.num_milliseconds().max(0);
-    let s = ms / 1000;
-    match s {
-        _ if ms < 1000 => format!("{ms}ms"),
-        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        3600..86400 => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
-    }
+    crate::flow::duration::human(d)
 }
 
 /// Pads cells into aligned columns, two spaces apart, trimming line ends.

@@ -40,16 +40,7 @@ impl ActiveRun {
             .enumerate()
             .map(|(i, t)| (t.id.clone(), i))
             .collect();
-        let deps: Vec<Vec<usize>> = flow
-            .tasks
-            .iter()
-            .map(|t| {
-                t.deps
-                    .iter()
-                    .filter_map(|d| index.get(d).copied())
-                    .collect()
-            })
-            .collect();
+        let deps = flow.dep_indices();
         let mut dependents = vec![Vec::new(); deps.len()];
         for (i, ds) in deps.iter().enumerate() {
             for &d in ds {

@@ -126,21 +126,19 @@ pub fn version_of(text: &str) -> String {
 }
 
 impl Flow {
-    pub fn task(&self, id: &str) -> Option<&Task> {
-        self.tasks.iter().find(|t| t.id == id)
-    }
-
-    /// `chosen` plus, when asked, every task downstream and/or upstream of
-    /// them (transitively), in the flow's topological order.
-    pub fn select(&self, chosen: &[&str], downstream: bool, upstream: bool) -> Vec<&Task> {
-        let index: std::collections::HashMap<&str, usize> = self
-            .tasks
+    /// Each task's position in `tasks`, by id.
+    pub fn index(&self) -> std::collections::HashMap<&str, usize> {
+        self.tasks
             .iter()
             .enumerate()
             .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
-        let deps: Vec<Vec<usize>> = self
-            .tasks
+            .collect()
+    }
+
+    /// Each task's dependencies as positions in `tasks`.
+    pub fn dep_indices(&self) -> Vec<Vec<usize>> {
+        let index = self.index();
+        self.tasks
             .iter()
             .map(|t| {
                 t.deps
@@ -148,7 +146,18 @@ impl Flow {
                     .filter_map(|d| index.get(d.as_str()).copied())
                     .collect()
             })
-            .collect();
+            .collect()
+    }
+
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// `chosen` plus, when asked, every task downstream and/or upstream of
+    /// them (transitively), in the flow's topological order.
+    pub fn select(&self, chosen: &[&str], downstream: bool, upstream: bool) -> Vec<&Task> {
+        let index = self.index();
+        let deps = self.dep_indices();
         let picked: Vec<usize> = chosen
             .iter()
             .filter_map(|c| index.get(c).copied())

@@ -177,7 +177,7 @@ pub fn load_flow_file(path: &Path, config: &Config) -> Result<Flow, BrokenFlow> 
 
 /// A regular file's text, at most `MAX_FILE_BYTES`; `Ok(None)` when it does
 /// not exist. FIFOs and devices are refused, never read.
-fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
+pub fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
     let fail = |what: String| Err(Diagnostic::whole_file(path, what));
     let meta = match fs::metadata(path) {
         Ok(m) => m,

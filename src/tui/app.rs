@@ -807,22 +807,7 @@ impl App {
         }
         let labels: Vec<String> = flow.tasks.iter().map(|t| format!("· {}", t.id)).collect();
         let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let index: HashMap<&str, usize> = flow
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.as_str(), i))
-            .collect();
-        let deps: Vec<Vec<usize>> = flow
-            .tasks
-            .iter()
-            .map(|t| {
-                t.deps
-                    .iter()
-                    .filter_map(|d| index.get(d.as_str()).copied())
-                    .collect()
-            })
-            .collect();
+        let deps = flow.dep_indices();
         self.graph = Some((key, Arc::new(graph_layout::layout(&labels, &deps))));
     }
 

@@ -16,7 +16,7 @@
 //! reversed text, so states stay apart through their glyphs and weight.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -32,9 +32,6 @@ pub const BUILTIN: [&str; 4] = ["default", "light", "high-contrast", "colorblind
 
 /// The key of a theme file naming the built-in it starts from.
 pub const BASE_KEY: &str = "base";
-
-/// Theme files larger than this are refused unread (a theme is a few hundred bytes).
-const MAX_THEME_BYTES: u64 = 1024 * 1024;
 
 /// Declares the theme's colour roles once: the struct fields, their TOML
 /// key names ([`ROLES`]) and access by name all come from this list, so they
@@ -633,7 +630,10 @@ pub fn load_all(home: &Path) -> (Vec<Theme>, Vec<Diagnostic>) {
         Err(e) => {
             diags.push(Diagnostic::whole_file(
                 &dir,
-                format!("cannot read the themes folder: {}", describe(&e)),
+                format!(
+                    "cannot read the themes folder: {}",
+                    crate::home::describe(&e)
+                ),
             ));
             return (themes, diags);
         }
@@ -662,49 +662,16 @@ pub fn load_all(home: &Path) -> (Vec<Theme>, Vec<Diagnostic>) {
     (themes, diags)
 }
 
-/// A theme file's text; size-limited, with the position of the first byte
-/// that is not UTF-8.
+/// A theme file's text (a plain file, size-limited, UTF-8), read as flow
+/// files are.
 fn read_text(path: &Path) -> Result<String, Vec<Diagnostic>> {
-    let fail = |what: String| Err(vec![Diagnostic::whole_file(path, what)]);
-    let mut bytes = Vec::new();
-    let read =
-        fs::File::open(path).and_then(|f| f.take(MAX_THEME_BYTES + 1).read_to_end(&mut bytes));
-    if let Err(e) = read {
-        return fail(format!("cannot read: {}", describe(&e)));
-    }
-    if bytes.len() as u64 > MAX_THEME_BYTES {
-        return fail(format!(
-            "the file is over {} MiB; a theme file is a few lines",
-            MAX_THEME_BYTES / (1024 * 1024)
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        // The valid prefix is UTF-8, so the lossy conversion is exact.
-        let before = String::from_utf8_lossy(&bytes[..at]);
-        let (line, col) = Source::new(path, &before).position(at);
-        vec![Diagnostic {
-            path: path.to_path_buf(),
-            line,
-            col,
-            message: "not UTF-8 text: save the file as UTF-8".into(),
-        }]
-    })
-}
-
-/// An IO error in words, without Rust's "(os error N)" suffix.
-fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file or folder".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let text = e.to_string();
-            match text.find(" (os error") {
-                Some(i) => text[..i].to_string(),
-                None => text,
-            }
-        }
+    match crate::home::read_text(path) {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err(vec![Diagnostic::whole_file(
+            path,
+            "cannot read: no such file or folder",
+        )]),
+        Err(d) => Err(vec![d]),
     }
 }
 

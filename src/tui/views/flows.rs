@@ -132,13 +132,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // Details of the selected flow.
     let top = area.y + table_h;
-    buf.set_stringn(
-        area.x,
-        top,
-        "─".repeat(area.width as usize),
-        area.width as usize,
-        theme.border(false),
-    );
+    super::rule(buf, area.x, top, area.width, theme.border(false));
     let Some(row) = rows.get(app.flow_list.selected) else {
         return;
     };

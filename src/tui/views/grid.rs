@@ -161,13 +161,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     // Details of the selected task instance.
     let top = area.bottom() - details_h;
-    buf.set_stringn(
-        area.x,
-        top,
-        "─".repeat(area.width as usize),
-        area.width as usize,
-        theme.border(false),
-    );
+    super::rule(buf, area.x, top, area.width, theme.border(false));
     let ti = match (grid.selected_run(), grid.selected_task()) {
         (Some(run), Some(task)) => grid.instance(&run.id, task),
         _ => None,

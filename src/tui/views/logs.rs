@@ -37,13 +37,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     if let Some(outputs) = outputs {
         let y = area.bottom() - 2;
-        buf.set_stringn(
-            area.x,
-            y,
-            "─".repeat(area.width as usize),
-            area.width as usize,
-            theme.border(false),
-        );
+        super::rule(buf, area.x, y, area.width, theme.border(false));
         let text: Vec<String> = outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let line = Line::from(vec![
             Span::styled("outputs ", theme.title()),

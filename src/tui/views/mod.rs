@@ -268,18 +268,7 @@ fn own_log(app: &App, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-/// A short "how long": 850ms, 12.3s, 4m05s, 2h10m, 3d4h.
-pub fn short_duration(d: chrono::Duration) -> String {
-    let ms = d.num_milliseconds().max(0);
-    let s = ms / 1000;
-    match s {
-        _ if ms < 1000 => format!("{ms}ms"),
-        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{}h", s / 86400, s % 86400 / 3600),
-    }
-}
+pub use crate::flow::duration::human as short_duration;
 
 /// When something happens, from `now`: "in 5m", "3h ago".
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -327,4 +316,10 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, width: u16, style: Styl
     if width > 0 {
         buf.set_stringn(x, y, fit(text, width as usize), width as usize, style);
     }
+}
+
+/// A horizontal line `width` cells long: the border between a list and its
+/// details.
+pub fn rule(buf: &mut Buffer, x: u16, y: u16, width: u16, style: Style) {
+    buf.set_stringn(x, y, "─".repeat(width as usize), width as usize, style);
 }
