@@ -157,6 +157,16 @@ impl GridModel {
     }
 }
 
+/// Flows, runs and the log to read again before the next frame.
+#[derive(Debug, Clone, Default)]
+pub struct Stale {
+    pub flows: HashSet<String>,
+    pub runs: HashSet<String>,
+    /// A run the Grid does not have yet: read the run list again.
+    pub run_list: bool,
+    pub log: bool,
+}
+
 /// A modal box over the view.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
@@ -234,6 +244,8 @@ pub struct App {
     pub problems: Problems,
     pub themes: Vec<Theme>,
     pub theme: usize,
+    /// What engine events said changed, not read yet.
+    pub stale: Stale,
     /// Screen size, for paging and keeping selections visible.
     pub width: u16,
     pub height: u16,
@@ -280,6 +292,7 @@ impl App {
             problems: Problems::default(),
             themes,
             theme: index,
+            stale: Stale::default(),
             width: 100,
             height: 30,
         }
@@ -530,15 +543,18 @@ impl App {
 
     /// Takes an engine event: refreshes what it touches. Returns whether
     /// the screen needs redrawing.
+    ///
+    /// What it touches is only noted; `catch_up` reads it once for all the
+    /// events of a burst, before the next frame.
     pub fn on_engine(&mut self, event: &EngineEvent) -> bool {
         match event {
             EngineEvent::RunChanged { flow, run_id, .. } => {
-                self.refresh_flow_row(flow);
+                self.stale.flows.insert(flow.clone());
                 if *flow == self.grid.flow_id {
                     if self.grid.runs.iter().any(|r| r.id == *run_id) {
-                        self.reload_run(run_id);
+                        self.stale.runs.insert(run_id.clone());
                     } else {
-                        self.load_runs();
+                        self.stale.run_list = true;
                     }
                 }
                 true
@@ -548,15 +564,15 @@ impl App {
             } => {
                 let mut changed = false;
                 if *flow == self.grid.flow_id && self.grid.instances.contains_key(run_id) {
-                    self.reload_run(run_id);
+                    self.stale.runs.insert(run_id.clone());
                     changed = true;
                 }
-                if let Some(log) = self.log.as_mut()
+                if let Some(log) = self.log.as_ref()
                     && log.flow == *flow
                     && log.run_id == *run_id
                     && log.task == *task
                 {
-                    log.reload_meta(&self.reader);
+                    self.stale.log = true;
                     changed = true;
                 }
                 changed
@@ -568,6 +584,26 @@ impl App {
                 });
                 true
             }
+        }
+    }
+
+    /// Reads what engine events said changed since the last call.
+    pub fn catch_up(&mut self) {
+        let stale = std::mem::take(&mut self.stale);
+        for flow in &stale.flows {
+            self.refresh_flow_row(flow);
+        }
+        if stale.run_list {
+            self.load_runs();
+        } else {
+            for run_id in &stale.runs {
+                self.reload_run(run_id);
+            }
+        }
+        if stale.log
+            && let Some(log) = self.log.as_mut()
+        {
+            log.reload_meta(&self.reader);
         }
     }
 

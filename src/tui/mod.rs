@@ -147,6 +147,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     let mut minute = app.now.timestamp() / 60;
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            app.catch_up();
             screen.draw(|frame| views::draw(&app, frame))?;
             last_draw = Some(Instant::now());
             dirty = false;
