@@ -521,3 +521,49 @@ fn grid_scrolls_back_through_many_runs() {
         "only runs on screen keep their instances"
     );
 }
+
+#[test]
+fn engine_events_refresh_what_they_touch_before_the_next_frame() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    let running = f.store.run("etl", &f.runs[2]).unwrap().unwrap();
+    let before = screen(&app);
+    assert!(line(&before, "clean_a").ends_with('▶'), "{before}");
+    // The engine finishes clean_a and says so.
+    let mut ti = f.store.task_instance(&running, "clean_a").unwrap().unwrap();
+    ti.state = TaskState::Success;
+    f.store.put_task_instance(&running, &ti).unwrap();
+    f.store.commit().unwrap();
+    let event = drover::engine::EngineEvent::TaskChanged {
+        flow: "etl".into(),
+        run_id: running.id.clone(),
+        task: "clean_a".into(),
+        state: TaskState::Success,
+        try_number: 1,
+        reason: None,
+    };
+    assert!(app.on_engine(&event), "a change on screen asks for a frame");
+    app.catch_up();
+    let after = screen(&app);
+    assert!(line(&after, "clean_a").ends_with('✓'), "{after}");
+    // An event about a flow not on screen asks for nothing.
+    let other = drover::engine::EngineEvent::TaskChanged {
+        flow: "backup".into(),
+        run_id: "x".into(),
+        task: "dump".into(),
+        state: TaskState::Running,
+        try_number: 1,
+        reason: None,
+    };
+    assert!(!app.on_engine(&other));
+}
+
+fn line<'a>(screen: &'a str, start: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or("")
+        .trim_end()
+}
