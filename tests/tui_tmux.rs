@@ -151,7 +151,7 @@ fn open_trigger_walk_the_views_resize_and_quit() {
     let screen = tmux.wait("the grid", |s| {
         line_with(s, "greet").contains('✓') && line_with(s, "done").contains('✓')
     });
-    assert!(screen.contains("run 1/1"), "{screen}");
+    assert!(screen.contains("run 1 of 1"), "{screen}");
     // 3: the graph, boxes joined by an edge.
     tmux.keys(&["3"]);
     let screen = tmux.wait("the graph", |s| {
@@ -162,7 +162,7 @@ fn open_trigger_walk_the_views_resize_and_quit() {
     tmux.keys(&["4"]);
     let screen = tmux.wait_for("hello from drover");
     assert!(screen.contains("outputs greeting=hi"), "{screen}");
-    assert!(screen.contains("try 1/1"), "{screen}");
+    assert!(screen.contains("try 1 of 1"), "{screen}");
     // ?: help over the view; Esc closes it.
     tmux.keys(&["?"]);
     tmux.wait_for("Moving around");

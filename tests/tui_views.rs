@@ -515,7 +515,7 @@ fn grid_scrolls_back_through_many_runs() {
     assert_eq!(app.grid.run, 299, "reaches the oldest run");
     assert_eq!(app.grid.selected_run().map(|r| r.logical), Some(start));
     let shown = screen(&app);
-    assert!(shown.contains("run 300/300"), "{shown}");
+    assert!(shown.contains("run 1 of 300"), "{shown}");
     assert!(
         app.grid.instances.len() <= app.grid_columns(),
         "only runs on screen keep their instances"
@@ -566,4 +566,74 @@ fn line<'a>(screen: &'a str, start: &str) -> &'a str {
         .find(|l| l.starts_with(start))
         .unwrap_or("")
         .trim_end()
+}
+
+#[test]
+fn every_view_draws_at_every_size_without_panicking() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.problems.config = Some("drover.toml:3:1: a long error about the config file".into());
+    app.problems
+        .flows
+        .insert("broken".into(), "flows/broken.toml:1:1: bad".into());
+    app.open_flow("etl");
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('h'));
+    keys(&mut app, "jj");
+    let setups: Vec<(&str, Box<dyn Fn(&mut App)>)> = vec![
+        ("flows", Box::new(|a: &mut App| a.view = View::Flows)),
+        ("grid", Box::new(|a: &mut App| a.view = View::Grid)),
+        (
+            "graph",
+            Box::new(|a: &mut App| {
+                a.view = View::Grid;
+                a.update(drover::tui::keymap::Action::Graph);
+            }),
+        ),
+        (
+            "logs",
+            Box::new(|a: &mut App| {
+                a.view = View::Grid;
+                a.update(drover::tui::keymap::Action::Logs);
+                a.update(drover::tui::keymap::Action::Wrap);
+            }),
+        ),
+        ("own log", Box::new(|a: &mut App| a.view = View::OwnLog)),
+        (
+            "help",
+            Box::new(|a: &mut App| {
+                a.view = View::Grid;
+                a.overlay = Some(Overlay::Help { scroll: 0 });
+            }),
+        ),
+        (
+            "clear",
+            Box::new(|a: &mut App| {
+                a.view = View::Grid;
+                a.update(drover::tui::keymap::Action::Clear);
+            }),
+        ),
+        (
+            "message",
+            Box::new(|a: &mut App| {
+                a.view = View::Flows;
+                a.message = Some(drover::tui::app::Message {
+                    text: "a long answer ".repeat(20),
+                    error: true,
+                });
+            }),
+        ),
+    ];
+    let mut sizes: Vec<(u16, u16)> = (0..=130).map(|w| (w, 24)).collect();
+    sizes.extend((0..=50).flat_map(|h| [(80, h), (60, h), (61, h)]));
+    for (name, setup) in &setups {
+        app.overlay = None;
+        app.message = None;
+        setup(&mut app);
+        for &(w, h) in &sizes {
+            (app.width, app.height) = (w, h);
+            let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| buffer(&app)));
+            assert!(drawn.is_ok(), "{name} at {w}×{h} panicked");
+        }
+    }
 }

@@ -116,6 +116,8 @@ pub struct GridModel {
     pub rows: ListState,
     /// Selected run, as an index into `runs` (0 = newest).
     pub run: usize,
+    /// The selected instance's tries: (run id, task, tries started, tries).
+    pub detail: Option<(String, String, u32, Vec<crate::store::Try>)>,
     /// The newest run shown at the right edge.
     pub run_offset: usize,
 }
@@ -244,6 +246,10 @@ pub struct App {
     pub problems: Problems,
     pub themes: Vec<Theme>,
     pub theme: usize,
+    /// Theme files that did not load: `path:line:col: message` each.
+    pub theme_errors: Vec<String>,
+    /// Where drover's own log is scrolled to.
+    pub own_log: tui_logger::TuiWidgetState,
     /// What engine events said changed, not read yet.
     pub stale: Stale,
     /// Screen size, for paging and keeping selections visible.
@@ -263,7 +269,7 @@ impl App {
                 .collect();
         }
         let index = themes.iter().position(|t| t.name == theme).unwrap_or(0);
-        let message = theme_errors.first().map(|e| Message {
+        let message = theme_errors.first().cloned().map(|e| Message {
             text: format!(
                 "theme file not loaded: {e}{}",
                 if theme_errors.len() > 1 {
@@ -292,6 +298,8 @@ impl App {
             problems: Problems::default(),
             themes,
             theme: index,
+            theme_errors,
+            own_log: tui_logger::TuiWidgetState::new(),
             stale: Stale::default(),
             width: 100,
             height: 30,
@@ -449,6 +457,7 @@ impl App {
         }
         self.grid.flow = self.current_flow(id);
         self.load_runs();
+        self.refresh_detail();
     }
 
     /// Loads the runs the Grid shows (and a page more), keeping the
@@ -587,8 +596,41 @@ impl App {
         }
     }
 
+    /// Reads the selected task instance's tries, unless they are at hand.
+    pub fn refresh_detail(&mut self) {
+        let (Some(run), Some(task)) = (self.grid.selected_run(), self.grid.selected_task()) else {
+            self.grid.detail = None;
+            return;
+        };
+        let Some(ti) = self.grid.instance(&run.id, task) else {
+            self.grid.detail = None;
+            return;
+        };
+        let fresh = self
+            .grid
+            .detail
+            .as_ref()
+            .is_some_and(|(r, t, n, _)| *r == run.id && t == task && *n == ti.tries);
+        if !fresh {
+            let tries = self.reader.tries(run, task).unwrap_or_default();
+            self.grid.detail = Some((run.id.clone(), task.to_string(), ti.tries, tries));
+        }
+    }
+
+    /// The latest try of the selected task instance, if read.
+    pub fn detail_try(&self) -> Option<&crate::store::Try> {
+        let (run_id, task, _, tries) = self.grid.detail.as_ref()?;
+        let selected =
+            self.grid.selected_run()?.id == *run_id && self.grid.selected_task()? == task;
+        selected.then(|| tries.last()).flatten()
+    }
+
     /// Reads what engine events said changed since the last call.
     pub fn catch_up(&mut self) {
+        if !self.stale.runs.is_empty() || self.stale.run_list {
+            // A try may have ended: its end and outputs are read again.
+            self.grid.detail = None;
+        }
         let stale = std::mem::take(&mut self.stale);
         for flow in &stale.flows {
             self.refresh_flow_row(flow);
@@ -605,6 +647,7 @@ impl App {
         {
             log.reload_meta(&self.reader);
         }
+        self.refresh_detail();
     }
 
     fn reload_run(&mut self, run_id: &str) {
@@ -653,6 +696,12 @@ impl App {
 
     /// Changes state for an action; returns effects for the loop.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.apply(action);
+        self.refresh_detail();
+        effects
+    }
+
+    fn apply(&mut self, action: Action) -> Vec<Effect> {
         let page = self.page();
         match action {
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
@@ -740,11 +789,28 @@ impl App {
         });
     }
 
+    fn complain_and(&mut self, text: impl Into<String>) -> Vec<Effect> {
+        self.complain(text);
+        Vec::new()
+    }
+
     fn complain(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             error: true,
         });
+    }
+
+    /// Log lines on screen: all but the tabs, the status bar, the log's
+    /// two header lines and its outputs.
+    pub fn log_height(&self) -> usize {
+        let outputs = self
+            .log
+            .as_ref()
+            .and_then(|l| l.shown_try())
+            .is_some_and(|t| !t.outputs.is_empty());
+        let foot = if outputs { 2 } else { 0 };
+        self.height.saturating_sub(4 + foot).max(1) as usize
     }
 
     fn page(&self) -> usize {
@@ -793,12 +859,28 @@ impl App {
     }
 
     fn back(&mut self) {
+        // Esc first drops a filter, then goes back.
+        let filter = match self.view {
+            View::Flows => Some(&mut self.flow_list.filter),
+            View::Grid => Some(&mut self.grid.rows.filter),
+            View::Graph => Some(&mut self.graph_search),
+            _ => None,
+        };
+        if let Some(f) = filter.filter(|f| !f.is_empty()) {
+            f.clear();
+            self.say("filter cleared");
+            return;
+        }
         self.view = match self.view {
             View::Flows => View::Flows,
             View::Grid => View::Flows,
             View::Graph => View::Grid,
             View::Logs => self.logs_from,
-            View::OwnLog => View::Flows,
+            View::OwnLog => {
+                self.own_log
+                    .transition(tui_logger::TuiWidgetEvent::EscapeKey);
+                View::Flows
+            }
         };
     }
 
@@ -938,19 +1020,28 @@ impl App {
                 }
             }
             View::Logs => {
-                let h = self.height.saturating_sub(6).max(1) as usize;
+                let h = self.log_height();
                 if let Some(log) = self.log.as_mut() {
                     log.scroll_by(dy, h);
                 }
             }
-            View::OwnLog => {}
+            View::OwnLog => {
+                use tui_logger::TuiWidgetEvent::{EscapeKey, NextPageKey, PrevPageKey};
+                let event = match dy {
+                    d if d >= isize::MAX / 4 => EscapeKey,
+                    d if d < 0 => PrevPageKey,
+                    d if d > 0 => NextPageKey,
+                    _ => return,
+                };
+                self.own_log.transition(event);
+            }
         }
     }
 
     fn next_match(&mut self, forward: bool) {
         match self.view {
             View::Logs => {
-                let h = self.height.saturating_sub(6).max(1) as usize;
+                let h = self.log_height();
                 if let Some(log) = self.log.as_mut()
                     && !log.next_match(forward, h)
                 {
@@ -1078,7 +1169,9 @@ impl App {
             title: format!("mark {task} {name}?"),
             body: vec![
                 format!("run {run_id}"),
-                "a running try is stopped; downstream tasks react as to a finished try".into(),
+                "a running try is stopped first; tasks downstream that are not decided yet".into(),
+                "go on as after a finished try (clear them with c to run decided ones again)"
+                    .into(),
             ],
             args: vec!["mark".into(), flow, run_id, task.clone(), name.into()],
             what: format!("mark {task} {name}"),
@@ -1374,7 +1467,7 @@ impl App {
                 self.grid.rows.clamp(len, h);
             }
             (InputKind::Search, View::Logs) => {
-                let h = self.height.saturating_sub(6).max(1) as usize;
+                let h = self.log_height();
                 if let Some(log) = self.log.as_mut() {
                     log.set_search(&input.text, h);
                 }
@@ -1436,6 +1529,10 @@ impl App {
                     self.say(format!("theme: {theme}"));
                 }
                 None => {
+                    let file = format!("themes/{theme}.toml:");
+                    if let Some(e) = self.theme_errors.iter().find(|e| e.contains(&file)) {
+                        return self.complain_and(format!("theme `{theme}` did not load: {e}"));
+                    }
                     let names: Vec<&str> = self.themes.iter().map(|t| t.name.as_str()).collect();
                     let hint = crate::flow::suggest::did_you_mean(theme, names.iter().copied());
                     self.complain(format!(
@@ -1497,7 +1594,11 @@ impl App {
 
     /// Takes a click at (column, row): selects the row under it.
     pub fn click(&mut self, column: u16, row: u16) {
-        let _ = column;
+        self.select_at(column, row);
+        self.refresh_detail();
+    }
+
+    fn select_at(&mut self, column: u16, row: u16) {
         match self.view {
             View::Flows => {
                 // Title, tab bar, table header: rows start at 3.

@@ -79,6 +79,9 @@ pub fn new_app(reader: Reader, home: &std::path::Path, theme_name: &str) -> App 
         .map(theme::Theme::honour_no_color)
         .collect();
     let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    for e in &errors {
+        log::warn!("theme file not loaded: {e}");
+    }
     App::new(reader, themes, theme_name, errors)
 }
 

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use super::{fit, local_time, put, relative};
+use super::{fit, put, relative, zoned_time};
 use crate::tui::app::App;
 
 /// Lines of the details pane under the table.
@@ -26,7 +26,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .unwrap_or(4)
         .clamp(8, 24) as u16;
     let sched_w: u16 = 15;
-    let next_w: u16 = 19;
+    let next_w: u16 = 24;
     let x_id = area.x + 2;
     let x_sched = x_id + id_w + 2;
     let x_next = x_sched + sched_w + 1;
@@ -113,7 +113,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             } else {
                 match row.next {
                     Some(at) => Span::styled(
-                        format!("{} {}", local_time(at), relative(at, app.now)),
+                        format!(
+                            "{} {}",
+                            zoned_time(
+                                at,
+                                row.flow.as_ref().map_or(chrono_tz::UTC, |f| f.timezone)
+                            ),
+                            relative(at, app.now)
+                        ),
                         base(theme.text()),
                     ),
                     None => Span::styled("—", base(theme.dim())),

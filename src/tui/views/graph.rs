@@ -32,11 +32,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(flow) = app.grid.flow.as_ref() else {
         return;
     };
+    // The selected task's details at the foot, as in the Grid.
+    let details_h: u16 = 3;
     let canvas = Rect {
         y: area.y + 2,
-        height: area.height.saturating_sub(2),
+        height: area.height.saturating_sub(2 + details_h),
         ..area
     };
+    let top = area.bottom().saturating_sub(details_h);
+    super::rule(buf, area.x, top, area.width, theme.border(false));
+    super::grid::instance_details(app, Rect::new(area.x, top + 1, area.width, 2), buf);
     let selected = app.graph_node();
     // Scroll so the selected node sits in view, centred when the graph is
     // larger than the screen.

@@ -9,7 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{put, short_duration};
-use crate::store::{Run, TaskInstance};
+use crate::store::Run;
 use crate::tui::app::{App, GRID_CELL};
 
 /// Rows of duration bars.
@@ -135,7 +135,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     }
     if rows.is_empty() {
-        let text = if grid.rows.filter.is_empty() {
+        let text = if grid.flow.is_none() {
+            "this flow's file does not validate: its error is in the Flows view (1)"
+        } else if grid.rows.filter.is_empty() {
             "this flow has no tasks"
         } else {
             "no task matches the filter"
@@ -162,17 +164,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // Details of the selected task instance.
     let top = area.bottom() - details_h;
     super::rule(buf, area.x, top, area.width, theme.border(false));
-    let ti = match (grid.selected_run(), grid.selected_task()) {
-        (Some(run), Some(task)) => grid.instance(&run.id, task),
-        _ => None,
-    };
-    instance_details(
-        app,
-        grid.selected_task(),
-        ti,
-        Rect::new(area.x, top + 1, area.width, 2),
-        buf,
-    );
+    instance_details(app, Rect::new(area.x, top + 1, area.width, 2), buf);
 }
 
 /// A run's length so far, in milliseconds.
@@ -211,7 +203,11 @@ pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
     }
     if let Some(i) = app.grid.runs.iter().position(|r| r.id == run.id) {
         spans.push(Span::styled(
-            format!(" · run {}/{}", i + 1, app.grid.total_runs),
+            format!(
+                " · run {} of {}",
+                app.grid.total_runs.saturating_sub(i),
+                app.grid.total_runs
+            ),
             theme.dim(),
         ));
     }
@@ -222,24 +218,29 @@ pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
 
-/// Two lines about the selected task instance.
-fn instance_details(
-    app: &App,
-    task: Option<&str>,
-    ti: Option<&TaskInstance>,
-    area: Rect,
-    buf: &mut Buffer,
-) {
+/// Two lines about the selected task instance: its state, try and retry
+/// time; then why it is in its state, or its latest try's start, length,
+/// exit and outputs.
+pub fn instance_details(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
-    let Some(task) = task else {
+    let grid = &app.grid;
+    let Some(task) = grid.selected_task() else {
         return;
     };
+    let ti = grid
+        .selected_run()
+        .and_then(|run| grid.instance(&run.id, task));
     let Some(ti) = ti else {
+        let what = if grid.runs.is_empty() {
+            "no runs yet: t triggers one"
+        } else {
+            "not in this run"
+        };
         put(
             buf,
             area.x + 1,
             area.y,
-            &format!("{task}: not in this run"),
+            &format!("{task}: {what}"),
             area.width,
             theme.dim(),
         );
@@ -250,7 +251,7 @@ fn instance_details(
         Span::styled(task.to_string(), theme.title()),
         Span::styled(format!(" {}", ti.state), theme.task(ti.state)),
         Span::styled(
-            format!(" · try {}/{}", ti.tries, ti.max_tries),
+            format!(" · try {} of up to {}", ti.tries, ti.max_tries),
             theme.text(),
         ),
     ];
@@ -266,20 +267,38 @@ fn instance_details(
         &Line::from(spans),
         area.width.saturating_sub(1),
     );
-    let note = ti
-        .note
-        .clone()
-        .unwrap_or_else(|| "Enter: log · c clear · s/F mark · x kill".to_string());
-    let style: Style = if ti.note.is_some() {
-        theme.text()
-    } else {
-        theme.dim()
+    let latest = app.detail_try();
+    let (text, style): (String, Style) = match (&ti.note, latest) {
+        (Some(note), _) => (note.clone(), theme.text()),
+        (None, Some(t)) => {
+            let mut parts = vec![format!(
+                "started {}",
+                t.started
+                    .with_timezone(&chrono::Local)
+                    .format("%m-%d %H:%M:%S")
+            )];
+            parts.push(short_duration(t.ended.unwrap_or(app.now) - t.started));
+            if let Some(reason) = &t.reason {
+                parts.push(reason.clone());
+            } else if let Some(code) = t.exit_code {
+                parts.push(format!("exit {code}"));
+            }
+            if !t.outputs.is_empty() {
+                let outs: Vec<String> = t.outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                parts.push(format!("outputs {}", outs.join(" ")));
+            }
+            (parts.join(" · "), theme.text())
+        }
+        (None, None) => (
+            "Enter: log · c clear · s/F mark · x kill".to_string(),
+            theme.dim(),
+        ),
     };
     put(
         buf,
         area.x + 1,
         area.y + 1,
-        &note,
+        &text,
         area.width.saturating_sub(1),
         style,
     );

@@ -5,7 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::store::TaskState;
 
 use super::{put, short_duration};
 use crate::tui::app::App;
@@ -24,15 +26,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         );
         return;
     };
-    header(app, log, Rect { height: 1, ..area }, buf);
+    header(app, log, Rect { height: 2, ..area }, buf);
     let outputs = log
         .shown_try()
         .map(|t| &t.outputs)
         .filter(|o| !o.is_empty());
     let foot_h: u16 = if outputs.is_some() { 2 } else { 0 };
     let body = Rect {
-        y: area.y + 1,
-        height: area.height.saturating_sub(1 + foot_h),
+        y: area.y + 2,
+        height: area.height.saturating_sub(2 + foot_h),
         ..area
     };
     if let Some(outputs) = outputs {
@@ -132,58 +134,83 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// Two lines over the log: the run and task with follow, wrap and search
+/// on the right; then the try, how it ended and the instance's state when
+/// it differs (marked by hand).
 fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
-    let mut spans = vec![Span::styled(
-        format!("{} › {} › {}", log.flow, log.run_id, log.task),
-        theme.title(),
-    )];
-    let count = log.tries.len();
-    match log.shown_try() {
-        Some(t) => {
-            spans.push(Span::styled(
-                format!(" · try {}/{count}", t.number),
-                theme.text(),
-            ));
-            spans.push(Span::styled(
-                format!(" {} {}", t.state.glyph(), t.state),
-                theme.task(t.state),
-            ));
-            if let Some(code) = t
-                .exit_code
-                .filter(|_| t.state != crate::store::TaskState::Success)
-            {
-                spans.push(Span::styled(format!(" exit {code}"), theme.task(t.state)));
-            }
-            let d = t.ended.unwrap_or(app.now) - t.started;
-            spans.push(Span::styled(
-                format!(" · {}", short_duration(d)),
-                theme.text(),
-            ));
-            if let Some(reason) = &t.reason {
-                spans.push(Span::styled(format!(" · {reason}"), theme.dim()));
-            }
-        }
-        None => spans.push(Span::styled(" · no try yet", theme.dim())),
-    }
-    let flags = format!(
-        " · follow {} · wrap {}",
+    let mut flags = format!(
+        "follow {} · wrap {}",
         if log.follow { "on" } else { "off" },
         if log.wrap { "on" } else { "off" }
     );
-    spans.push(Span::styled(flags, theme.dim()));
     if let Some(s) = &log.search {
         let at = if log.matches.is_empty() {
             0
         } else {
             log.current + 1
         };
-        spans.push(Span::styled(
-            format!(" · /{s} {at}/{}", log.matches.len()),
-            theme.key(),
-        ));
+        flags = format!("/{s} {at}/{} · {flags}", log.matches.len());
     }
-    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    let flags_w = (flags.width() as u16).min(area.width / 2);
+    let place = format!("{} › {}", log.run_id, log.task);
+    put(
+        buf,
+        area.x,
+        area.y,
+        &place,
+        area.width.saturating_sub(flags_w + 1),
+        theme.title(),
+    );
+    put(
+        buf,
+        area.right().saturating_sub(flags_w),
+        area.y,
+        &flags,
+        flags_w,
+        theme.key(),
+    );
+    let mut spans = Vec::new();
+    match log.shown_try() {
+        Some(t) => {
+            spans.push(Span::styled(
+                format!("try {} of {}", t.number, log.tries.len()),
+                theme.text(),
+            ));
+            spans.push(Span::styled(
+                format!(" · {} {}", t.state.glyph(), t.state),
+                theme.task(t.state),
+            ));
+            let d = t.ended.unwrap_or(app.now) - t.started;
+            spans.push(Span::styled(
+                format!(" · {}", short_duration(d)),
+                theme.text(),
+            ));
+            match (&t.reason, t.exit_code) {
+                (Some(reason), _) => spans.push(Span::styled(format!(" · {reason}"), theme.dim())),
+                (None, Some(code)) if t.state != TaskState::Success => {
+                    spans.push(Span::styled(format!(" · exit {code}"), theme.dim()))
+                }
+                _ => {}
+            }
+        }
+        None => spans.push(Span::styled("no try yet", theme.dim())),
+    }
+    if let Some(ti) = &log.instance {
+        let differs = log.shown_try().is_none_or(|t| t.state != ti.state);
+        if differs && log.shown_try().is_some() {
+            let why = ti
+                .note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            spans.push(Span::styled(
+                format!(" · task now {} {}{why}", ti.state.glyph(), ti.state),
+                theme.task(ti.state),
+            ));
+        }
+    }
+    buf.set_line(area.x, area.y + 1, &Line::from(spans), area.width);
 }
 
 /// Splits a line into spans, matches of `needle` in `hit` style.

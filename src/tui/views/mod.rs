@@ -8,7 +8,7 @@ mod grid;
 mod logs;
 mod overlay;
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -124,6 +124,17 @@ fn tabs(app: &App, area: Rect, buf: &mut Buffer) {
             .map(|l| format!("{} › {}", l.flow, l.task))
             .unwrap_or_default(),
     };
+    let filter = match app.view {
+        View::Flows => app.flow_list.filter.as_str(),
+        View::Grid => app.grid.rows.filter.as_str(),
+        View::Graph => app.graph_search.as_str(),
+        _ => "",
+    };
+    let place = if filter.is_empty() {
+        place
+    } else {
+        format!("/{filter} (Esc clears) · {place}")
+    };
     let used = left.width() as u16;
     let w = place.width() as u16 + 1;
     if used + w + 2 <= area.width {
@@ -132,13 +143,12 @@ fn tabs(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// The bottom line: the input being typed, else the last message, else key
-/// hints; on the right, slots in use, pools, problems and scheduler health.
+/// hints; on the right, slots in use, pools, problems and scheduler health,
+/// shortened (or left out) when the left part needs the room: a message
+/// comes first, then the health, then hints.
 fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
     buf.set_style(area, theme.status());
-    let right = health(app);
-    let right_w = right.width() as u16;
-    let room = area.width.saturating_sub(right_w + 1);
     if let Some(input) = &app.input {
         let prefix = match input.kind {
             InputKind::Filter => "/",
@@ -153,9 +163,21 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
         buf.set_line(area.x, area.y, &line, area.width);
         return;
     }
+    let width = area.width as usize;
+    // What the left part needs at least.
+    let wanted = match &app.message {
+        Some(m) => m.text.width() + 2,
+        None => 16,
+    };
+    let right = [health(app, false), health(app, true)]
+        .into_iter()
+        .find(|h| h.width() + wanted <= width)
+        .unwrap_or_default();
+    let right_w = right.width() as u16;
+    let room = area.width.saturating_sub(right_w + 1);
     let left = match &app.message {
         Some(m) => Line::from(Span::styled(
-            format!(" {}", m.text),
+            format!(" {}", fit(&m.text, (room as usize).saturating_sub(1))),
             if m.error {
                 theme.error()
             } else {
@@ -165,7 +187,14 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
         None => hints(app, room as usize),
     };
     buf.set_line(area.x, area.y, &left, room);
-    buf.set_line(area.right() - right_w, area.y, &right, right_w);
+    if right_w > 0 {
+        buf.set_line(
+            area.right().saturating_sub(right_w),
+            area.y,
+            &right,
+            right_w,
+        );
+    }
 }
 
 /// Key hints for the view, as many as fit in `room` cells.
@@ -213,20 +242,32 @@ fn hints(app: &App, room: usize) -> Line<'static> {
     Line::from(spans)
 }
 
-/// Slots, pools, load problems and scheduler health, for the status bar.
-fn health(app: &App) -> Line<'static> {
+/// Slots, pools, load problems and scheduler health, for the status bar;
+/// `compact` for a narrow screen.
+fn health(app: &App, compact: bool) -> Line<'static> {
     let theme = app.theme();
     let mut spans = Vec::new();
     let broken = app.problems.flows.len() + usize::from(app.problems.config.is_some());
     if broken > 0 {
-        let what = match (&app.problems.config, broken) {
-            (Some(_), 1) => "drover.toml has errors".to_string(),
-            (_, 1) => "1 flow file has errors".to_string(),
-            (_, n) => format!("{n} files have errors"),
+        let what = match (&app.problems.config, broken, compact) {
+            (_, n, true) => format!("⚠{n} "),
+            (Some(_), 1, _) => "⚠ drover.toml has errors ".to_string(),
+            (_, 1, _) => "⚠ 1 flow file has errors ".to_string(),
+            (_, n, _) => format!("⚠ {n} files have errors "),
         };
-        spans.push(Span::styled(format!("⚠ {what} "), theme.warning()));
+        spans.push(Span::styled(what, theme.warning()));
     }
     match &app.status {
+        Some(s) if compact => {
+            let mut text = format!("▶{}/{}", s.running, s.parallelism);
+            if s.queued > 0 {
+                text.push_str(&format!(" ◷{}", s.queued));
+            }
+            for (name, used, size) in &s.pools {
+                text.push_str(&format!(" {name}{used}/{size}"));
+            }
+            spans.push(Span::styled(format!("{text} "), theme.status()));
+        }
         Some(s) => {
             spans.push(Span::styled(
                 format!("▶ {}/{} slots", s.running, s.parallelism),
@@ -253,13 +294,18 @@ fn own_log(app: &App, area: Rect, buf: &mut Buffer) {
     let block = Block::default()
         .borders(Borders::TOP)
         .border_style(theme.border(true))
-        .title(Span::styled(" drover's own log (Esc back) ", theme.title()));
+        .title(Span::styled(
+            " drover's own log · k/j a page up/down · G the end · Esc back ",
+            theme.title(),
+        ));
     tui_logger::TuiLoggerWidget::default()
         .block(block)
         .style(theme.text())
         .style_error(theme.error())
         .style_warn(theme.warning())
         .style_info(theme.text())
+        .state(&app.own_log)
+        .output_separator(' ')
         .output_timestamp(Some("%H:%M:%S".to_string()))
         .output_level(None)
         .output_target(false)
@@ -287,9 +333,10 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// A time in the local zone, short: "12-01 14:05".
-pub fn local_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Local).format("%m-%d %H:%M").to_string()
+/// A time in a flow's timezone, short, with the zone's abbreviation:
+/// "12-01 14:05 CET".
+pub fn zoned_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz).format("%m-%d %H:%M %Z").to_string()
 }
 
 /// Cuts `text` to `width` cells, ending in `…` when cut.
