@@ -568,6 +568,9 @@ fn line<'a>(screen: &'a str, start: &str) -> &'a str {
         .trim_end()
 }
 
+/// Puts the app in a state to draw.
+type Setup = Box<dyn Fn(&mut App)>;
+
 #[test]
 fn every_view_draws_at_every_size_without_panicking() {
     let f = fixture();
@@ -580,7 +583,7 @@ fn every_view_draws_at_every_size_without_panicking() {
     key(&mut app, KeyCode::Char('2'));
     key(&mut app, KeyCode::Char('h'));
     keys(&mut app, "jj");
-    let setups: Vec<(&str, Box<dyn Fn(&mut App)>)> = vec![
+    let setups: Vec<(&str, Setup)> = vec![
         ("flows", Box::new(|a: &mut App| a.view = View::Flows)),
         ("grid", Box::new(|a: &mut App| a.view = View::Grid)),
         (
