@@ -546,7 +546,7 @@ fn serve_with_stop_tasks_stops_and_records_them() {
     let home = TestHome::new();
     home.flow(
         "s",
-        "[tasks.t]\ncmd = \"echo started; sleep 30\"\nretries = 3\n",
+        "[tasks.t]\ncmd = \"echo started; sleep 30\"\nretries = 3\n[tasks.after]\ncmd = \"true\"\ndeps = [\"t\"]\n",
     );
     let child = serve_ready_with(&home, &["--stop-tasks"]);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -563,4 +563,7 @@ fn serve_with_stop_tasks_stops_and_records_them() {
     assert_eq!(t["try"], 1, "stopped on purpose: no retry");
     assert_eq!(t["reason"], "stopped: drover was told to stop its tasks");
     assert!(!t["ended"].is_null());
+    // What that decides downstream is recorded before serve exits.
+    assert_eq!(v["tasks"][1]["state"], "upstream_failed", "{v}");
+    assert_eq!(v["state"], "failed", "{v}");
 }

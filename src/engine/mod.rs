@@ -588,6 +588,9 @@ impl Engine {
                 _ => break,
             }
         }
+        // What the stopped tries decide downstream (upstream_failed, the
+        // run failed) is recorded now, though nothing new starts.
+        self.step(false)?;
         self.store.commit()?;
         for event in self.pending_events.drain(..) {
             let _ = self.events.send(event);
@@ -602,7 +605,7 @@ impl Engine {
             }
             // Repeat until nothing changes: a try that cannot start fails at
             // once, which may settle its run or free work for another pass.
-            while self.step()? {}
+            while self.step(true)? {}
             let now = Utc::now();
             let wake = [self.next_retry(), self.next_fire(now)]
                 .into_iter()
@@ -990,9 +993,9 @@ impl Engine {
         self.runs.values().filter_map(ActiveRun::next_retry).min()
     }
 
-    /// One scheduling pass: decisions, queueing, starting; then commit and
-    /// announce. Returns whether anything changed.
-    fn step(&mut self) -> Result<bool> {
+    /// One scheduling pass: decisions, queueing, starting (unless not
+    /// `start`); then commit and announce. Returns whether anything changed.
+    fn step(&mut self, start: bool) -> Result<bool> {
         let now = Utc::now();
         let mut finished = Vec::new();
         // Runs beyond a flow's `max_active_runs` wait as `queued`, oldest
@@ -1045,7 +1048,11 @@ impl Engine {
             }
         }
 
-        let launches = self.claim_slots(now)?;
+        let launches = if start {
+            self.claim_slots(now)?
+        } else {
+            Vec::new()
+        };
         let changed = !self.pending_events.is_empty() || !launches.is_empty();
         // Everything decided so far becomes durable before any process
         // starts or anyone hears of it.
