@@ -236,6 +236,24 @@ fn logs_view_with_search() {
     assert_eq!(app.log.as_ref().unwrap().try_number, 2);
     key(&mut app, KeyCode::Char(']'));
     assert_eq!(app.log.as_ref().unwrap().try_number, 3);
+    // l scrolls sideways while lines are not wrapped.
+    key(&mut app, KeyCode::Char('l'));
+    let shown = screen(&app);
+    assert!(
+        shown.contains("\nbatch.csv\n"),
+        "reading batch.csv shifted by 8:\n{shown}"
+    );
+    key(&mut app, KeyCode::Char('h'));
+    assert!(screen(&app).contains("\nreading batch.csv\n"));
+    // A search that finds nothing says so at once.
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "zebra");
+    key(&mut app, KeyCode::Enter);
+    let message = app.message.clone().expect("a message");
+    assert!(
+        message.error && message.text.contains("no line matches `zebra`"),
+        "{message:?}"
+    );
 }
 
 #[test]

@@ -723,13 +723,8 @@ impl App {
             }
             Action::Filter => {
                 let (kind, text) = match self.view {
-                    View::Logs => (
-                        InputKind::Search,
-                        self.log
-                            .as_ref()
-                            .and_then(|l| l.search.clone())
-                            .unwrap_or_default(),
-                    ),
+                    // A new search starts empty, as in less and vim.
+                    View::Logs => (InputKind::Search, String::new()),
                     View::Flows => (InputKind::Filter, self.flow_list.filter.clone()),
                     View::Grid => (InputKind::Filter, self.grid.rows.filter.clone()),
                     View::Graph => (InputKind::Search, self.graph_search.clone()),
@@ -1023,6 +1018,10 @@ impl App {
                 let h = self.log_height();
                 if let Some(log) = self.log.as_mut() {
                     log.scroll_by(dy, h);
+                    // Sideways, eight columns a step, when lines are not wrapped.
+                    if !log.wrap {
+                        log.left = (log.left as isize + dx * 8).max(0) as usize;
+                    }
                 }
             }
             View::OwnLog => {
@@ -1470,6 +1469,12 @@ impl App {
                 let h = self.log_height();
                 if let Some(log) = self.log.as_mut() {
                     log.set_search(&input.text, h);
+                    if !input.text.is_empty() && log.matches.is_empty() {
+                        let text = format!("no line matches `{}`", input.text);
+                        self.complain(text);
+                    } else {
+                        self.message = None;
+                    }
                 }
             }
             (InputKind::Search, View::Graph) => {

@@ -39,6 +39,8 @@ pub struct LogModel {
     pub wrap: bool,
     /// First line shown when not following.
     pub top: usize,
+    /// Columns scrolled off to the left (wrap off).
+    pub left: usize,
     pub search: Option<String>,
     pub matches: Vec<usize>,
     pub current: usize,
@@ -64,6 +66,7 @@ impl LogModel {
             follow: true,
             wrap: false,
             top: 0,
+            left: 0,
             search: None,
             matches: Vec::new(),
             current: 0,

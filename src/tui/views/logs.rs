@@ -128,6 +128,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if log.wrap {
             y = wrap_spans(buf, body, y, &spans);
         } else {
+            let spans = if log.left > 0 {
+                skip_columns(spans, log.left)
+            } else {
+                spans
+            };
             buf.set_line(body.x, y, &Line::from(spans), body.width);
             y += 1;
         }
@@ -144,6 +149,9 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
         if log.follow { "on" } else { "off" },
         if log.wrap { "on" } else { "off" }
     );
+    if log.left > 0 && !log.wrap {
+        flags = format!("→{} · {flags}", log.left);
+    }
     if let Some(s) = &log.search {
         let at = if log.matches.is_empty() {
             0
@@ -250,6 +258,26 @@ fn highlight<'a>(
     }
     spans.push(Span::styled(&line[at..], normal));
     spans
+}
+
+/// The spans without their first `n` columns (the log scrolled sideways).
+fn skip_columns(spans: Vec<Span<'_>>, n: usize) -> Vec<Span<'static>> {
+    let mut skipped = 0;
+    let mut out = Vec::new();
+    for span in spans {
+        let mut kept = String::new();
+        for c in span.content.chars() {
+            if skipped < n {
+                skipped += c.width().unwrap_or(0).max(1);
+            } else {
+                kept.push(c);
+            }
+        }
+        if !kept.is_empty() {
+            out.push(Span::styled(kept, span.style));
+        }
+    }
+    out
 }
 
 /// Rows a line takes when wrapped at `width`.
