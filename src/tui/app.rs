@@ -713,7 +713,12 @@ impl App {
             Action::OwnLog => self.view = View::OwnLog,
             Action::CycleTheme => {
                 self.theme = (self.theme + 1) % self.themes.len();
-                self.say(format!("theme: {}", self.theme().name));
+                let plain = if self.theme().no_color {
+                    " (NO_COLOR is set: glyphs and bold only)"
+                } else {
+                    ""
+                };
+                self.say(format!("theme: {}{plain}", self.theme().name));
             }
             Action::CommandLine => {
                 self.input = Some(Input {
@@ -864,6 +869,13 @@ impl App {
         if let Some(f) = filter.filter(|f| !f.is_empty()) {
             f.clear();
             self.say("filter cleared");
+            return;
+        }
+        if self.view == View::Logs
+            && let Some(log) = self.log.as_mut().filter(|l| l.search.is_some())
+        {
+            log.set_search("", 1);
+            self.say("search cleared");
             return;
         }
         self.view = match self.view {
