@@ -231,6 +231,10 @@ fn logs_view_with_search() {
     let y = row_of(&buf, "error: giving up");
     assert_eq!(buf[(0, y)].bg, theme.matched().bg.unwrap());
     snapshot!("logs_80x24", shown);
+    // The task's own colour codes colour its text.
+    let y = row_of(&buf, "Traceback");
+    assert_eq!(buf[(0, y)].fg, ratatui::style::Color::Red, "Traceback is red");
+    assert_eq!(buf[(10, y)].fg, theme.text().fg.unwrap_or(ratatui::style::Color::Reset));
     // `[` goes to the previous try, `]` back.
     key(&mut app, KeyCode::Char('['));
     assert_eq!(app.log.as_ref().unwrap().try_number, 2);

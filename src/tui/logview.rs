@@ -3,7 +3,10 @@
 //! and the try's outputs. Lines are cleaned of terminal escapes so a task
 //! cannot repaint the screen.
 
+use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};
+
+use ratatui::style::{Color, Modifier, Style};
 
 use crate::engine::Reader;
 use crate::store::{Run, TaskInstance, Try};
@@ -26,7 +29,7 @@ pub struct LogModel {
     pub try_number: u32,
     pub tries: Vec<Try>,
     pub instance: Option<TaskInstance>,
-    pub lines: Vec<String>,
+    pub lines: Vec<LogLine>,
     /// Text after the last newline (a line still being written).
     partial: Vec<u8>,
     offset: u64,
@@ -185,10 +188,10 @@ impl LogModel {
         let complete = std::mem::replace(&mut self.partial, rest);
         let needle = self.search.as_ref().map(|s| s.to_lowercase());
         for raw in complete[..complete.len() - 1].split(|&b| b == b'\n') {
-            let line = clean(&String::from_utf8_lossy(raw));
+            let line = parse_line(&String::from_utf8_lossy(raw));
             if let Some(n) = &needle
                 && !n.is_empty()
-                && line.to_lowercase().contains(n.as_str())
+                && line.text.to_lowercase().contains(n.as_str())
             {
                 self.matches.push(self.lines.len());
             }
@@ -208,13 +211,13 @@ impl LogModel {
     }
 
     /// All lines to show, the one being written last.
-    pub fn shown_lines(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+    pub fn shown_lines(&self) -> impl Iterator<Item = Cow<'_, LogLine>> {
         let partial =
-            (!self.partial.is_empty()).then(|| clean(&String::from_utf8_lossy(&self.partial)));
+            (!self.partial.is_empty()).then(|| parse_line(&String::from_utf8_lossy(&self.partial)));
         self.lines
             .iter()
-            .map(|l| std::borrow::Cow::Borrowed(l.as_str()))
-            .chain(partial.map(std::borrow::Cow::Owned))
+            .map(Cow::Borrowed)
+            .chain(partial.map(Cow::Owned))
     }
 
     pub fn line_count(&self) -> usize {
@@ -249,9 +252,9 @@ impl LogModel {
         let lower = needle.to_lowercase();
         for (i, line) in self.lines.iter().enumerate() {
             let hit = if exact {
-                line.contains(needle.as_str())
+                line.text.contains(needle.as_str())
             } else {
-                line.to_lowercase().contains(&lower)
+                line.text.to_lowercase().contains(&lower)
             };
             if hit {
                 self.matches.push(i);
@@ -294,15 +297,34 @@ impl LogModel {
     }
 }
 
-/// A log line as it can be shown: terminal escape sequences removed, what
-/// a carriage return overwrote dropped, tabs expanded, control characters
-/// shown as `�`.
+/// A log line as shown: its text, and the colours and emphasis its own
+/// escape codes (SGR) gave parts of it, as (byte range, style) runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogLine {
+    pub text: String,
+    pub styles: Vec<(usize, usize, Style)>,
+}
+
+/// A log line's text: see `parse_line`.
 pub fn clean(line: &str) -> String {
+    parse_line(line).text
+}
+
+/// Reads a line a task printed: colour and emphasis codes become styles;
+/// every other terminal escape sequence is removed, what a carriage return
+/// overwrote is dropped, tabs are expanded and control characters shown
+/// as `�`, so a task cannot repaint the screen.
+pub fn parse_line(line: &str) -> LogLine {
     let line = match line.trim_end_matches('\r').rsplit_once('\r') {
         Some((_, after)) => after,
         None => line.trim_end_matches('\r'),
     };
-    let mut out = String::with_capacity(line.len());
+    let mut out = LogLine {
+        text: String::with_capacity(line.len()),
+        styles: Vec::new(),
+    };
+    let mut style = Style::default();
+    let mut run_start = 0;
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -310,10 +332,22 @@ pub fn clean(line: &str) -> String {
                 // CSI: parameters, then one final byte in @..~.
                 Some('[') => {
                     chars.next();
+                    let mut params = String::new();
                     for c in chars.by_ref() {
                         if ('@'..='~').contains(&c) {
+                            if c == 'm' {
+                                let next = sgr(style, &params);
+                                if next != style {
+                                    if out.text.len() > run_start && style != Style::default() {
+                                        out.styles.push((run_start, out.text.len(), style));
+                                    }
+                                    run_start = out.text.len();
+                                    style = next;
+                                }
+                            }
                             break;
                         }
+                        params.push(c);
                     }
                 }
                 // OSC: up to BEL or ESC \.
@@ -334,19 +368,99 @@ pub fn clean(line: &str) -> String {
                 }
             },
             '\t' => {
-                let pad = 8 - unicode_width::UnicodeWidthStr::width(out.as_str()) % 8;
-                out.extend(std::iter::repeat_n(' ', pad));
+                let pad = 8 - unicode_width::UnicodeWidthStr::width(out.text.as_str()) % 8;
+                out.text.extend(std::iter::repeat_n(' ', pad));
             }
-            c if c.is_control() => out.push('�'),
-            c => out.push(c),
+            c if c.is_control() => out.text.push('�'),
+            c => out.text.push(c),
         }
+    }
+    if out.text.len() > run_start && style != Style::default() {
+        out.styles.push((run_start, out.text.len(), style));
     }
     out
 }
 
+/// `style` after the SGR parameters `params` ("1;31", "38;5;208", "0").
+fn sgr(mut style: Style, params: &str) -> Style {
+    let codes: Vec<u16> = if params.is_empty() {
+        vec![0]
+    } else {
+        params
+            .split([';', ':'])
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    let basic = |n: u16| match n {
+        0 => Color::Black,
+        1 => Color::Red,
+        2 => Color::Green,
+        3 => Color::Yellow,
+        4 => Color::Blue,
+        5 => Color::Magenta,
+        6 => Color::Cyan,
+        _ => Color::Gray,
+    };
+    let bright = |n: u16| match n {
+        0 => Color::DarkGray,
+        1 => Color::LightRed,
+        2 => Color::LightGreen,
+        3 => Color::LightYellow,
+        4 => Color::LightBlue,
+        5 => Color::LightMagenta,
+        6 => Color::LightCyan,
+        _ => Color::White,
+    };
+    let mut i = 0;
+    while i < codes.len() {
+        let code = codes[i];
+        match code {
+            0 => style = Style::default(),
+            1 => style = style.add_modifier(Modifier::BOLD),
+            2 => style = style.add_modifier(Modifier::DIM),
+            3 => style = style.add_modifier(Modifier::ITALIC),
+            4 => style = style.add_modifier(Modifier::UNDERLINED),
+            7 => style = style.add_modifier(Modifier::REVERSED),
+            22 => style = style.remove_modifier(Modifier::BOLD | Modifier::DIM),
+            23 => style = style.remove_modifier(Modifier::ITALIC),
+            24 => style = style.remove_modifier(Modifier::UNDERLINED),
+            27 => style = style.remove_modifier(Modifier::REVERSED),
+            30..=37 => style.fg = Some(basic(code - 30)),
+            39 => style.fg = None,
+            40..=47 => style.bg = Some(basic(code - 40)),
+            49 => style.bg = None,
+            90..=97 => style.fg = Some(bright(code - 90)),
+            100..=107 => style.bg = Some(bright(code - 100)),
+            38 | 48 => {
+                // 5;N (256 colours) or 2;R;G;B.
+                let colour = match codes.get(i + 1) {
+                    Some(5) => {
+                        i += 2;
+                        codes.get(i).map(|&n| Color::Indexed(n.min(255) as u8))
+                    }
+                    Some(2) => {
+                        i += 4;
+                        let c = |k: usize| codes.get(i + k - 3).map_or(0, |&v| v.min(255) as u8);
+                        Some(Color::Rgb(c(1), c(2), c(3)))
+                    }
+                    _ => None,
+                };
+                if code == 38 {
+                    style.fg = colour;
+                } else {
+                    style.bg = colour;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    style
+}
+
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{Color, LogLine, Modifier, Style, clean, parse_line};
 
     #[test]
     fn escapes_and_control_characters_cannot_reach_the_terminal() {
@@ -356,5 +470,34 @@ mod tests {
         assert_eq!(clean("a\tb"), "a       b");
         assert_eq!(clean("bell\u{7}"), "bell�");
         assert_eq!(clean("line\r"), "line");
+    }
+
+    #[test]
+    fn colour_codes_become_styles() {
+        let red = Style::default().fg(Color::Red);
+        assert_eq!(
+            parse_line("\u{1b}[31mred\u{1b}[0m text"),
+            LogLine {
+                text: "red text".into(),
+                styles: vec![(0, 3, red)],
+            }
+        );
+        let line = parse_line("a \u{1b}[1;38;5;208mhot\u{1b}[22m warm\u{1b}[m b");
+        assert_eq!(line.text, "a hot warm b");
+        let hot = Style::default().fg(Color::Indexed(208));
+        assert_eq!(
+            line.styles,
+            vec![
+                (2, 5, hot.add_modifier(Modifier::BOLD)),
+                (5, 10, hot.remove_modifier(Modifier::BOLD | Modifier::DIM))
+            ]
+        );
+        let rgb = parse_line("\u{1b}[48;2;10;20;30mx");
+        assert_eq!(
+            rgb.styles,
+            vec![(0, 1, Style::default().bg(Color::Rgb(10, 20, 30)))]
+        );
+        // Codes that are cut short or unknown change nothing and never panic.
+        assert_eq!(parse_line("\u{1b}[38;5mx\u{1b}[999my").text, "xy");
     }
 }

@@ -11,7 +11,7 @@ use crate::store::TaskState;
 
 use super::{put, short_duration};
 use crate::tui::app::App;
-use crate::tui::logview::LogModel;
+use crate::tui::logview::{LogLine, LogModel};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
@@ -77,7 +77,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             let mut first = total;
             let lines: Vec<_> = log.shown_lines().collect();
             while first > 0 {
-                let need = rows_of(&lines[first - 1], width);
+                let need = rows_of(&lines[first - 1].text, width);
                 if rows + need > height {
                     break;
                 }
@@ -92,7 +92,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         log.top
     };
     let mut y = body.y;
-    let offset = log.dropped_lines;
     if first == 0 && (log.skipped_bytes > 0 || log.dropped_lines > 0) && height > 1 {
         let what = if log.skipped_bytes > 0 {
             format!(
@@ -112,7 +111,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if y >= body.bottom() {
             break;
         }
-        let _ = offset;
         let is_current = current == Some(i);
         let spans = highlight(
             &line,
@@ -124,6 +122,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             } else {
                 theme.matched()
             },
+            !theme.no_color,
         );
         if log.wrap {
             y = wrap_spans(buf, body, y, &spans);
@@ -221,42 +220,70 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
     buf.set_line(area.x, area.y + 1, &Line::from(spans), area.width);
 }
 
-/// Splits a line into spans, matches of `needle` in `hit` style.
-fn highlight<'a>(
-    line: &'a str,
+/// Splits a line into spans: its own colours (unless `colours` is off)
+/// over `normal`, matches of `needle` in `hit` style over both.
+fn highlight(
+    line: &LogLine,
     needle: &str,
     exact: bool,
     normal: Style,
     hit: Style,
-) -> Vec<Span<'a>> {
-    if needle.is_empty() {
-        return vec![Span::styled(line, normal)];
+    colours: bool,
+) -> Vec<Span<'static>> {
+    let text = line.text.as_str();
+    let mut matches: Vec<(usize, usize)> = Vec::new();
+    if !needle.is_empty() {
+        let hay = if exact {
+            text.to_string()
+        } else {
+            text.to_lowercase()
+        };
+        let needle = if exact {
+            needle.to_string()
+        } else {
+            needle.to_lowercase()
+        };
+        // Lowercasing can change byte lengths; highlight only when it did not.
+        if hay.len() == text.len() {
+            let mut at = 0;
+            for (start, m) in hay.match_indices(&needle) {
+                if start >= at {
+                    matches.push((start, start + m.len()));
+                    at = start + m.len();
+                }
+            }
+        }
     }
-    let hay = if exact {
-        line.to_string()
-    } else {
-        line.to_lowercase()
-    };
-    let needle = if exact {
-        needle.to_string()
-    } else {
-        needle.to_lowercase()
-    };
-    // Lowercasing can change byte lengths; highlight only when it did not.
-    if hay.len() != line.len() {
-        return vec![Span::styled(line, normal)];
+    // Cut the text wherever a style run or a match begins or ends.
+    let mut cuts: Vec<usize> = vec![0, text.len()];
+    if colours {
+        cuts.extend(line.styles.iter().flat_map(|&(a, b, _)| [a, b]));
     }
+    cuts.extend(matches.iter().flat_map(|&(a, b)| [a, b]));
+    cuts.sort_unstable();
+    cuts.dedup();
+    // Runs and matches are in order and do not overlap: walk them along.
+    let (mut si, mut mi) = (0, 0);
     let mut spans = Vec::new();
-    let mut at = 0;
-    for (start, m) in hay.match_indices(&needle) {
-        if start < at {
+    for w in cuts.windows(2) {
+        if w[0] >= w[1] || !text.is_char_boundary(w[0]) || !text.is_char_boundary(w[1]) {
             continue;
         }
-        spans.push(Span::styled(&line[at..start], normal));
-        spans.push(Span::styled(&line[start..start + m.len()], hit));
-        at = start + m.len();
+        let mut style = normal;
+        while colours && si < line.styles.len() && line.styles[si].1 <= w[0] {
+            si += 1;
+        }
+        if colours && let Some(&(_, _, own)) = line.styles.get(si).filter(|s| s.0 <= w[0]) {
+            style = style.patch(own);
+        }
+        while mi < matches.len() && matches[mi].1 <= w[0] {
+            mi += 1;
+        }
+        if matches.get(mi).is_some_and(|m| m.0 <= w[0]) {
+            style = style.patch(hit);
+        }
+        spans.push(Span::styled(text[w[0]..w[1]].to_string(), style));
     }
-    spans.push(Span::styled(&line[at..], normal));
     spans
 }
 
