@@ -233,8 +233,15 @@ fn logs_view_with_search() {
     snapshot!("logs_80x24", shown);
     // The task's own colour codes colour its text.
     let y = row_of(&buf, "Traceback");
-    assert_eq!(buf[(0, y)].fg, ratatui::style::Color::Red, "Traceback is red");
-    assert_eq!(buf[(10, y)].fg, theme.text().fg.unwrap_or(ratatui::style::Color::Reset));
+    assert_eq!(
+        buf[(0, y)].fg,
+        ratatui::style::Color::Red,
+        "Traceback is red"
+    );
+    assert_eq!(
+        buf[(10, y)].fg,
+        theme.text().fg.unwrap_or(ratatui::style::Color::Reset)
+    );
     // `[` goes to the previous try, `]` back.
     key(&mut app, KeyCode::Char('['));
     assert_eq!(app.log.as_ref().unwrap().try_number, 2);
@@ -483,8 +490,19 @@ fn command_line_and_filter() {
         message.error && message.text.contains("did you mean `etl`"),
         "{message:?}"
     );
+    // Tab completes commands, then flow names.
+    assert_eq!(app.complete("gr"), "gr");
+    assert_eq!(app.complete("gri"), "grid ");
+    assert_eq!(app.complete("them"), "theme ");
     key(&mut app, KeyCode::Char(':'));
-    keys(&mut app, "graph etl");
+    keys(&mut app, "grap");
+    key(&mut app, KeyCode::Tab);
+    keys(&mut app, "e");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.input.as_ref().map(|i| i.text.as_str()),
+        Some("graph etl")
+    );
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Graph);
     key(&mut app, KeyCode::Char(':'));

@@ -169,6 +169,11 @@ pub struct Stale {
     pub log: bool,
 }
 
+/// The `:` commands, for completion and suggestions.
+const COMMANDS: &[&str] = &[
+    "flows", "grid", "graph", "logs", "log", "theme", "trigger", "help", "quit", "q",
+];
+
 /// A modal box over the view.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
@@ -1449,6 +1454,9 @@ impl App {
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
                 input.text.push(c)
             }
+            KeyCode::Tab if input.kind == InputKind::Command => {
+                input.text = self.complete(&input.text)
+            }
             _ => {}
         }
         if input.kind != InputKind::Command {
@@ -1505,6 +1513,47 @@ impl App {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Completes a command line as far as it is unambiguous: the command,
+    /// then a flow or theme name.
+    pub fn complete(&self, line: &str) -> String {
+        let (head, word) = match line.rsplit_once(' ') {
+            Some((head, word)) => (Some(head), word),
+            None => (None, line),
+        };
+        let candidates: Vec<String> = match head.map(str::trim) {
+            None => COMMANDS.iter().map(|c| c.to_string()).collect(),
+            Some("grid" | "graph" | "logs") => self.flows.iter().map(|r| r.id.clone()).collect(),
+            Some("theme") => self.themes.iter().map(|t| t.name.clone()).collect(),
+            Some(_) => return line.to_string(),
+        };
+        let hits: Vec<&String> = candidates.iter().filter(|c| c.starts_with(word)).collect();
+        let Some(first) = hits.first() else {
+            return line.to_string();
+        };
+        // The longest prefix all the hits share; a space after a whole word.
+        let mut common = first.as_str();
+        for h in &hits[1..] {
+            let n = common
+                .chars()
+                .zip(h.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            common = &common[..common
+                .char_indices()
+                .nth(n)
+                .map_or(common.len(), |(i, _)| i)];
+        }
+        let done = if hits.len() == 1 && head.is_none() {
+            " "
+        } else {
+            ""
+        };
+        match head {
+            Some(head) => format!("{head} {common}{done}"),
+            None => format!("{common}{done}"),
         }
     }
 
@@ -1568,10 +1617,7 @@ impl App {
             }
             ("trigger", _) => self.ask_trigger(),
             (other, _) => {
-                let known = [
-                    "flows", "grid", "graph", "logs", "log", "theme", "trigger", "help", "q",
-                ];
-                let hint = crate::flow::suggest::did_you_mean(other, known.iter().copied());
+                let hint = crate::flow::suggest::did_you_mean(other, COMMANDS.iter().copied());
                 self.complain(format!("unknown command `:{other}`{hint}; try :flows :grid NAME :graph NAME :theme NAME :q"));
             }
         }
