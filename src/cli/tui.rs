@@ -20,7 +20,14 @@ pub fn run(root: &Path) -> Outcome {
     }
     let home = super::load_runnable_home(root)?;
     super::require_home(&home)?;
-    let store = open_home_store(&home)?;
+    let store = open_home_store(&home).map_err(|mut f| {
+        if f.message.contains("one instance per home") {
+            f.message.push_str(
+                "; the screen shows only its own instance: stop that one first, or use `drover list`, `runs`, `logs --follow` against it",
+            );
+        }
+        f
+    })?;
     let root_abs: PathBuf = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
     start_log(&state_dir(&root_abs).join("drover.log"));
     log::info!(
