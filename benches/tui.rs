@@ -332,11 +332,13 @@ fn memory_figures() {
         std::thread::sleep(Duration::from_secs(3));
         let pid = Pty::drover_pid(home);
         let flows = rss_kib(pid);
-        // The grid of the flow with the runs, scrolled a page back.
+        // The grid of the flow with the runs, then scrolled back.
         pty.keys("/ml\r\r");
-        pty.keys(&"h".repeat(60));
         std::thread::sleep(Duration::from_secs(1));
-        rss.push((flows, rss_kib(pid)));
+        let grid = rss_kib(pid);
+        pty.keys(&"h".repeat(200));
+        std::thread::sleep(Duration::from_secs(1));
+        rss.push((flows, grid, rss_kib(pid)));
         pty.quit();
     }
     let mib = |k: u64| k as f64 / 1024.0;
@@ -348,10 +350,16 @@ fn memory_figures() {
         rss[1].0 as f64 / rss[0].0.max(1) as f64
     );
     println!(
-        "    Grid of that flow scrolled back: {:.1} MiB, {:.1} MiB with none ({:.2}x)",
+        "    Grid of that flow: {:.1} MiB, {:.1} MiB with none ({:.2}x)",
         mib(rss[1].1),
         mib(rss[0].1),
         rss[1].1 as f64 / rss[0].1.max(1) as f64
+    );
+    println!(
+        "    scrolled 200 runs back: {:.1} MiB, {:.1} MiB with none ({:.2}x)",
+        mib(rss[1].2),
+        mib(rss[0].2),
+        rss[1].2 as f64 / rss[0].2.max(1) as f64
     );
 }
 
