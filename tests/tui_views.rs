@@ -91,7 +91,7 @@ fn fixture() -> Fixture {
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
     std::fs::write(
         &log,
-        "reading batch.csv\nparsed 200 rows\nERROR: column 3 is not a number at row 17\n\u{1b}[31mTraceback\u{1b}[0m (most recent call last)\nerror: giving up\n",
+        "reading batch.csv\nparsed 200 rows\nERROR: column 3 is not a number at row 17\n\u{1b}[31mTraceback\u{1b}[0m (most recent call last)\nerror: giving up\nrow 17: 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33\n",
     )
     .unwrap();
     Fixture {
@@ -396,6 +396,13 @@ fn trigger_form_is_prefilled_with_the_flow_params() {
         other => panic!("trigger form open, got {other:?}"),
     }
     snapshot!("trigger_form_80x24", screen(&app));
+    // Esc then `:` typed fast arrive as Alt+`:`: the form closes, the
+    // command line opens, nothing is typed into the field.
+    app.on_key(KeyEvent::new(KeyCode::Char(':'), KeyModifiers::ALT));
+    assert_eq!(app.overlay, None);
+    assert!(app.input.as_ref().is_some_and(|i| i.text.is_empty()));
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('t'));
     for _ in 0.."events".len() {
         key(&mut app, KeyCode::Backspace);
     }
@@ -422,6 +429,10 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
     assert!(key(&mut app, KeyCode::Char('q')).is_empty());
     assert_eq!(app.overlay, Some(Overlay::Quit { running: 1 }));
     snapshot!("quit_80x24", screen(&app));
+    // A screen too small for the dialog still asks.
+    (app.width, app.height) = (40, 10);
+    assert!(screen(&app).contains("l leave them"), "{}", screen(&app));
+    (app.width, app.height) = (80, 24);
     assert!(key(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(app.overlay, None);
     key(&mut app, KeyCode::Char('q'));
@@ -505,6 +516,11 @@ fn command_line_and_filter() {
     );
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Graph);
+    assert_eq!(
+        app.selected_flow_id().as_deref(),
+        Some("etl"),
+        "Flows follows :graph"
+    );
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "theme nope");
     key(&mut app, KeyCode::Enter);

@@ -169,6 +169,33 @@ pub struct Stale {
     pub log: bool,
 }
 
+/// Why a task instance is in its state, in words, when no try says more.
+pub fn explain(ti: &TaskInstance) -> String {
+    if let Some(note) = &ti.note {
+        return note.clone();
+    }
+    match ti.state {
+        TaskState::Pending => "waiting for its upstream tasks".into(),
+        TaskState::Queued => "ready: waiting for a free slot (or its pool)".into(),
+        TaskState::Running => "running".into(),
+        TaskState::UpForRetry => "failed; it will be tried again".into(),
+        TaskState::UpstreamFailed => {
+            "an upstream task failed, so this one will not run (c clears it)".into()
+        }
+        TaskState::Skipped => "skipped (exit 99, or by its trigger rule)".into(),
+        TaskState::Success => "succeeded".into(),
+        TaskState::Failed => "failed".into(),
+    }
+}
+
+/// A command line's words before the last, and the last.
+fn split_last_word(line: &str) -> (Option<&str>, &str) {
+    match line.rsplit_once(' ') {
+        Some((head, word)) => (Some(head), word),
+        None => (None, line),
+    }
+}
+
 /// The `:` commands, for completion and suggestions.
 const COMMANDS: &[&str] = &[
     "flows", "grid", "graph", "logs", "log", "theme", "trigger", "help", "quit", "q",
@@ -214,6 +241,8 @@ pub enum Overlay {
 pub struct Input {
     pub kind: InputKind,
     pub text: String,
+    /// What Tab could complete to, when it is not one thing.
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,8 +282,9 @@ pub struct App {
     pub theme: usize,
     /// Theme files that did not load: `path:line:col: message` each.
     pub theme_errors: Vec<String>,
-    /// Where drover's own log is scrolled to.
+    /// Where drover's own log is scrolled to, and the view it was opened from.
     pub own_log: tui_logger::TuiWidgetState,
+    pub own_log_from: View,
     /// What engine events said changed, not read yet.
     pub stale: Stale,
     /// Screen size, for paging and keeping selections visible.
@@ -305,6 +335,7 @@ impl App {
             theme: index,
             theme_errors,
             own_log: tui_logger::TuiWidgetState::new(),
+            own_log_from: View::Flows,
             stale: Stale::default(),
             width: 100,
             height: 30,
@@ -313,6 +344,24 @@ impl App {
 
     pub fn theme(&self) -> &Theme {
         &self.themes[self.theme.min(self.themes.len() - 1)]
+    }
+
+    /// Whether what is shown changes with the clock alone: durations of
+    /// running tries and runs, retry countdowns.
+    pub fn ticking(&self) -> bool {
+        self.running() > 0
+            || self
+                .grid
+                .instances
+                .values()
+                .flatten()
+                .any(|ti| ti.state == TaskState::UpForRetry)
+            || self
+                .grid
+                .runs
+                .iter()
+                .take(self.grid_columns() + self.grid.run_offset)
+                .any(|r| r.state == RunState::Running)
     }
 
     /// Running tries, as the engine last said.
@@ -463,6 +512,18 @@ impl App {
         self.grid.flow = self.current_flow(id);
         self.load_runs();
         self.refresh_detail();
+        // The Flows view's selection follows, so keys there act on this flow.
+        if !self.visible_flows().iter().any(|r| r.id == id) {
+            self.flow_list.filter.clear();
+        }
+        if let Some(i) = self.visible_flows().iter().position(|r| r.id == id) {
+            self.flow_list.selected = i;
+            let (len, h) = (
+                self.visible_flows().len(),
+                self.height.saturating_sub(5) as usize,
+            );
+            self.flow_list.clamp(len, h);
+        }
     }
 
     /// Loads the runs the Grid shows (and a page more), keeping the
@@ -680,6 +741,15 @@ impl App {
 
     /// Handles a key press; returns effects for the loop.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        // Esc and a key typed fast after it reach us as Alt+key: take them
+        // as the two keys they were.
+        if key.modifiers == KeyModifiers::ALT
+            && let KeyCode::Char(_) = key.code
+        {
+            let mut effects = self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            effects.extend(self.on_key(KeyEvent::new(key.code, KeyModifiers::NONE)));
+            return effects;
+        }
         if key.modifiers.contains(KeyModifiers::CONTROL)
             && key.code == KeyCode::Char('c')
             && self.overlay.is_none()
@@ -715,7 +785,12 @@ impl App {
             Action::Grid => self.show(View::Grid),
             Action::Graph => self.show(View::Graph),
             Action::Logs => self.open_log(),
-            Action::OwnLog => self.view = View::OwnLog,
+            Action::OwnLog => {
+                if self.view != View::OwnLog {
+                    self.own_log_from = self.view;
+                }
+                self.view = View::OwnLog;
+            }
             Action::CycleTheme => {
                 self.theme = (self.theme + 1) % self.themes.len();
                 let plain = if self.theme().no_color {
@@ -729,6 +804,7 @@ impl App {
                 self.input = Some(Input {
                     kind: InputKind::Command,
                     text: String::new(),
+                    hint: None,
                 })
             }
             Action::Filter => {
@@ -740,7 +816,11 @@ impl App {
                     View::Graph => (InputKind::Search, self.graph_search.clone()),
                     View::OwnLog => return Vec::new(),
                 };
-                self.input = Some(Input { kind, text });
+                self.input = Some(Input {
+                    kind,
+                    text,
+                    hint: None,
+                });
             }
             Action::Enter => self.enter(),
             Action::Back => self.back(),
@@ -771,7 +851,9 @@ impl App {
             Action::PrevTry | Action::NextTry => {
                 if let Some(log) = self.log.as_mut().filter(|_| self.view == View::Logs) {
                     let forward = action == Action::NextTry;
-                    if !log.switch_try(&self.reader, forward) {
+                    if log.tries.is_empty() {
+                        self.say("no tries yet");
+                    } else if !log.switch_try(&self.reader, forward) {
                         let edge = if forward { "last" } else { "first" };
                         self.say(format!("this is the {edge} try"));
                     }
@@ -891,7 +973,7 @@ impl App {
             View::OwnLog => {
                 self.own_log
                     .transition(tui_logger::TuiWidgetEvent::EscapeKey);
-                View::Flows
+                self.own_log_from
             }
         };
     }
@@ -1036,8 +1118,16 @@ impl App {
                 if let Some(log) = self.log.as_mut() {
                     log.scroll_by(dy, h);
                     // Sideways, eight columns a step, when lines are not wrapped.
-                    if !log.wrap {
-                        log.left = (log.left as isize + dx * 8).max(0) as usize;
+                    if !log.wrap && dx != 0 {
+                        let widest = log
+                            .lines
+                            .iter()
+                            .map(|l| unicode_width::UnicodeWidthStr::width(l.text.as_str()))
+                            .max()
+                            .unwrap_or(0);
+                        // The end of the widest line can come into view, no further.
+                        let most = widest.saturating_sub((self.width as usize).saturating_sub(8));
+                        log.left = ((log.left as isize + dx * 8).max(0) as usize).min(most);
                     }
                 }
             }
@@ -1430,6 +1520,9 @@ impl App {
         let Some(mut input) = self.input.take() else {
             return Vec::new();
         };
+        if key.code != KeyCode::Tab {
+            input.hint = None;
+        }
         match key.code {
             KeyCode::Esc => {
                 // Esc drops a filter being typed.
@@ -1455,7 +1548,9 @@ impl App {
                 input.text.push(c)
             }
             KeyCode::Tab if input.kind == InputKind::Command => {
-                input.text = self.complete(&input.text)
+                input.text = self.complete(&input.text);
+                let choices = self.choices(&input.text);
+                input.hint = (choices.len() > 1).then(|| choices.join(" "));
             }
             _ => {}
         }
@@ -1519,17 +1614,8 @@ impl App {
     /// Completes a command line as far as it is unambiguous: the command,
     /// then a flow or theme name.
     pub fn complete(&self, line: &str) -> String {
-        let (head, word) = match line.rsplit_once(' ') {
-            Some((head, word)) => (Some(head), word),
-            None => (None, line),
-        };
-        let candidates: Vec<String> = match head.map(str::trim) {
-            None => COMMANDS.iter().map(|c| c.to_string()).collect(),
-            Some("grid" | "graph" | "logs") => self.flows.iter().map(|r| r.id.clone()).collect(),
-            Some("theme") => self.themes.iter().map(|t| t.name.clone()).collect(),
-            Some(_) => return line.to_string(),
-        };
-        let hits: Vec<&String> = candidates.iter().filter(|c| c.starts_with(word)).collect();
+        let (head, _) = split_last_word(line);
+        let hits = self.choices(line);
         let Some(first) = hits.first() else {
             return line.to_string();
         };
@@ -1555,6 +1641,21 @@ impl App {
             Some(head) => format!("{head} {common}{done}"),
             None => format!("{common}{done}"),
         }
+    }
+
+    /// What the last word of a command line could complete to.
+    pub fn choices(&self, line: &str) -> Vec<String> {
+        let (head, word) = split_last_word(line);
+        let candidates: Vec<String> = match head.map(str::trim) {
+            None => COMMANDS.iter().map(|c| c.to_string()).collect(),
+            Some("grid" | "graph" | "logs") => self.flows.iter().map(|r| r.id.clone()).collect(),
+            Some("theme") => self.themes.iter().map(|t| t.name.clone()).collect(),
+            Some(_) => Vec::new(),
+        };
+        candidates
+            .into_iter()
+            .filter(|c| c.starts_with(word))
+            .collect()
     }
 
     /// Runs a `:` command line.
@@ -1642,6 +1743,11 @@ impl App {
         } else {
             first
         };
+        if answer.code == 0 {
+            log::info!("{what}: {text}");
+        } else {
+            log::warn!("{what}: {text}");
+        }
         self.message = Some(Message {
             text,
             error: answer.code != 0,

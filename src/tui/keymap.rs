@@ -140,13 +140,13 @@ pub const KEYMAP: &[Binding] = &[
     bind(
         &["h", "Left"],
         Action::Left,
-        "older run / upstream",
+        "older / upstream / ←",
         Scope::Moving,
     ),
     bind(
         &["l", "Right"],
         Action::Right,
-        "newer run / downstream",
+        "newer / downstream / →",
         Scope::Moving,
     ),
     bind(&["g", "Home"], Action::First, "first", Scope::Moving),

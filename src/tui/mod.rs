@@ -186,12 +186,10 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 dirty |= app.poll_log();
                 let now = chrono::Utc::now();
                 let this_minute = now.timestamp() / 60;
-                if now.timestamp() != app.now.timestamp() && (app.running() > 0 || this_minute != minute) {
+                if now.timestamp() != app.now.timestamp() && (app.ticking() || this_minute != minute) {
                     minute = this_minute;
                     app.now = now;
-                    if app.running() > 0 || app.view == app::View::Flows {
-                        dirty = true;
-                    }
+                    dirty = true;
                 }
                 if last_status.elapsed() >= STATUS_EVERY {
                     status_wanted = true;

@@ -145,7 +145,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let mut lines: Vec<Line> = Vec::new();
     if let Some(error) = &row.error {
-        lines.push(Line::from(Span::styled(error.clone(), theme.error())));
+        // The whole error, over as many lines as it takes (up to three).
+        for part in super::wrap_text(error, (area.width as usize).saturating_sub(2))
+            .into_iter()
+            .take(3)
+        {
+            lines.push(Line::from(Span::styled(part, theme.error())));
+        }
         if row.flow.is_some() {
             lines.push(Line::from(Span::styled(
                 "the last good version of this file stays in use until it validates again",

@@ -215,7 +215,8 @@ pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
     if !params.is_empty() {
         spans.push(Span::styled(format!(" · {params}"), theme.dim()));
     }
-    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+    let line = super::fit_line(Line::from(spans), area.width as usize);
+    buf.set_line(area.x, area.y, &line, area.width);
 }
 
 /// Two lines about the selected task instance: its state, try and retry
@@ -268,9 +269,10 @@ pub fn instance_details(app: &App, area: Rect, buf: &mut Buffer) {
         area.width.saturating_sub(1),
     );
     let latest = app.detail_try();
-    let (text, style): (String, Style) = match (&ti.note, latest) {
-        (Some(note), _) => (note.clone(), theme.text()),
-        (None, Some(t)) => {
+    use crate::store::TaskState::{Pending, Queued, UpstreamFailed};
+    let waiting = matches!(ti.state, Pending | Queued | UpstreamFailed);
+    let text = match (&ti.note, latest) {
+        (None, Some(t)) if !waiting => {
             let mut parts = vec![format!(
                 "started {}",
                 t.started
@@ -287,13 +289,11 @@ pub fn instance_details(app: &App, area: Rect, buf: &mut Buffer) {
                 let outs: Vec<String> = t.outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 parts.push(format!("outputs {}", outs.join(" ")));
             }
-            (parts.join(" · "), theme.text())
+            parts.join(" · ")
         }
-        (None, None) => (
-            "Enter: log · c clear · s/F mark · x kill".to_string(),
-            theme.dim(),
-        ),
+        _ => crate::tui::app::explain(ti),
     };
+    let style: Style = theme.text();
     put(
         buf,
         area.x + 1,

@@ -49,14 +49,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if log.line_count() == 0 {
         let why = match (&log.instance, log.try_number, log.exists) {
-            (_, 0, _) => match &log.instance {
-                Some(ti) => format!(
-                    "no try yet: the task is {} ({})",
-                    ti.state,
-                    ti.note.clone().unwrap_or_else(|| "waiting".into())
-                ),
-                None => "this run has no such task".to_string(),
-            },
+            (Some(ti), 0, _) => format!("no try yet: {}", crate::tui::app::explain(ti)),
+            (None, 0, _) => "this run has no such task".to_string(),
             (_, n, false) => format!("try {n} has written nothing yet"),
             (_, n, true) => format!("try {n}: the log is empty"),
         };

@@ -70,24 +70,32 @@ impl Widget for Screen<'_> {
 
 fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
     let theme = app.theme();
-    let lines = [
+    let mut lines = vec![
         "terminal too small".to_string(),
         format!(
             "{}×{}, needs {MIN_WIDTH}×{MIN_HEIGHT}",
             area.width, area.height
         ),
-        "q quits".to_string(),
     ];
+    // A question asked meanwhile must still be seen.
+    match &app.overlay {
+        Some(super::app::Overlay::Quit { running }) => {
+            lines.push(format!("quit? {running} running:"));
+            lines.push("l leave them · s stop them · Esc stay".to_string());
+        }
+        Some(_) => lines.push("a dialog is open: Esc closes it".to_string()),
+        None => lines.push("q quits".to_string()),
+    }
     let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
     for (i, text) in lines.iter().enumerate() {
         let y = top + i as u16;
         if y >= area.bottom() {
             break;
         }
-        let w = text.width() as u16;
+        let w = (text.width() as u16).min(area.width);
         let x = area.x + area.width.saturating_sub(w) / 2;
         let style = if i == 0 { theme.warning() } else { theme.dim() };
-        buf.set_stringn(x, y, text, area.width as usize, style);
+        put(buf, x, y, text, area.width, style);
     }
 }
 
@@ -159,6 +167,14 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
             Span::styled(prefix, theme.key()),
             Span::styled(input.text.clone(), theme.status()),
             Span::styled("█", theme.status()),
+            Span::styled(
+                input
+                    .hint
+                    .as_ref()
+                    .map(|h| format!("  {h}"))
+                    .unwrap_or_default(),
+                theme.dim(),
+            ),
         ]);
         buf.set_line(area.x, area.y, &line, area.width);
         return;
@@ -167,7 +183,8 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     // What the left part needs at least.
     let wanted = match &app.message {
         Some(m) => m.text.width() + 2,
-        None => 16,
+        // Help, quit and a few of the view's keys.
+        None => 40,
     };
     let right = [health(app, false), health(app, true)]
         .into_iter()
@@ -337,6 +354,45 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 /// "12-01 14:05 CET".
 pub fn zoned_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     at.with_timezone(&tz).format("%m-%d %H:%M %Z").to_string()
+}
+
+/// `text` in pieces at most `width` cells wide.
+pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut w = 0;
+    for c in text.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw > width.max(1) {
+            out.push(String::new());
+            w = 0;
+        }
+        if let Some(last) = out.last_mut() {
+            last.push(c);
+        }
+        w += cw;
+    }
+    out
+}
+
+/// A line cut to `width` cells, its last visible span ending in `…` when
+/// something was cut.
+pub fn fit_line(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let w = span.content.width();
+        if used + w < width {
+            used += w;
+            spans.push(span);
+            continue;
+        }
+        spans.push(Span::styled(fit(&span.content, width - used), span.style));
+        break;
+    }
+    Line::from(spans)
 }
 
 /// Cuts `text` to `width` cells, ending in `…` when cut.

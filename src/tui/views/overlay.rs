@@ -34,9 +34,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 lines.push(Line::from(""));
                 lines
             };
+            // Side by side when there is room, else one after the other
+            // (scrolled with j/k).
+            let two = area.width >= 80;
             let mut columns: [Vec<Line>; 2] = [Vec::new(), Vec::new()];
             for (i, section) in sections.iter().enumerate() {
-                columns[i % 2].extend(section_lines(section));
+                columns[if two { i % 2 } else { 0 }].extend(section_lines(section));
             }
             let left_w = columns[0].iter().map(Line::width).max().unwrap_or(0) + 2;
             let rows = columns[0].len().max(columns[1].len());
@@ -129,7 +132,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 let n = reset.len();
                 lines.push(Line::from(vec![
                     Span::styled(format!("back to pending ({n}, highlighted): "), text),
-                    Span::styled(reset.join(" "), theme.matched()),
+                    Span::styled(
+                        super::fit(
+                            &reset.join(" "),
+                            (area.width as usize).saturating_sub(40).max(8),
+                        ),
+                        theme.matched(),
+                    ),
                 ]));
             }
             lines.push(choice(&[("y", "clear"), ("Esc", "cancel")], key, text));
@@ -203,7 +212,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .style(text);
     if matches!(overlay, Overlay::Help { .. }) {
         block = block.title_bottom(Span::styled(
-            " :flows :grid NAME :graph NAME :logs :theme NAME :q · other keys close ",
+            " :flows :grid/:graph NAME :logs :theme NAME :trigger :help :q (Tab completes) · other keys close ",
             dim,
         ));
     }
