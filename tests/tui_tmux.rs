@@ -109,6 +109,20 @@ impl Tmux {
         }
     }
 
+    /// Waits for drover to exit; asserts it exited 0 and left the terminal
+    /// out of raw mode (the pane's shell prints both). Returns the screen.
+    fn exited_cleanly(&self) -> String {
+        let screen = self.wait("drover to exit and the terminal mode", |s| {
+            s.contains("EXITED=") && s.contains("icanon")
+        });
+        assert!(screen.contains("EXITED=0"), "{screen}");
+        assert!(
+            screen.contains("icanon") && !screen.contains("-icanon"),
+            "raw mode is off again:\n{screen}"
+        );
+        screen
+    }
+
     fn wait_for(&self, text: &str) -> String {
         self.wait(&format!("`{text}`"), |s| s.contains(text))
     }
@@ -182,14 +196,7 @@ fn open_trigger_walk_the_views_resize_and_quit() {
     });
     // q: nothing runs, so it quits at once, exit 0, terminal restored.
     tmux.keys(&["q"]);
-    let screen = tmux.wait("drover to exit and the terminal mode", |s| {
-        s.contains("EXITED=") && s.contains("icanon")
-    });
-    assert!(screen.contains("EXITED=0"), "{screen}");
-    assert!(
-        screen.contains("icanon") && !screen.contains("-icanon"),
-        "raw mode is off again:\n{screen}"
-    );
+    let screen = tmux.exited_cleanly();
     assert!(!screen.contains("-echo"), "echo is on again:\n{screen}");
     assert!(
         !screen.contains("1 Flows"),
@@ -237,14 +244,7 @@ fn sigterm_leaves_the_screen_and_the_tasks_running() {
         .status()
         .expect("kill");
     assert!(killed.success());
-    let screen = tmux.wait("drover to exit and the terminal mode", |s| {
-        s.contains("EXITED=") && s.contains("icanon")
-    });
-    assert!(screen.contains("EXITED=0"), "{screen}");
-    assert!(
-        screen.contains("icanon") && !screen.contains("-icanon"),
-        "raw mode is off again:\n{screen}"
-    );
+    let screen = tmux.exited_cleanly();
     // The task runs on without drover...
     let deadline = Instant::now() + Duration::from_secs(15);
     let logs = home.path().join(".drover/logs/slow");
