@@ -244,7 +244,7 @@ fn sigterm_leaves_the_screen_and_the_tasks_running() {
         .status()
         .expect("kill");
     assert!(killed.success());
-    let screen = tmux.exited_cleanly();
+    tmux.exited_cleanly();
     // The task runs on without drover...
     let deadline = Instant::now() + Duration::from_secs(15);
     let logs = home.path().join(".drover/logs/slow");
