@@ -11,6 +11,7 @@ pub mod cli;
 pub mod control;
 pub mod engine;
 pub mod flow;
+pub mod gitsync;
 pub mod home;
 pub mod logs;
 pub mod schedule;

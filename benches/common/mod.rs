@@ -66,6 +66,7 @@ pub fn store_runs(home: &Path, n: i64) {
             started: Some(logical),
             ended: Some(logical + chrono::Duration::seconds(30 + i % 60)),
             flow_version: None,
+            commit: None,
             key: RunKey::default(),
         };
         store.create_run(&mut run, &tasks).unwrap();

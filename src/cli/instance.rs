@@ -28,6 +28,7 @@ pub struct Instance {
     join: tokio::task::JoinHandle<Result<(), crate::engine::EngineError>>,
     control: tokio::task::JoinHandle<()>,
     watcher: tokio::task::JoinHandle<()>,
+    syncer: tokio::task::JoinHandle<()>,
 }
 
 /// Opens a home's store for an instance, or says which process has it.
@@ -101,9 +102,12 @@ impl Instance {
             home.root.clone(),
             home.flows.clone(),
             handle.clone(),
-            notes_tx,
+            notes_tx.clone(),
             problems.clone(),
         ));
+        // With [git], the branch is fetched every `interval` (less often
+        // while the remote fails); the watcher loads what it deploys.
+        let syncer = tokio::spawn(sync_flows(root_abs.clone(), notes_tx));
         Ok(Instance {
             engine: handle,
             reader: Reader::new(store.clone()),
@@ -115,6 +119,7 @@ impl Instance {
             join,
             control,
             watcher,
+            syncer,
         })
     }
 
@@ -147,6 +152,7 @@ impl Instance {
     pub async fn stop(self, stop_tasks: bool) -> Result<(), Failure> {
         self.control.abort();
         self.watcher.abort();
+        self.syncer.abort();
         let _ = std::fs::remove_file(&self.socket);
         if stop_tasks {
             self.engine.shutdown_stopping_tasks().await;
@@ -191,6 +197,60 @@ pub fn describe(event: &EngineEvent) -> Option<String> {
     }
 }
 
+/// Fetches the `[git]` branch now and then, as drover.toml says at each
+/// turn; notes each new commit and each new sync error.
+async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
+    let mut last_commit: Option<String> = crate::gitsync::SyncState::load(&root).commit;
+    let mut last_error: Option<String> = None;
+    loop {
+        let config = crate::home::load_config(&root)
+            .ok()
+            .filter(|(_, errors)| errors.is_empty());
+        let Some((config, git)) = config.and_then(|(c, _)| c.git.clone().map(|g| (c, g))) else {
+            tokio::time::sleep(WATCH_EVERY * 5).await;
+            continue;
+        };
+        let (r, g, c) = (root.clone(), git.clone(), config.clone());
+        let outcome = tokio::task::spawn_blocking(move || crate::gitsync::sync(&r, &g, &c)).await;
+        match outcome {
+            Ok(Ok(synced)) => {
+                last_error = None;
+                if last_commit.as_deref() != Some(synced.commit.as_str()) {
+                    let _ = notes.send(format!(
+                        "git: {} at {} \"{}\" deployed (updated: {}; removed: {}; invalid: {})",
+                        git.branch,
+                        crate::gitsync::short_sha(&synced.commit),
+                        synced.summary,
+                        synced.updated.len(),
+                        synced.removed.len(),
+                        synced.invalid.len()
+                    ));
+                    for e in &synced.invalid {
+                        let _ = notes.send(format!(
+                            "git: {}:{}:{}: {} (its last good version stays in use)",
+                            e.path, e.line, e.col, e.message
+                        ));
+                    }
+                    last_commit = Some(synced.commit);
+                }
+            }
+            Ok(Err(e)) => {
+                if last_error.as_ref() != Some(&e) {
+                    let _ = notes.send(format!(
+                        "git: sync failed: {e}; the flows in use stay, drover retries"
+                    ));
+                    last_error = Some(e);
+                }
+            }
+            Err(e) => {
+                let _ = notes.send(format!("git: sync stopped: {e}"));
+            }
+        }
+        let failures = crate::gitsync::SyncState::load(&root).failures;
+        tokio::time::sleep(crate::gitsync::next_delay(git.interval, failures)).await;
+    }
+}
+
 /// How often the flows folder is checked for changes.
 const WATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(400);
 
@@ -226,9 +286,21 @@ async fn watch_flows(
     notes: tokio::sync::mpsc::UnboundedSender<String>,
     problems: Arc<Mutex<Problems>>,
 ) {
-    let dir = root.join("flows");
-    let mut known: std::collections::HashMap<String, String> =
-        flows.into_iter().map(|f| (f.id, f.version)).collect();
+    // Flow files are in flows/, or with [git] in .drover/git/flows (whose
+    // state file changes with each sync): a change in any counts.
+    let git_state = crate::gitsync::git_dir(&root).join("state.json");
+    let dirs = [root.join("flows"), crate::gitsync::flows_dir(&root)];
+    let signature = || {
+        let state = std::fs::metadata(&git_state)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        (dirs.iter().map(|d| signature(d)).collect::<Vec<_>>(), state)
+    };
+    // A flow counts as changed when its text or the commit it came from did.
+    let mut known: std::collections::HashMap<String, (String, Option<String>)> = flows
+        .into_iter()
+        .map(|f| (f.id, (f.version, f.commit)))
+        .collect();
     let mut reported: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let config_path = root.join("drover.toml");
     let config_signature = || {
@@ -236,12 +308,12 @@ async fn watch_flows(
             .ok()
             .map(|m| (m.len(), m.modified().ok()))
     };
-    let mut last = (signature(&dir), config_signature());
+    let mut last = (signature(), config_signature());
     let mut config = crate::home::load_config(&root).map(|(c, _)| c).ok();
     let mut config_reported = String::new();
     loop {
         tokio::time::sleep(WATCH_EVERY).await;
-        let now = (signature(&dir), config_signature());
+        let now = (signature(), config_signature());
         if now == last {
             continue;
         }
@@ -252,6 +324,7 @@ async fn watch_flows(
         // A drover.toml with errors changes nothing (flows read against its
         // defaults would be wrong too) until it is fixed.
         if let Ok(mut p) = problems.lock() {
+            p.git = home.git.clone();
             p.config = home.errors.first().map(ToString::to_string);
             p.flows = home
                 .broken
@@ -282,15 +355,22 @@ async fn watch_flows(
             config = Some(home.config.clone());
             engine.reconfigure(home.config.clone()).await;
         }
+        let flows_dir = home.flows_dir();
         let mut changed = Vec::new();
         for flow in home.flows {
             reported.remove(&flow.id);
-            if known.get(&flow.id) != Some(&flow.version) {
+            let now = (flow.version.clone(), flow.commit.clone());
+            if known.get(&flow.id) != Some(&now) {
+                let from = flow
+                    .commit
+                    .as_deref()
+                    .map(|c| format!(", commit {}", crate::gitsync::short_sha(c)))
+                    .unwrap_or_default();
                 let _ = notes.send(format!(
-                    "flow `{}` loaded (version {})",
+                    "flow `{}` loaded (version {}{from})",
                     flow.id, flow.version
                 ));
-                known.insert(flow.id.clone(), flow.version.clone());
+                known.insert(flow.id.clone(), now);
                 changed.push(flow);
             }
         }
@@ -315,7 +395,7 @@ async fn watch_flows(
         }
         let present: std::collections::HashSet<String> = known
             .keys()
-            .filter(|id| dir.join(format!("{id}.toml")).exists())
+            .filter(|id| flows_dir.join(format!("{id}.toml")).exists())
             .cloned()
             .collect();
         let removed: Vec<String> = known

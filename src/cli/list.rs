@@ -49,6 +49,65 @@ struct ErrorRow<'a> {
 struct Listing<'a> {
     flows: Vec<FlowRow<'a>>,
     errors: Vec<ErrorRow<'a>>,
+    /// With `[git]` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    git: Option<GitRow<'a>>,
+}
+
+/// Where the flows come from, with `[git]`, in `list --json`.
+#[derive(Serialize)]
+struct GitRow<'a> {
+    url: &'a str,
+    branch: &'a str,
+    commit: Option<&'a str>,
+    summary: Option<&'a str>,
+    committed: Option<String>,
+    synced: Option<String>,
+    error: Option<&'a str>,
+}
+
+fn git_row(home: &Home) -> Option<GitRow<'_>> {
+    let (git, state) = (home.config.git.as_ref()?, home.git.as_ref()?);
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+    Some(GitRow {
+        url: &git.url,
+        branch: &git.branch,
+        commit: state.commit.as_deref(),
+        summary: state.summary.as_deref(),
+        committed: time(state.commit_time),
+        synced: time(state.synced_at),
+        error: state.error.as_deref(),
+    })
+}
+
+/// A line (or two) about the git sync, for the table.
+fn git_lines(home: &Home, now: DateTime<Utc>) -> String {
+    let Some(row) = git_row(home) else {
+        return String::new();
+    };
+    let ago = |t: &Option<String>| {
+        t.as_ref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| super::human_duration(now - t.with_timezone(&Utc)) + " ago")
+    };
+    let mut out = match row.commit {
+        Some(sha) => format!(
+            "\ngit: {} of {} at {} \"{}\" (committed {}, synced {})\n",
+            row.branch,
+            row.url,
+            crate::gitsync::short_sha(sha),
+            row.summary.unwrap_or(""),
+            ago(&row.committed).unwrap_or_else(|| "-".into()),
+            ago(&row.synced).unwrap_or_else(|| "never".into()),
+        ),
+        None => format!("\ngit: {} of {}: not synced yet\n", row.branch, row.url),
+    };
+    if let Some(e) = row.error {
+        out.push_str(&format!(
+            "     last sync failed: {e}; the flows in use stay, drover retries\n"
+        ));
+    }
+    out
 }
 
 /// What the store says of each flow: its newest run and stored pause state.
@@ -167,7 +226,8 @@ fn to_json(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
         errors.extend(b.errors.iter().map(|d| error_row(Some(&b.id), d)));
     }
     // Serialising plain strings and numbers cannot fail.
-    serde_json::to_string_pretty(&Listing { flows, errors }).unwrap_or_default()
+    let git = git_row(home);
+    serde_json::to_string_pretty(&Listing { flows, errors, git }).unwrap_or_default()
 }
 
 /// "in 3h 5m", "in 42s", "in 2d 4h".
@@ -254,10 +314,12 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
         failed.push((name, &b.errors));
     }
     if !failed.is_empty() {
-        out.push_str(&format!(
-            "\n{} failed to load (see `drover validate`):\n",
-            failed.len()
-        ));
+        let fix = if home.git.is_some() {
+            "fix them in the repository and push"
+        } else {
+            "see `drover validate`"
+        };
+        out.push_str(&format!("\n{} failed to load ({fix}):\n", failed.len()));
         for (name, errors) in failed {
             let more = match errors.len() {
                 1 => String::new(),
@@ -266,5 +328,6 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
             out.push_str(&format!("  {name}: {}{more}\n", errors[0]));
         }
     }
+    out.push_str(&git_lines(home, now));
     out
 }

@@ -9,6 +9,7 @@ mod logs;
 mod next;
 mod runs;
 mod serve;
+mod sync;
 mod test;
 mod tui;
 mod validate;
@@ -181,6 +182,8 @@ pub enum Command {
         #[arg(long)]
         failed_only: bool,
     },
+    /// Fetch the [git] branch now and deploy its flow files.
+    Sync,
     /// Set a task instance's state by hand.
     Mark {
         flow: String,
@@ -277,6 +280,7 @@ fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
             );
         }
         Some(Command::Backfill { flow, from, to }) => backfill::backfill(&root, &flow, &from, &to),
+        Some(Command::Sync) => sync::run(&root),
         Some(Command::Kill { flow, run, task }) => backfill::kill(&root, &flow, &run, &task),
         Some(Command::Pause { flow }) => clear::pause(&root, &flow, true),
         Some(Command::Unpause { flow }) => clear::pause(&root, &flow, false),

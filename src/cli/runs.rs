@@ -44,6 +44,8 @@ struct RunRow<'a> {
     ended: Option<String>,
     duration_s: Option<f64>,
     params: &'a BTreeMap<String, String>,
+    /// The git commit the run's flow file came from; null without [git].
+    commit: Option<&'a str>,
     /// Count of task instances in each state.
     tasks: BTreeMap<&'static str, usize>,
 }
@@ -86,6 +88,7 @@ pub fn runs(root: &Path, flow: &str, count: usize, json: bool) -> Outcome {
                 ended: run.ended.map(|t| rfc3339(t, tz)),
                 duration_s: run_duration(run).map(|d| d.num_milliseconds() as f64 / 1000.0),
                 params: &run.params,
+                commit: run.commit.as_deref(),
                 tasks: state_counts(tis)
                     .into_iter()
                     .map(|(s, n)| (s.name(), n))

@@ -951,6 +951,7 @@ impl Engine {
             started: None,
             ended: None,
             flow_version: Some(flow.version.clone()),
+            commit: flow.commit.clone(),
             key: RunKey::default(),
         };
         // The run goes on with this version of the flow even when the file

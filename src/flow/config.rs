@@ -20,6 +20,11 @@ pub struct GitConfig {
     pub branch: String,
     pub path: String,
     pub interval: Duration,
+    /// An ssh private key file (relative to the home unless absolute);
+    /// without it ssh URLs use the ssh agent.
+    pub ssh_key: Option<String>,
+    /// The environment variable holding an https token.
+    pub token_env: Option<String>,
 }
 
 /// The parsed `drover.toml`; every field has its documented default.
@@ -59,7 +64,7 @@ const TOP_KEYS: &[&str] = &[
     "git",
     "retention",
 ];
-const GIT_KEYS: &[&str] = &["url", "branch", "path", "interval"];
+const GIT_KEYS: &[&str] = &["url", "branch", "path", "interval", "ssh_key", "token_env"];
 const RETENTION_KEYS: &[&str] = &["keep_runs"];
 
 /// Parses `drover.toml`. Returns the best config it could read (defaults for
@@ -140,12 +145,20 @@ pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<
             .nonempty_string(git, "path")
             .map_or("flows", |(s, _)| s)
             .to_string();
+        let ssh_key = ck
+            .nonempty_string(git, "ssh_key")
+            .map(|(s, _)| s.to_string());
+        let token_env = ck
+            .nonempty_string(git, "token_env")
+            .map(|(s, _)| s.to_string());
         if let Some(url) = url {
             config.git = Some(GitConfig {
                 url,
                 branch,
                 path,
                 interval,
+                ssh_key,
+                token_env,
             });
         }
     }

@@ -113,6 +113,9 @@ pub struct Flow {
     pub source: String,
     /// A hash of `source`: the flow's version, recorded with each run.
     pub version: String,
+    /// The git commit this version of the file came from, when flows are
+    /// deployed from a repository.
+    pub commit: Option<String>,
 }
 
 /// The version of a flow file's text: 16 hex digits of its FNV-1a hash.

@@ -221,6 +221,7 @@ pub fn parse_flow(
         tasks,
         source: text.to_string(),
         version: super::version_of(text),
+        commit: None,
     })
 }
 

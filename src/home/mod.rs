@@ -36,6 +36,8 @@ pub struct Home {
     /// Whether the folder looks like a home at all (has `flows/` or
     /// `drover.toml`).
     pub is_home: bool,
+    /// With `[git]`: what the syncs did (commit in use, last error).
+    pub git: Option<crate::gitsync::SyncState>,
 }
 
 /// What a flow id names in a home.
@@ -49,13 +51,42 @@ impl Home {
     /// Loads the home at `root`. Fails only when `root` is not a readable folder.
     pub fn load(root: &Path) -> Result<Home, String> {
         let (config, mut errors) = load_config(root)?;
-        let (flows, broken) = match load_flow_dir(&join(root, "flows"), &config) {
-            Ok(loaded) => loaded,
-            Err(diag) => {
-                errors.push(diag);
-                (Vec::new(), Vec::new())
+        let dir = flows_dir(root, &config);
+        let git = config
+            .git
+            .as_ref()
+            .map(|_| crate::gitsync::SyncState::load(root));
+        let (mut flows, mut broken) = if git.is_some() && !dir.exists() {
+            // Never synced yet: no flows, and nothing wrong.
+            (Vec::new(), Vec::new())
+        } else {
+            match load_flow_dir(&dir, &config) {
+                Ok(loaded) => loaded,
+                Err(diag) => {
+                    errors.push(diag);
+                    (Vec::new(), Vec::new())
+                }
             }
         };
+        if let Some(state) = &git {
+            // Each deployed flow knows its commit; files that did not
+            // validate at the commit in use are broken (their last good
+            // version, if any, is among the flows).
+            for flow in &mut flows {
+                flow.commit = state.files.get(&format!("{}.toml", flow.id)).cloned();
+            }
+            for (id, diag) in state.diagnostics() {
+                match broken.iter_mut().find(|b| b.id == id) {
+                    Some(b) => b.errors.push(diag),
+                    None => broken.push(BrokenFlow {
+                        id,
+                        path: diag.path.clone(),
+                        errors: vec![diag],
+                    }),
+                }
+            }
+            broken.sort_by(|a, b| a.id.cmp(&b.id));
+        }
         Ok(Home {
             root: root.to_path_buf(),
             is_home: join(root, "flows").exists() || join(root, "drover.toml").exists(),
@@ -63,11 +94,12 @@ impl Home {
             errors,
             flows,
             broken,
+            git,
         })
     }
 
     pub fn flows_dir(&self) -> PathBuf {
-        join(&self.root, "flows")
+        flows_dir(&self.root, &self.config)
     }
 
     pub fn lookup(&self, id: &str) -> Lookup<'_> {
@@ -249,13 +281,24 @@ pub fn describe(e: &io::Error) -> String {
     }
 }
 
+/// Where a home's flows are loaded from: `flows/`, or with `[git]` the
+/// good files of the deployed commit.
+pub fn flows_dir(root: &Path, config: &Config) -> PathBuf {
+    match config.git {
+        Some(_) => crate::gitsync::flows_dir(root),
+        None => join(root, "flows"),
+    }
+}
+
 /// What is wrong with a home right now, as a running instance sees it:
-/// drover.toml's first error and each broken flow file's first error.
+/// drover.toml's first error and each broken flow file's first error; and
+/// with `[git]`, the commit in use and the last sync error.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Problems {
     pub config: Option<String>,
     /// Flow id → its file's first error (path:line:col: message).
     pub flows: std::collections::BTreeMap<String, String>,
+    pub git: Option<crate::gitsync::SyncState>,
 }
 
 impl Problems {
@@ -270,6 +313,7 @@ impl Problems {
                     (b.id.clone(), first.unwrap_or_default())
                 })
                 .collect(),
+            git: home.git.clone(),
         }
     }
 }

@@ -137,6 +137,9 @@ pub struct Run {
     /// kept in the store), so the run goes on with it when the file changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_version: Option<String>,
+    /// The git commit the run's flow file came from (flows from git).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     #[serde(skip)]
     pub key: RunKey,
 }
@@ -827,6 +830,7 @@ mod tests {
             started: None,
             ended: None,
             flow_version: None,
+            commit: None,
             key: RunKey::default(),
         }
     }

@@ -75,6 +75,7 @@ pub fn add_run(
         started: Some(logical),
         ended: secs.map(|s| logical + Duration::seconds(s)),
         flow_version: None,
+        commit: None,
         key: Default::default(),
     };
     let tasks: Vec<(String, u32)> = flow

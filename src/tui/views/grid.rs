@@ -211,6 +211,12 @@ pub fn run_header(app: &App, run: Option<&Run>, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         ));
     }
+    if let Some(commit) = &run.commit {
+        spans.push(Span::styled(
+            format!(" · git {}", crate::gitsync::short_sha(commit)),
+            theme.dim(),
+        ));
+    }
     let params = App::run_params(run);
     if !params.is_empty() {
         spans.push(Span::styled(format!(" · {params}"), theme.dim()));

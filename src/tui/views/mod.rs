@@ -274,6 +274,27 @@ fn health(app: &App, compact: bool) -> Line<'static> {
         };
         spans.push(Span::styled(what, theme.warning()));
     }
+    if let Some(git) = &app.problems.git {
+        let sha = git.commit.as_deref().map_or("-", crate::gitsync::short_sha);
+        let text = match (&git.error, compact) {
+            (Some(_), true) => format!("⚠git {sha} "),
+            (Some(e), false) => format!("⚠ git {sha}: {} ", fit(e, 40)),
+            (None, true) => format!("git {sha} "),
+            (None, false) => {
+                let age = git
+                    .commit_time
+                    .map(|t| format!(" {}", relative(t, app.now)))
+                    .unwrap_or_default();
+                format!("git {sha}{age} · ")
+            }
+        };
+        let style = if git.error.is_some() {
+            theme.warning()
+        } else {
+            theme.status()
+        };
+        spans.push(Span::styled(text, style));
+    }
     match &app.status {
         Some(s) if compact => {
             let mut text = format!("▶{}/{}", s.running, s.parallelism);
