@@ -324,3 +324,145 @@ fn a_running_instance_deploys_pushes_and_runs_record_their_commit() {
     assert_eq!(sync.code, 0, "{}{}", sync.stdout, sync.stderr);
     assert!(sync.stdout.contains(&pushed[..7]), "{}", sync.stdout);
 }
+
+/// An sshd of the test's own on 127.0.0.1 (its own host key and
+/// authorized key), stopped when dropped.
+struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn keygen(path: &Path) {
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", ""])
+        .arg("-f")
+        .arg(path)
+        .status()
+        .expect("ssh-keygen (openssh-client; scripts/test installs it)")
+        .success();
+    assert!(ok, "ssh-keygen failed");
+}
+
+impl Sshd {
+    fn start() -> Sshd {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(
+            sshd.exists(),
+            "/usr/sbin/sshd is missing: scripts/test installs openssh-server"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        keygen(&d.join("host_key"));
+        keygen(&d.join("client_key"));
+        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let user = whoami();
+        std::fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nAllowUsers {user}\nPidFile {d}/sshd.pid\n",
+                d = d.display()
+            ),
+        )
+        .unwrap();
+        // sshd wants its privilege separation folder when run as root.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let child = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sshd");
+        wait_until("sshd to listen", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Sshd { dir, port, child }
+    }
+
+    /// A `known_hosts` line for this server.
+    fn known_host(&self) -> String {
+        let key = std::fs::read_to_string(self.dir.path().join("host_key.pub")).unwrap();
+        let mut parts = key.split_whitespace();
+        format!(
+            "[127.0.0.1]:{} {} {}\n",
+            self.port,
+            parts.next().unwrap(),
+            parts.next().unwrap()
+        )
+    }
+}
+
+fn whoami() -> String {
+    let out = Command::new("id").arg("-un").output().expect("id -un");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn ssh_remote_with_a_key_file() {
+    let sshd = Sshd::start();
+    let remote = Remote::new();
+    let first = remote.commit(&[("flows/a.toml", Some(A1))], "over ssh", false);
+    let home = TestHome::new();
+    // The host key is known, in the HOME drover runs with.
+    home.write(".ssh/known_hosts", &sshd.known_host());
+    let key = sshd.dir.path().join("client_key");
+    let config = |key: &Path| {
+        format!(
+            "[git]\nurl = \"ssh://{}@127.0.0.1:{}{}\"\nssh_key = \"{}\"\n",
+            whoami(),
+            sshd.port,
+            remote.dir.path().display(),
+            key.display()
+        )
+    };
+    home.write("drover.toml", &config(&key));
+    let sync = |home: &TestHome| {
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("sync")
+            .env("DROVER_HOME", home.path())
+            .env("HOME", home.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .expect("run drover sync");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (code, text) = sync(&home);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&first[..7]), "{text}");
+    assert_eq!(flow_ids(&list_json(&home)), ["a"]);
+    // An unknown host is refused.
+    std::fs::remove_file(home.path().join(".ssh/known_hosts")).unwrap();
+    let (code, text) = sync(&home);
+    assert_eq!(code, 1, "an unknown host key is refused: {text}");
+    assert!(
+        text.contains("known_hosts"),
+        "the message says what to do: {text}"
+    );
+    home.write(".ssh/known_hosts", &sshd.known_host());
+    // A key the server does not know is refused, and the flows stay.
+    let stranger = sshd.dir.path().join("stranger");
+    keygen(&stranger);
+    home.write("drover.toml", &config(&stranger));
+    let (code, text) = sync(&home);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("cannot fetch main from ssh://"), "{text}");
+    assert_eq!(flow_ids(&list_json(&home)), ["a"]);
+}

@@ -322,8 +322,13 @@ fn fetch(repo: &git2::Repository, root: &Path, git: &GitConfig) -> Result<git2::
     remote
         .fetch(&[refspec.as_str()], Some(&mut options), None)
         .map_err(|e| {
+            let hint = if e.message().contains("hostkey") {
+                " (add the server's key to ~/.ssh/known_hosts, e.g. with ssh-keyscan)"
+            } else {
+                ""
+            };
             format!(
-                "cannot fetch {} from {}: {}",
+                "cannot fetch {} from {}: {}{hint}",
                 git.branch,
                 git.url,
                 e.message()
