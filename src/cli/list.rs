@@ -100,7 +100,10 @@ fn git_lines(home: &Home, now: DateTime<Utc>) -> String {
             ago(&row.committed).unwrap_or_else(|| "-".into()),
             ago(&row.synced).unwrap_or_else(|| "never".into()),
         ),
-        None => format!("\ngit: {} of {}: not synced yet\n", row.branch, row.url),
+        None => format!(
+            "\ngit: {} of {}: not synced yet (`drover sync` does it now)\n",
+            row.branch, row.url
+        ),
     };
     if let Some(e) = row.error {
         out.push_str(&format!(

@@ -38,10 +38,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     put(buf, x_next, area.y, "NEXT RUN", next_w, head);
     put(buf, x_strip, area.y, "RUNS (newest right)", strip_w, head);
     if rows.is_empty() {
-        let text = if app.flow_list.filter.is_empty() {
-            "no flows yet: put a flow file in flows/ (see the README); it is picked up within a second"
-        } else {
+        let text = if !app.flow_list.filter.is_empty() {
             "no flow matches the filter (/ to change it, Esc in the filter to drop it)"
+        } else if app.problems.git.is_some() {
+            "no flows deployed from git yet: drover fetches the branch every interval (`drover sync` does it now)"
+        } else {
+            "no flows yet: put a flow file in flows/ (see the README); it is picked up within a second"
         };
         put(
             buf,
