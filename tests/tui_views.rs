@@ -696,3 +696,50 @@ fn every_view_draws_at_every_size_without_panicking() {
         }
     }
 }
+
+#[test]
+fn git_commit_in_use_and_sync_errors_show() {
+    let f = fixture();
+    // The newest run came from a commit.
+    let mut run = f.store.run("etl", &f.runs[2]).unwrap().unwrap();
+    run.commit = Some("69a48fe0123456789abcdef0123456789abcdef0".into());
+    f.store.put_run(&run).unwrap();
+    f.store.commit().unwrap();
+    let mut app = app(&f, 100, 24);
+    app.problems.git = Some(drover::gitsync::SyncState {
+        commit: Some("0badc0de0123456789abcdef0123456789abcdef".into()),
+        commit_time: Some(tui_fixture::now() - Duration::hours(2)),
+        ..Default::default()
+    });
+    let shown = screen(&app);
+    assert!(
+        shown
+            .lines()
+            .nth(23)
+            .unwrap_or("")
+            .contains("git 0badc0d 2h ago"),
+        "{shown}"
+    );
+    app.open_flow("etl");
+    app.view = View::Grid;
+    assert!(screen(&app).contains("· git 69a48fe"), "{}", screen(&app));
+    // A failed sync is a warning in the status bar.
+    if let Some(git) = app.problems.git.as_mut() {
+        git.error = Some("cannot fetch main from ssh://x: timed out".into());
+    }
+    let status = screen(&app).lines().nth(23).unwrap_or("").to_string();
+    assert!(
+        status.contains("⚠git 0badc0d"),
+        "short beside the hints: {status}"
+    );
+    app.message = Some(drover::tui::app::Message {
+        text: "ok".into(),
+        error: false,
+    });
+    (app.width, app.height) = (140, 24);
+    let status = screen(&app).lines().nth(23).unwrap_or("").to_string();
+    assert!(
+        status.contains("⚠ git 0badc0d: cannot fetch main"),
+        "whole when there is room: {status}"
+    );
+}
