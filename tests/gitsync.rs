@@ -466,3 +466,41 @@ fn ssh_remote_with_a_key_file() {
     assert!(text.contains("cannot fetch main from ssh://"), "{text}");
     assert_eq!(flow_ids(&list_json(&home)), ["a"]);
 }
+
+#[test]
+fn tasks_run_files_kept_beside_the_flows() {
+    let remote = Remote::new();
+    remote.commit(
+        &[
+            ("flows/s.toml", Some("[tasks.run]\ncmd = \"sh scripts/hello.sh\"\nworkdir = \".drover/git/checkout\"\n")),
+            ("scripts/hello.sh", Some("echo hello from the repository\n")),
+            ("scripts/old.sh", Some("true\n")),
+        ],
+        "flow and script",
+        false,
+    );
+    let home = home_for(&remote, "60s");
+    assert_eq!(home.drover(&["sync"]).code, 0);
+    let test = home.drover(&["test", "s"]);
+    assert_eq!(test.code, 0, "{}{}", test.stdout, test.stderr);
+    assert_eq!(
+        home.drover(&["logs", "s", "latest", "run"]).stdout,
+        "hello from the repository\n"
+    );
+    // The checkout follows the branch: a file gone from it goes.
+    remote.commit(
+        &[
+            ("scripts/old.sh", None),
+            ("scripts/hello.sh", Some("echo hello again\n")),
+        ],
+        "drop old",
+        false,
+    );
+    assert_eq!(home.drover(&["sync"]).code, 0);
+    let checkout = home.path().join(".drover/git/checkout/scripts");
+    assert!(!checkout.join("old.sh").exists());
+    assert_eq!(
+        std::fs::read_to_string(checkout.join("hello.sh")).unwrap(),
+        "echo hello again\n"
+    );
+}

@@ -30,6 +30,12 @@ pub fn flows_dir(root: &Path) -> PathBuf {
     git_dir(root).join("flows")
 }
 
+/// The whole repository at the deployed commit, for tasks that run files
+/// kept beside the flows (`workdir = ".drover/git/checkout"`).
+pub fn checkout_dir(root: &Path) -> PathBuf {
+    git_dir(root).join("checkout")
+}
+
 fn state_path(root: &Path) -> PathBuf {
     git_dir(root).join("state.json")
 }
@@ -161,6 +167,22 @@ fn fetch_and_deploy(
         .map_err(|e| format!("commit {tip} is missing after the fetch: {}", e.message()))?;
     let sha = commit.id().to_string();
     let summary = commit.summary().ok().flatten().unwrap_or("").to_string();
+    // The whole tree, for scripts the tasks run (forced: files gone from
+    // the commit go from the checkout).
+    let checkout = checkout_dir(root);
+    std::fs::create_dir_all(&checkout)
+        .map_err(|e| format!("cannot create {}: {e}", checkout.display()))?;
+    let mut how = git2::build::CheckoutBuilder::new();
+    how.target_dir(&checkout).force().remove_untracked(true);
+    repo.checkout_tree(commit.as_object(), Some(&mut how))
+        .map_err(|e| {
+            format!(
+                "cannot check out {} into {}: {}",
+                short_sha(&sha),
+                checkout.display(),
+                e.message()
+            )
+        })?;
     let tree = commit.tree().map_err(|e| e.message().to_string())?;
     let folder = git.path.trim_matches('/');
     let subtree = if folder.is_empty() || folder == "." {
