@@ -267,6 +267,21 @@ fn a_dead_remote_keeps_the_flows_and_says_why() {
     std::fs::rename(&away, remote.dir.path()).unwrap();
     assert_eq!(home.drover(&["sync"]).code, 0);
     assert!(list_json(&home)["git"]["error"].is_null());
+    // A branch renamed on the remote is missed, not served stale.
+    remote
+        .repo
+        .find_branch("main", git2::BranchType::Local)
+        .unwrap()
+        .rename("trunk", false)
+        .unwrap();
+    let sync = home.drover(&["sync"]);
+    assert_eq!(sync.code, 1, "{}{}", sync.stdout, sync.stderr);
+    assert!(
+        sync.stderr.contains("has no branch `main`"),
+        "{}",
+        sync.stderr
+    );
+    assert_eq!(flow_ids(&list_json(&home)), ["a"], "the flows stay");
 }
 
 /// `drover serve` on a home, stopped (SIGTERM) when dropped.
@@ -319,10 +334,19 @@ fn a_running_instance_deploys_pushes_and_runs_record_their_commit() {
     });
     let runs: Value = serde_json::from_str(&home.drover(&["runs", "b", "--json"]).stdout).unwrap();
     assert_eq!(runs[0]["commit"], pushed.as_str(), "{runs}");
+    // A bad push: the kept version is listed once, with the error.
+    remote.commit(&[("flows/a.toml", Some(A_BROKEN))], "break a", false);
+    wait_until("the error to be listed", || {
+        list_json(&home)["errors"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    });
+    assert_eq!(flow_ids(&list_json(&home)), ["a", "b"]);
     // `drover sync` goes through the instance.
     let sync = home.drover(&["sync"]);
-    assert_eq!(sync.code, 0, "{}{}", sync.stdout, sync.stderr);
-    assert!(sync.stdout.contains(&pushed[..7]), "{}", sync.stdout);
+    assert_eq!(sync.code, 1, "{}{}", sync.stdout, sync.stderr);
+    assert!(sync.stdout.contains("flows/a.toml:3:1"), "{}", sync.stdout);
+    let _ = pushed;
 }
 
 /// An sshd of the test's own on 127.0.0.1 (its own host key and

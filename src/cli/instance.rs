@@ -214,20 +214,24 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
         let outcome = tokio::task::spawn_blocking(move || crate::gitsync::sync(&r, &g, &c)).await;
         match outcome {
             Ok(Ok(synced)) => {
-                last_error = None;
+                if let Some(e) = last_error.take() {
+                    let _ = notes.send(format!("git: syncing works again (it failed: {e})"));
+                }
                 if last_commit.as_deref() != Some(synced.commit.as_str()) {
                     let _ = notes.send(format!(
-                        "git: {} at {} \"{}\" deployed (updated: {}; removed: {}; invalid: {})",
+                        "git: {} now at {} \"{}\"",
                         git.branch,
                         crate::gitsync::short_sha(&synced.commit),
                         synced.summary,
-                        synced.updated.len(),
-                        synced.removed.len(),
-                        synced.invalid.len()
                     ));
                     for e in &synced.invalid {
+                        let keeping = if e.kept {
+                            "its last good version stays in use"
+                        } else {
+                            "not deployed"
+                        };
                         let _ = notes.send(format!(
-                            "git: {}:{}:{}: {} (its last good version stays in use)",
+                            "git: {}:{}:{}: {} ({keeping})",
                             e.path, e.line, e.col, e.message
                         ));
                     }
@@ -235,12 +239,18 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
                 }
             }
             Ok(Err(e)) => {
-                if last_error.as_ref() != Some(&e) {
-                    let _ = notes.send(format!(
-                        "git: sync failed: {e}; the flows in use stay, drover retries"
-                    ));
-                    last_error = Some(e);
-                }
+                let state = crate::gitsync::SyncState::load(&root);
+                let keeping = match &state.commit {
+                    Some(c) => format!("the flows of {} stay in use", crate::gitsync::short_sha(c)),
+                    None => "no flows are deployed yet".to_string(),
+                };
+                let next = crate::gitsync::next_delay(git.interval, state.failures);
+                let _ = notes.send(format!(
+                    "git: sync failed ({} in a row): {e}; {keeping}; next try in {}",
+                    state.failures,
+                    crate::flow::duration::format(next)
+                ));
+                last_error = Some(e);
             }
             Err(e) => {
                 let _ = notes.send(format!("git: sync stopped: {e}"));
@@ -357,8 +367,16 @@ async fn watch_flows(
         }
         let flows_dir = home.flows_dir();
         let mut changed = Vec::new();
+        let broken: std::collections::HashSet<&str> =
+            home.broken.iter().map(|b| b.id.as_str()).collect();
+        for flow in &home.flows {
+            // A flow whose last good file is kept while its new one is
+            // broken (flows from git) stays reported.
+            if !broken.contains(flow.id.as_str()) {
+                reported.remove(&flow.id);
+            }
+        }
         for flow in home.flows {
-            reported.remove(&flow.id);
             let now = (flow.version.clone(), flow.commit.clone());
             if known.get(&flow.id) != Some(&now) {
                 let from = flow

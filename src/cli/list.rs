@@ -169,6 +169,10 @@ pub fn run(root: &Path, json: bool) -> Outcome {
     // version in use: list that version (its error is listed too).
     if let Some(r) = super::remote() {
         for b in &home.broken {
+            // (Flows from git keep their last good file on disk already.)
+            if home.flows.iter().any(|f| f.id == b.id) {
+                continue;
+            }
             if let Some(flow) = r.runtime.block_on(r.engine.flow(&b.id)) {
                 home.flows.push((*flow).clone());
             }
@@ -300,13 +304,11 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
     } else {
         out.push_str(&super::columns(&rows));
     }
-    let mut failed: Vec<(String, &[Diagnostic])> = Vec::new();
-    if let Some(first) = home.errors.first() {
-        let name = first
-            .path
-            .file_name()
-            .map_or("home".into(), |n| n.to_string_lossy().into_owned());
-        failed.push((name, &home.errors));
+    // (A flow's name, or none for the home's own files: their
+    // diagnostics name them.)
+    let mut failed: Vec<(Option<String>, &[Diagnostic])> = Vec::new();
+    if !home.errors.is_empty() {
+        failed.push((None, &home.errors));
     }
     for b in &home.broken {
         let name = if home.flows.iter().any(|f| f.id == b.id) {
@@ -314,10 +316,10 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
         } else {
             b.id.clone()
         };
-        failed.push((name, &b.errors));
+        failed.push((Some(name), &b.errors));
     }
     if !failed.is_empty() {
-        let fix = if home.git.is_some() {
+        let fix = if home.git.is_some() && home.errors.is_empty() {
             "fix them in the repository and push"
         } else {
             "see `drover validate`"
@@ -328,7 +330,10 @@ fn table(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
                 1 => String::new(),
                 n => format!(" (+{} more)", n - 1),
             };
-            out.push_str(&format!("  {name}: {}{more}\n", errors[0]));
+            match name {
+                Some(name) => out.push_str(&format!("  {name}: {}{more}\n", errors[0])),
+                None => out.push_str(&format!("  {}{more}\n", errors[0])),
+            }
         }
     }
     out.push_str(&git_lines(home, now));

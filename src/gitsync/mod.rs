@@ -50,6 +50,9 @@ pub struct FileError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// Whether a last good version of the file stays in use.
+    #[serde(default)]
+    pub kept: bool,
 }
 
 /// What the last syncs did, kept in `.drover/git/state.json`.
@@ -257,6 +260,7 @@ fn fetch_and_deploy(
                 good.insert(name.clone(), sha.clone());
             }
             Err(errors) => {
+                let kept = state.files.contains_key(name);
                 for (line, col, message) in errors {
                     synced.invalid.push(FileError {
                         flow: id.to_string(),
@@ -264,6 +268,7 @@ fn fetch_and_deploy(
                         line,
                         col,
                         message,
+                        kept,
                     });
                 }
                 // The last good version stays, with the commit it came from.
@@ -341,6 +346,11 @@ fn fetch(repo: &git2::Repository, root: &Path, git: &GitConfig) -> Result<git2::
     options.download_tags(git2::AutotagOption::None);
     let local = format!("refs/remotes/origin/{}", git.branch);
     let refspec = format!("+refs/heads/{}:{local}", git.branch);
+    // The fetch only updates what the remote has: drop the old copy first,
+    // so a branch renamed or deleted there is noticed, not served stale.
+    if let Ok(mut old) = repo.find_reference(&local) {
+        let _ = old.delete();
+    }
     remote
         .fetch(&[refspec.as_str()], Some(&mut options), None)
         .map_err(|e| {

@@ -276,17 +276,15 @@ fn health(app: &App, compact: bool) -> Line<'static> {
     }
     if let Some(git) = &app.problems.git {
         let sha = git.commit.as_deref().map_or("-", crate::gitsync::short_sha);
+        let age = git
+            .commit_time
+            .map(|t| format!(" {}", relative(t, app.now)))
+            .unwrap_or_default();
         let text = match (&git.error, compact) {
-            (Some(_), true) => format!("⚠git {sha} "),
+            (Some(_), true) => format!("⚠ git {sha}: sync failed (L) "),
             (Some(e), false) => format!("⚠ git {sha}: {} ", fit(e, 40)),
-            (None, true) => format!("git {sha} "),
-            (None, false) => {
-                let age = git
-                    .commit_time
-                    .map(|t| format!(" {}", relative(t, app.now)))
-                    .unwrap_or_default();
-                format!("git {sha}{age} · ")
-            }
+            (None, true) => format!("git {sha}{age} "),
+            (None, false) => format!("git {sha}{age} · "),
         };
         let style = if git.error.is_some() {
             theme.warning()
