@@ -346,7 +346,6 @@ fn a_running_instance_deploys_pushes_and_runs_record_their_commit() {
     let sync = home.drover(&["sync"]);
     assert_eq!(sync.code, 1, "{}{}", sync.stdout, sync.stderr);
     assert!(sync.stdout.contains("flows/a.toml:3:1"), "{}", sync.stdout);
-    let _ = pushed;
 }
 
 /// An sshd of the test's own on 127.0.0.1 (its own host key and
