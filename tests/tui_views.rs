@@ -729,7 +729,7 @@ fn git_commit_in_use_and_sync_errors_show() {
     }
     let status = screen(&app).lines().nth(23).unwrap_or("").to_string();
     assert!(
-        status.contains("⚠git 0badc0d"),
+        status.contains("⚠ git 0badc0d: sync failed (L)"),
         "short beside the hints: {status}"
     );
     app.message = Some(drover::tui::app::Message {
