@@ -527,3 +527,28 @@ fn tasks_run_files_kept_beside_the_flows() {
         "echo hello again\n"
     );
 }
+
+#[test]
+fn a_pushed_file_that_is_not_utf8_is_pointed_at() {
+    let remote = Remote::new();
+    std::fs::create_dir_all(remote.dir.path().join("flows")).unwrap();
+    std::fs::write(
+        remote.dir.path().join("flows/bin.toml"),
+        b"[tasks.a]\ncmd = \"caf\xe9\"\n",
+    )
+    .unwrap();
+    remote.commit(&[("flows/ok.toml", Some(B))], "latin-1 by mistake", false);
+    let home = home_for(&remote, "60s");
+    let sync = home.drover(&["sync"]);
+    assert_eq!(sync.code, 1);
+    assert!(
+        sync.stdout.contains("flows/bin.toml:2:11: not UTF-8 text"),
+        "{}",
+        sync.stdout
+    );
+    assert_eq!(
+        flow_ids(&list_json(&home)),
+        ["ok"],
+        "the other file still comes in"
+    );
+}

@@ -201,7 +201,7 @@ fn fetch_and_deploy(
             .map_err(|_| format!("`{folder}` at commit {} is not a folder", short_sha(&sha)))?
     };
     // The flow files at the tip: name → text, or the reason it is unreadable.
-    let mut files: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+    let mut files: BTreeMap<String, Result<String, (usize, usize, String)>> = BTreeMap::new();
     for entry in subtree.iter() {
         let Some(name) = entry.name().ok().filter(|n| n.ends_with(".toml")) else {
             continue;
@@ -210,14 +210,24 @@ fn fetch_and_deploy(
             continue;
         }
         let text = match repo.find_blob(entry.id()) {
-            Ok(blob) if blob.size() > MAX_FILE_BYTES => Err(format!(
-                "the file is {} MiB; drover reads at most {} MiB",
-                blob.size() / (1024 * 1024),
-                MAX_FILE_BYTES / (1024 * 1024)
+            Ok(blob) if blob.size() > MAX_FILE_BYTES => Err((
+                1,
+                1,
+                format!(
+                    "the file is {} MiB; drover reads at most {} MiB",
+                    blob.size() / (1024 * 1024),
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ),
             )),
-            Ok(blob) => String::from_utf8(blob.content().to_vec())
-                .map_err(|_| "not UTF-8 text: save the file as UTF-8".to_string()),
-            Err(e) => Err(e.message().to_string()),
+            Ok(blob) => String::from_utf8(blob.content().to_vec()).map_err(|e| {
+                let (line, col) = crate::home::utf8_position(&e);
+                (
+                    line,
+                    col,
+                    "not UTF-8 text: save the file as UTF-8".to_string(),
+                )
+            }),
+            Err(e) => Err((1, 1, e.message().to_string())),
         };
         files.insert(name.to_string(), text);
     }
@@ -248,7 +258,7 @@ fn fetch_and_deploy(
                         .map(|d| (d.line, d.col, d.message))
                         .collect()
                 }),
-            Err(why) => Err(vec![(1, 1, why.clone())]),
+            Err(why) => Err(vec![why.clone()]),
         };
         match checked {
             Ok(text) => {

@@ -235,14 +235,7 @@ pub fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
         Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let bytes = e.as_bytes();
-            let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-            let start = bytes[..at]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            let col = String::from_utf8_lossy(&bytes[start..at]).chars().count() + 1;
+            let (line, col) = utf8_position(&e);
             Err(Diagnostic {
                 path: path.to_path_buf(),
                 line,
@@ -264,6 +257,17 @@ fn theme_names(dir: &Path) -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect()
+}
+
+/// Where text that is not UTF-8 goes wrong: the 1-based line and column
+/// (in characters) of its first bad byte.
+pub fn utf8_position(e: &std::string::FromUtf8Error) -> (usize, usize) {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = &e.as_bytes()[..at];
+    let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&bytes[start..]).chars().count() + 1;
+    (line, col)
 }
 
 /// An IO error in words, without Rust's "(os error N)" suffix.
