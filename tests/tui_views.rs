@@ -407,6 +407,12 @@ fn trigger_form_is_prefilled_with_the_flow_params() {
         key(&mut app, KeyCode::Backspace);
     }
     keys(&mut app, "clicks");
+    // The cursor moves within the field: Home, Delete, Left, a letter.
+    key(&mut app, KeyCode::Home);
+    key(&mut app, KeyCode::Delete);
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::Left);
+    keys(&mut app, "e");
     let effects = key(&mut app, KeyCode::Enter);
     assert_eq!(
         effects,
@@ -415,7 +421,7 @@ fn trigger_form_is_prefilled_with_the_flow_params() {
                 "trigger".into(),
                 "etl".into(),
                 "-p".into(),
-                "source=clicks".into()
+                "source=lickes".into()
             ],
             what: "trigger etl".into()
         }]

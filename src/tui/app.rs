@@ -219,6 +219,8 @@ pub enum Overlay {
         flow: String,
         fields: Vec<(String, String)>,
         at: usize,
+        /// Where typing goes in the field, in characters.
+        cursor: usize,
     },
     /// The clear dialog with its toggles; `reset` is what would be reset.
     Clear {
@@ -1237,10 +1239,12 @@ impl App {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let cursor = fields.first().map_or(0, |(_, v)| v.chars().count());
         self.overlay = Some(Overlay::Trigger {
             flow: id,
             fields,
             at: 0,
+            cursor,
         });
     }
 
@@ -1423,45 +1427,72 @@ impl App {
                 }
                 _ => {}
             },
-            Overlay::Trigger { flow, fields, at } => match key.code {
-                KeyCode::Esc => {
-                    self.say("cancelled");
-                    return Vec::new();
-                }
-                KeyCode::Enter => {
-                    let mut args = vec!["trigger".to_string(), flow.clone()];
-                    for (k, v) in fields.iter() {
-                        args.push("-p".into());
-                        args.push(format!("{k}={v}"));
+            Overlay::Trigger {
+                flow,
+                fields,
+                at,
+                cursor,
+            } => {
+                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+                let len = fields.get(*at).map_or(0, |(_, v)| v.chars().count());
+                // Byte offset of the cursor (counted in characters) in the field.
+                let byte = |v: &str, n: usize| v.char_indices().nth(n).map_or(v.len(), |(i, _)| i);
+                match key.code {
+                    KeyCode::Esc => {
+                        self.say("cancelled");
+                        return Vec::new();
                     }
-                    return vec![Effect::Command {
-                        args,
-                        what: format!("trigger {flow}"),
-                    }];
-                }
-                KeyCode::Down | KeyCode::Tab if !fields.is_empty() => {
-                    *at = (*at + 1) % fields.len()
-                }
-                KeyCode::Up | KeyCode::BackTab if !fields.is_empty() => {
-                    *at = (*at + fields.len() - 1) % fields.len()
-                }
-                KeyCode::Backspace => {
-                    if let Some((_, v)) = fields.get_mut(*at) {
-                        v.pop();
+                    KeyCode::Enter => {
+                        let mut args = vec!["trigger".to_string(), flow.clone()];
+                        for (k, v) in fields.iter() {
+                            args.push("-p".into());
+                            args.push(format!("{k}={v}"));
+                        }
+                        return vec![Effect::Command {
+                            args,
+                            what: format!("trigger {flow}"),
+                        }];
                     }
-                }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    if let Some((_, v)) = fields.get_mut(*at) {
-                        v.push(c);
+                    KeyCode::Down | KeyCode::Tab if !fields.is_empty() => {
+                        *at = (*at + 1) % fields.len();
+                        *cursor = fields[*at].1.chars().count();
                     }
-                }
-                KeyCode::Char('u') => {
-                    if let Some((_, v)) = fields.get_mut(*at) {
-                        v.clear();
+                    KeyCode::Up | KeyCode::BackTab if !fields.is_empty() => {
+                        *at = (*at + fields.len() - 1) % fields.len();
+                        *cursor = fields[*at].1.chars().count();
                     }
+                    KeyCode::Left => *cursor = cursor.saturating_sub(1),
+                    KeyCode::Right => *cursor = (*cursor + 1).min(len),
+                    KeyCode::Home => *cursor = 0,
+                    KeyCode::End => *cursor = len,
+                    KeyCode::Char('a') if ctrl => *cursor = 0,
+                    KeyCode::Char('e') if ctrl => *cursor = len,
+                    KeyCode::Char('u') if ctrl => {
+                        if let Some((_, v)) = fields.get_mut(*at) {
+                            v.clear();
+                            *cursor = 0;
+                        }
+                    }
+                    KeyCode::Backspace if *cursor > 0 => {
+                        if let Some((_, v)) = fields.get_mut(*at) {
+                            v.remove(byte(v, *cursor - 1));
+                            *cursor -= 1;
+                        }
+                    }
+                    KeyCode::Delete if *cursor < len => {
+                        if let Some((_, v)) = fields.get_mut(*at) {
+                            v.remove(byte(v, *cursor));
+                        }
+                    }
+                    KeyCode::Char(c) if !ctrl => {
+                        if let Some((_, v)) = fields.get_mut(*at) {
+                            v.insert(byte(v, *cursor), c);
+                            *cursor += 1;
+                        }
+                    }
+                    _ => {}
                 }
-                _ => {}
-            },
+            }
             Overlay::Clear {
                 flow,
                 run_id,

@@ -71,7 +71,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(choice(&[("y", "yes"), ("n", "no")], key, text));
             (title.clone(), lines)
         }
-        Overlay::Trigger { flow, fields, at } => {
+        Overlay::Trigger {
+            flow,
+            fields,
+            at,
+            cursor,
+        } => {
             let mut lines = Vec::new();
             if fields.is_empty() {
                 lines.push(Line::from(Span::styled("this flow has no params", dim)));
@@ -84,17 +89,35 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             for (i, (k, v)) in fields.iter().enumerate() {
                 let active = i == *at;
                 let value_style = if active { theme.selection() } else { text };
-                lines.push(Line::from(vec![
-                    Span::styled(
-                        format!("{} {k:<kw$} = ", if active { "›" } else { " " }),
-                        text,
-                    ),
-                    Span::styled(format!("{v}{}", if active { "█" } else { "" }), value_style),
-                ]));
+                let mut spans = vec![Span::styled(
+                    format!("{} {k:<kw$} = ", if active { "›" } else { " " }),
+                    text,
+                )];
+                if active {
+                    // The cursor: the character under it shown reversed.
+                    let split = v.char_indices().nth(*cursor).map_or(v.len(), |(i, _)| i);
+                    let (before, rest) = v.split_at(split);
+                    let mut rest = rest.chars();
+                    let under = rest.next().map_or(" ".to_string(), String::from);
+                    spans.push(Span::styled(before.to_string(), value_style));
+                    spans.push(Span::styled(
+                        under,
+                        value_style.add_modifier(Modifier::REVERSED),
+                    ));
+                    spans.push(Span::styled(rest.collect::<String>(), value_style));
+                } else {
+                    spans.push(Span::styled(v.clone(), value_style));
+                }
+                lines.push(Line::from(spans));
             }
             lines.push(Line::from(""));
             lines.push(choice(
-                &[("Enter", "trigger"), ("↑↓", "field"), ("Esc", "cancel")],
+                &[
+                    ("Enter", "trigger"),
+                    ("↑↓", "field"),
+                    ("←→", "move"),
+                    ("Esc", "cancel"),
+                ],
                 key,
                 text,
             ));
