@@ -256,6 +256,35 @@ fn logs_view_with_search() {
     );
     key(&mut app, KeyCode::Char('h'));
     assert!(screen(&app).contains("\nreading batch.csv\n"));
+    // a shows when each line arrived, from the log's index.
+    let files = home_log(&f, "clean_b", 3);
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 5).unwrap();
+    let second_line = "reading batch.csv\n".len() as u64;
+    let mut idx = Vec::new();
+    for (off, at) in [(0u64, t0), (second_line, t0 + Duration::milliseconds(1500))] {
+        idx.extend_from_slice(&off.to_le_bytes());
+        idx.extend_from_slice(&at.timestamp_millis().to_le_bytes());
+    }
+    std::fs::write(files.with_extension("idx"), idx).unwrap();
+    key(&mut app, KeyCode::Char('a'));
+    let shown = screen(&app);
+    let local = |t: chrono::DateTime<Utc>| {
+        t.with_timezone(&chrono::Local)
+            .format("%H:%M:%S%.3f")
+            .to_string()
+    };
+    assert!(
+        shown.contains(&format!("{} reading batch.csv", local(t0))),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "{} parsed 200 rows",
+            local(t0 + Duration::milliseconds(1500))
+        )),
+        "{shown}"
+    );
+    key(&mut app, KeyCode::Char('a'));
     // A search that finds nothing says so at once.
     key(&mut app, KeyCode::Char('/'));
     keys(&mut app, "zebra");
@@ -620,6 +649,14 @@ fn engine_events_refresh_what_they_touch_before_the_next_frame() {
         reason: None,
     };
     assert!(!app.on_engine(&other));
+}
+
+/// The log file of a try in the fixture's failed run.
+fn home_log(f: &Fixture, task: &str, try_number: u32) -> std::path::PathBuf {
+    f._home.path().join(format!(
+        ".drover/logs/etl/{}/{task}.{try_number}.log",
+        f.runs[1]
+    ))
 }
 
 fn line<'a>(screen: &'a str, start: &str) -> &'a str {

@@ -222,20 +222,26 @@ pub fn copy_from(path: &Path, offset: u64, out: &mut impl Write) -> io::Result<u
     Ok(offset + copied)
 }
 
-/// Arrival time of every line of a log: (byte offset of the line, time).
-pub fn line_times(files: &TryFiles) -> io::Result<Vec<(u64, DateTime<Utc>)>> {
+/// When each chunk of a log arrived: (byte offset where it starts, time),
+/// from the log's index; empty when there is none.
+pub fn chunk_times(files: &TryFiles) -> io::Result<Vec<(u64, DateTime<Utc>)>> {
     let index = match fs::read(&files.index) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
         other => other?,
     };
-    let chunks: Vec<(u64, i64)> = index
+    Ok(index
         .chunks_exact(16)
         .map(|r| {
             let off = u64::from_le_bytes(r[..8].try_into().unwrap_or_default());
             let ms = i64::from_le_bytes(r[8..].try_into().unwrap_or_default());
-            (off, ms)
+            (off, DateTime::from_timestamp_millis(ms).unwrap_or_default())
         })
-        .collect();
+        .collect())
+}
+
+/// Arrival time of every line of a log: (byte offset of the line, time).
+pub fn line_times(files: &TryFiles) -> io::Result<Vec<(u64, DateTime<Utc>)>> {
+    let chunks = chunk_times(files)?;
     let text = fs::read(&files.log)?;
     let mut out = Vec::new();
     let mut chunk = 0;
@@ -244,10 +250,9 @@ pub fn line_times(files: &TryFiles) -> io::Result<Vec<(u64, DateTime<Utc>)>> {
         while chunk + 1 < chunks.len() && chunks[chunk + 1].0 <= start as u64 {
             chunk += 1;
         }
-        let ms = chunks.get(chunk).map_or(0, |c| c.1);
         out.push((
             start as u64,
-            DateTime::from_timestamp_millis(ms).unwrap_or_default(),
+            chunks.get(chunk).map_or_else(DateTime::default, |c| c.1),
         ));
         start = match text[start..].iter().position(|&b| b == b'\n') {
             Some(i) => start + i + 1,

@@ -861,6 +861,13 @@ impl App {
                     }
                 }
             }
+            Action::Times => {
+                if let Some(log) = self.log.as_mut().filter(|_| self.view == View::Logs) {
+                    log.toggle_times(&self.reader);
+                    let on = if log.times { "on" } else { "off" };
+                    self.say(format!("arrival times {on}"));
+                }
+            }
             Action::Trigger => self.ask_trigger(),
             Action::Pause => self.ask_pause(),
             Action::Clear => self.ask_clear(),

@@ -37,6 +37,7 @@ pub enum Action {
     Wrap,
     PrevTry,
     NextTry,
+    Times,
     CycleTheme,
     OwnLog,
     CommandLine,
@@ -186,6 +187,7 @@ pub const KEYMAP: &[Binding] = &[
     bind(&["w"], Action::Wrap, "wrap on/off", Scope::Logs),
     bind(&["["], Action::PrevTry, "previous try", Scope::Logs),
     bind(&["]"], Action::NextTry, "next try", Scope::Logs),
+    bind(&["a"], Action::Times, "arrival times on/off", Scope::Logs),
 ];
 
 /// Whether `key` is the key named `name` (see `Binding::on`).

@@ -30,8 +30,15 @@ pub struct LogModel {
     pub tries: Vec<Try>,
     pub instance: Option<TaskInstance>,
     pub lines: Vec<LogLine>,
+    /// Where each held line starts in the file (bytes).
+    starts: Vec<u64>,
+    /// Where `partial` starts in the file.
+    partial_at: u64,
     /// Text after the last newline (a line still being written).
     partial: Vec<u8>,
+    /// Show when each line arrived; the log's chunk times when read.
+    pub times: bool,
+    chunk_times: Vec<(u64, chrono::DateTime<chrono::Utc>)>,
     offset: u64,
     /// Lines (or a byte count, at open) not held: the log's start.
     pub dropped_lines: usize,
@@ -61,7 +68,11 @@ impl LogModel {
             tries: Vec::new(),
             instance: None,
             lines: Vec::new(),
+            starts: Vec::new(),
+            partial_at: 0,
             partial: Vec::new(),
+            times: false,
+            chunk_times: Vec::new(),
             offset: 0,
             dropped_lines: 0,
             skipped_bytes: 0,
@@ -110,6 +121,9 @@ impl LogModel {
     fn show_try(&mut self, number: u32) {
         self.try_number = number;
         self.lines.clear();
+        self.starts.clear();
+        self.partial_at = 0;
+        self.chunk_times.clear();
         self.partial.clear();
         self.offset = 0;
         self.dropped_lines = 0;
@@ -174,8 +188,14 @@ impl LogModel {
                 bytes.drain(..=nl);
             }
         }
+        if self.lines.is_empty() && self.partial.is_empty() {
+            self.partial_at = self.offset;
+        }
         self.offset += bytes.len() as u64;
         self.take(&bytes);
+        if self.times {
+            self.read_times(reader);
+        }
         true
     }
 
@@ -187,7 +207,11 @@ impl LogModel {
         let rest = self.partial.split_off(last_nl + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
         let needle = self.search.as_ref().map(|s| s.to_lowercase());
+        let mut at = self.partial_at;
+        self.partial_at += complete.len() as u64;
         for raw in complete[..complete.len() - 1].split(|&b| b == b'\n') {
+            self.starts.push(at);
+            at += raw.len() as u64 + 1;
             let line = parse_line(&String::from_utf8_lossy(raw));
             if let Some(n) = &needle
                 && !n.is_empty()
@@ -200,6 +224,7 @@ impl LogModel {
         if self.lines.len() > MAX_LINES {
             let drop = self.lines.len() - MAX_LINES;
             self.lines.drain(..drop);
+            self.starts.drain(..drop.min(self.starts.len()));
             self.dropped_lines += drop;
             self.top = self.top.saturating_sub(drop);
             self.matches.retain(|&m| m >= drop);
@@ -218,6 +243,26 @@ impl LogModel {
             .iter()
             .map(Cow::Borrowed)
             .chain(partial.map(Cow::Owned))
+    }
+
+    /// Turns arrival times on or off.
+    pub fn toggle_times(&mut self, reader: &Reader) {
+        self.times = !self.times;
+        if self.times {
+            self.read_times(reader);
+        }
+    }
+
+    fn read_times(&mut self, reader: &Reader) {
+        let files = reader.try_files(&self.flow, &self.run_id, &self.task, self.try_number);
+        self.chunk_times = crate::logs::chunk_times(&files).unwrap_or_default();
+    }
+
+    /// When line `i` (of the shown ones) arrived, if known.
+    pub fn arrived(&self, i: usize) -> Option<chrono::DateTime<chrono::Utc>> {
+        let start = self.starts.get(i).copied().unwrap_or(self.partial_at);
+        let after = self.chunk_times.partition_point(|&(off, _)| off <= start);
+        after.checked_sub(1).map(|k| self.chunk_times[k].1)
     }
 
     pub fn line_count(&self) -> usize {

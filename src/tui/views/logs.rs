@@ -118,7 +118,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             },
             !theme.no_color,
         );
+        let stamp = log.times.then(|| {
+            let at = log
+                .arrived(i)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%H:%M:%S%.3f ")
+                        .to_string()
+                })
+                .unwrap_or_else(|| "             ".to_string());
+            Span::styled(at, theme.dim())
+        });
         if log.wrap {
+            let spans: Vec<Span> = stamp.into_iter().chain(spans).collect();
             y = wrap_spans(buf, body, y, &spans);
         } else {
             let spans = if log.left > 0 {
@@ -126,6 +138,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             } else {
                 spans
             };
+            let spans: Vec<Span> = stamp.into_iter().chain(spans).collect();
             buf.set_line(body.x, y, &Line::from(spans), body.width);
             y += 1;
         }
