@@ -31,12 +31,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                         Span::styled(*desc, text),
                     ]));
                 }
-                lines.push(Line::from(""));
                 lines
             };
-            // Side by side when there is room, else one after the other
-            // (scrolled with j/k).
+            // Side by side when there is room (headings set sections apart),
+            // else one after the other with a blank line between (scrolled
+            // with j/k).
             let two = area.width >= 80;
+            let section_lines = |section| {
+                let mut lines = section_lines(section);
+                if !two {
+                    lines.push(Line::from(""));
+                }
+                lines
+            };
             let mut columns: [Vec<Line>; 2] = [Vec::new(), Vec::new()];
             for (i, section) in sections.iter().enumerate() {
                 columns[if two { i % 2 } else { 0 }].extend(section_lines(section));
