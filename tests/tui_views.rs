@@ -396,6 +396,11 @@ fn clear_dialog_previews_and_toggles_what_it_resets() {
     key(&mut app, KeyCode::Char('d'));
     key(&mut app, KeyCode::Char('u'));
     assert_eq!(reset(&app), ["clean_b"]);
+    // r widens it to the whole run (failed only still counts).
+    key(&mut app, KeyCode::Char('r'));
+    assert_eq!(reset(&app), ["clean_b", "load", "report"]);
+    key(&mut app, KeyCode::Char('r'));
+    assert_eq!(reset(&app), ["clean_b"]);
     let effects = key(&mut app, KeyCode::Char('y'));
     assert_eq!(
         effects,

@@ -230,6 +230,8 @@ pub enum Overlay {
         downstream: bool,
         upstream: bool,
         failed_only: bool,
+        /// Every task instance of the run (then `failed_only` still counts).
+        whole_run: bool,
         reset: Vec<String>,
     },
     /// `q` while tries run: leave them running, or stop them.
@@ -1347,6 +1349,7 @@ impl App {
             downstream: true,
             upstream: false,
             failed_only: false,
+            whole_run: false,
             reset: Vec::new(),
         };
         self.fill_clear(&mut overlay);
@@ -1362,6 +1365,7 @@ impl App {
             downstream,
             upstream,
             failed_only,
+            whole_run,
             reset,
         } = overlay
         else {
@@ -1384,6 +1388,7 @@ impl App {
         });
         let graph: Option<&Flow> = parsed.as_ref().or(current.as_deref());
         let mut wanted: Vec<String> = match graph {
+            _ if *whole_run => instances.iter().map(|ti| ti.task.clone()).collect(),
             Some(g) => g
                 .select(&[task.as_str()], *downstream, *upstream)
                 .iter()
@@ -1506,9 +1511,11 @@ impl App {
                 downstream,
                 upstream,
                 failed_only,
+                whole_run,
                 reset,
                 ..
             } => match key.code {
+                KeyCode::Char('r') => *whole_run = !*whole_run,
                 KeyCode::Char('d') => *downstream = !*downstream,
                 KeyCode::Char('u') => *upstream = !*upstream,
                 KeyCode::Char('f') => *failed_only = !*failed_only,

@@ -136,6 +136,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             downstream,
             upstream,
             failed_only,
+            whole_run,
             reset,
             ..
         } => {
@@ -148,7 +149,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     Span::styled("u", key),
                     Span::styled(format!(" {} upstream   ", toggle(*upstream)), text),
                     Span::styled("f", key),
-                    Span::styled(format!(" {} failed only", toggle(*failed_only)), text),
+                    Span::styled(format!(" {} failed only   ", toggle(*failed_only)), text),
+                    Span::styled("r", key),
+                    Span::styled(format!(" {} whole run", toggle(*whole_run)), text),
                 ]),
                 Line::from(""),
             ];
