@@ -552,3 +552,23 @@ fn a_pushed_file_that_is_not_utf8_is_pointed_at() {
         "the other file still comes in"
     );
 }
+
+#[test]
+fn a_fixed_git_config_is_tried_at_once_not_after_the_backoff() {
+    let remote = Remote::new();
+    remote.commit(&[("flows/a.toml", Some(A1))], "first", false);
+    let home = TestHome::new();
+    let config = |url: &str| format!("[git]\nurl = \"{url}\"\ninterval = \"60s\"\n");
+    home.write("drover.toml", &config("file:///nonexistent/flows-repo"));
+    let _serve = serve(&home);
+    wait_until("the failed sync to be listed", || {
+        list_json(&home)["git"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot fetch"))
+    });
+    home.write("drover.toml", &config(&remote.url()));
+    // Well before the 60 s interval (let alone its backoff) comes round.
+    wait_until("the fixed url to be synced", || {
+        flow_ids(&list_json(&home)) == ["a"]
+    });
+}

@@ -257,7 +257,18 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
             }
         }
         let failures = crate::gitsync::SyncState::load(&root).failures;
-        tokio::time::sleep(crate::gitsync::next_delay(git.interval, failures)).await;
+        let due = tokio::time::Instant::now() + crate::gitsync::next_delay(git.interval, failures);
+        // A changed [git] (a fixed url, a new key) is tried at once rather
+        // than after the backoff.
+        while tokio::time::Instant::now() < due {
+            tokio::time::sleep_until(due.min(tokio::time::Instant::now() + WATCH_EVERY * 2)).await;
+            let now = crate::home::load_config(&root)
+                .ok()
+                .and_then(|(c, _)| c.git);
+            if now.as_ref() != Some(&git) {
+                break;
+            }
+        }
     }
 }
 
