@@ -25,6 +25,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(home: &TestHome, width: u16, height: u16) -> Tmux {
+        Tmux::start_with(home, width, height, "")
+    }
+
+    /// Starts drover with `env` (`NAME=value ...`) before its command.
+    fn start_with(home: &TestHome, width: u16, height: u16, env: &str) -> Tmux {
         let dir = home
             .path()
             .file_name()
@@ -37,7 +42,7 @@ impl Tmux {
         // The pane's shell reports how drover exited and the terminal's
         // mode afterwards, then waits to be read.
         let script = format!(
-            "{} --home '{}'; echo EXITED=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60",
+            "{env} {} --home '{}'; echo EXITED=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60",
             env!("CARGO_BIN_EXE_drover"),
             home.path().display()
         );
@@ -272,4 +277,28 @@ fn sigterm_leaves_the_screen_and_the_tasks_running() {
     tmux.wait("the adopted run's ✓", |s| {
         line_with(s, "slow ").starts_with('✓')
     });
+}
+
+#[test]
+fn a_panic_gives_the_terminal_back() {
+    let home = TestHome::new();
+    home.flow("hello", FLOW);
+    let tmux = Tmux::start_with(&home, 100, 30, "DROVER_TEST_PANIC=1 RUST_BACKTRACE=0");
+    let screen = tmux.wait("drover to exit and the terminal mode", |s| {
+        s.contains("EXITED=") && s.contains("icanon")
+    });
+    assert!(screen.contains("EXITED=101"), "a panic exits 101: {screen}");
+    assert!(
+        screen.contains("panicking on purpose"),
+        "the panic message is readable: {screen}"
+    );
+    assert!(
+        screen.contains("icanon") && !screen.contains("-icanon") && !screen.contains("-echo"),
+        "raw mode is off again:\n{screen}"
+    );
+    assert_eq!(
+        tmux.tmux(&["display", "-p", "-t", "t", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
 }

@@ -141,6 +141,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
         app.set_status(status, problems());
     }
     app.refresh_flows();
+    let panic_on_purpose = std::env::var_os("DROVER_TEST_PANIC").is_some();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = true;
@@ -154,6 +155,10 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
             screen.draw(|frame| views::draw(&app, frame))?;
             last_draw = Some(Instant::now());
             dirty = false;
+            // For the end-to-end test that a panic gives the terminal back.
+            if panic_on_purpose {
+                panic!("DROVER_TEST_PANIC is set: panicking on purpose after a frame");
+            }
         }
         let mut effects = Vec::new();
         tokio::select! {
