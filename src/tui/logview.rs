@@ -206,17 +206,14 @@ impl LogModel {
         };
         let rest = self.partial.split_off(last_nl + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
-        let needle = self.search.as_ref().map(|s| s.to_lowercase());
+        let search = self.search.as_deref().map(Search::new);
         let mut at = self.partial_at;
         self.partial_at += complete.len() as u64;
         for raw in complete[..complete.len() - 1].split(|&b| b == b'\n') {
             self.starts.push(at);
             at += raw.len() as u64 + 1;
             let line = parse_line(&String::from_utf8_lossy(raw));
-            if let Some(n) = &needle
-                && !n.is_empty()
-                && line.text.to_lowercase().contains(n.as_str())
-            {
+            if search.as_ref().is_some_and(|s| s.finds(&line.text)) {
                 self.matches.push(self.lines.len());
             }
             self.lines.push(line);
@@ -290,18 +287,11 @@ impl LogModel {
         self.search = (!text.is_empty()).then(|| text.to_string());
         self.matches.clear();
         self.current = 0;
-        let Some(needle) = &self.search else {
+        let Some(search) = self.search.as_deref().map(Search::new) else {
             return;
         };
-        let exact = needle.chars().any(char::is_uppercase);
-        let lower = needle.to_lowercase();
         for (i, line) in self.lines.iter().enumerate() {
-            let hit = if exact {
-                line.text.contains(needle.as_str())
-            } else {
-                line.text.to_lowercase().contains(&lower)
-            };
-            if hit {
+            if search.finds(&line.text) {
                 self.matches.push(i);
             }
         }
@@ -339,6 +329,60 @@ impl LogModel {
     /// The line the current match is on.
     pub fn current_match(&self) -> Option<usize> {
         self.matches.get(self.current).copied()
+    }
+}
+
+/// A log search, smart case: a capital letter in it makes it exact,
+/// otherwise case is ignored.
+pub struct Search {
+    needle: String,
+    exact: bool,
+}
+
+impl Search {
+    pub fn new(text: &str) -> Search {
+        let exact = text.chars().any(char::is_uppercase);
+        let needle = if exact {
+            text.to_string()
+        } else {
+            text.to_lowercase()
+        };
+        Search { needle, exact }
+    }
+
+    /// Where the needle is in `text`: byte ranges, not overlapping. Empty
+    /// when lowercasing changed the text's length (the ranges would not
+    /// fit it).
+    pub fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
+        if self.needle.is_empty() {
+            return Vec::new();
+        }
+        let hay = if self.exact {
+            text.to_string()
+        } else {
+            text.to_lowercase()
+        };
+        if hay.len() != text.len() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut at = 0;
+        for (start, m) in hay.match_indices(&self.needle) {
+            if start >= at {
+                out.push((start, start + m.len()));
+                at = start + m.len();
+            }
+        }
+        out
+    }
+
+    pub fn finds(&self, text: &str) -> bool {
+        !self.needle.is_empty()
+            && if self.exact {
+                text.contains(&self.needle)
+            } else {
+                text.to_lowercase().contains(&self.needle)
+            }
     }
 }
 
@@ -515,6 +559,16 @@ mod tests {
         assert_eq!(clean("a\tb"), "a       b");
         assert_eq!(clean("bell\u{7}"), "bell�");
         assert_eq!(clean("line\r"), "line");
+    }
+
+    #[test]
+    fn search_is_smart_case() {
+        let loose = super::Search::new("error");
+        assert!(loose.finds("ERROR: x") && loose.finds("an error"));
+        assert_eq!(loose.ranges("Error, error"), vec![(0, 5), (7, 12)]);
+        let exact = super::Search::new("ERROR");
+        assert!(exact.finds("ERROR: x") && !exact.finds("an error"));
+        assert!(!super::Search::new("").finds("anything"));
     }
 
     #[test]

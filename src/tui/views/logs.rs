@@ -11,7 +11,7 @@ use crate::store::TaskState;
 
 use super::{put, short_duration};
 use crate::tui::app::App;
-use crate::tui::logview::{LogLine, LogModel};
+use crate::tui::logview::{LogLine, LogModel, Search};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
@@ -59,8 +59,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let height = body.height as usize;
     let width = body.width as usize;
-    let needle = log.search.clone().unwrap_or_default();
-    let exact = needle.chars().any(char::is_uppercase);
+    let search = Search::new(log.search.as_deref().unwrap_or(""));
     let current = log.current_match();
     // Lines to show: from `top`, or the last screenful when following
     // (counted in wrapped rows when wrapping).
@@ -108,8 +107,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let is_current = current == Some(i);
         let spans = highlight(
             &line,
-            &needle,
-            exact,
+            &search,
             theme.text(),
             if is_current {
                 theme.selection()
@@ -228,39 +226,16 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
 }
 
 /// Splits a line into spans: its own colours (unless `colours` is off)
-/// over `normal`, matches of `needle` in `hit` style over both.
+/// over `normal`, matches of `search` in `hit` style over both.
 fn highlight(
     line: &LogLine,
-    needle: &str,
-    exact: bool,
+    search: &Search,
     normal: Style,
     hit: Style,
     colours: bool,
 ) -> Vec<Span<'static>> {
     let text = line.text.as_str();
-    let mut matches: Vec<(usize, usize)> = Vec::new();
-    if !needle.is_empty() {
-        let hay = if exact {
-            text.to_string()
-        } else {
-            text.to_lowercase()
-        };
-        let needle = if exact {
-            needle.to_string()
-        } else {
-            needle.to_lowercase()
-        };
-        // Lowercasing can change byte lengths; highlight only when it did not.
-        if hay.len() == text.len() {
-            let mut at = 0;
-            for (start, m) in hay.match_indices(&needle) {
-                if start >= at {
-                    matches.push((start, start + m.len()));
-                    at = start + m.len();
-                }
-            }
-        }
-    }
+    let matches = search.ranges(text);
     // Cut the text wherever a style run or a match begins or ends.
     let mut cuts: Vec<usize> = vec![0, text.len()];
     if colours {
