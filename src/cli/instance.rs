@@ -212,6 +212,9 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
         };
         let (r, g, c) = (root.clone(), git.clone(), config.clone());
         let outcome = tokio::task::spawn_blocking(move || crate::gitsync::sync(&r, &g, &c)).await;
+        // The outcome is in the state file, failures counted.
+        let state = crate::gitsync::SyncState::load(&root);
+        let failures = state.failures;
         match outcome {
             Ok(Ok(synced)) => {
                 if let Some(e) = last_error.take() {
@@ -239,7 +242,6 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
                 }
             }
             Ok(Err(e)) => {
-                let state = crate::gitsync::SyncState::load(&root);
                 let keeping = match &state.commit {
                     Some(c) => format!("the flows of {} stay in use", crate::gitsync::short_sha(c)),
                     None => "no flows are deployed yet".to_string(),
@@ -256,7 +258,6 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
                 let _ = notes.send(format!("git: sync stopped: {e}"));
             }
         }
-        let failures = crate::gitsync::SyncState::load(&root).failures;
         let due = tokio::time::Instant::now() + crate::gitsync::next_delay(git.interval, failures);
         // A changed [git] (a fixed url, a new key) is tried at once rather
         // than after the backoff.
@@ -345,20 +346,7 @@ async fn watch_flows(
         // A drover.toml with errors changes nothing (flows read against its
         // defaults would be wrong too) until it is fixed.
         if let Ok(mut p) = problems.lock() {
-            p.git = home.git.clone();
-            p.config = home.errors.first().map(ToString::to_string);
-            p.flows = home
-                .broken
-                .iter()
-                .map(|b| {
-                    let first = b
-                        .errors
-                        .first()
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
-                    (b.id.clone(), first)
-                })
-                .collect();
+            *p = Problems::of(&home);
         }
         if let Some(first) = home.errors.first() {
             let text = first.to_string();

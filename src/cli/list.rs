@@ -82,30 +82,26 @@ fn git_row(home: &Home) -> Option<GitRow<'_>> {
 
 /// A line (or two) about the git sync, for the table.
 fn git_lines(home: &Home, now: DateTime<Utc>) -> String {
-    let Some(row) = git_row(home) else {
+    let (Some(git), Some(state)) = (home.config.git.as_ref(), home.git.as_ref()) else {
         return String::new();
     };
-    let ago = |t: &Option<String>| {
-        t.as_ref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| super::human_duration(now - t.with_timezone(&Utc)) + " ago")
-    };
-    let mut out = match row.commit {
+    let ago = |t: Option<DateTime<Utc>>| t.map(|t| super::human_duration(now - t) + " ago");
+    let mut out = match &state.commit {
         Some(sha) => format!(
             "\ngit: {} of {} at {} \"{}\" (committed {}, synced {})\n",
-            row.branch,
-            row.url,
+            git.branch,
+            git.url,
             crate::gitsync::short_sha(sha),
-            row.summary.unwrap_or(""),
-            ago(&row.committed).unwrap_or_else(|| "-".into()),
-            ago(&row.synced).unwrap_or_else(|| "never".into()),
+            state.summary.as_deref().unwrap_or(""),
+            ago(state.commit_time).unwrap_or_else(|| "-".into()),
+            ago(state.synced_at).unwrap_or_else(|| "never".into()),
         ),
         None => format!(
             "\ngit: {} of {}: not synced yet (`drover sync` does it now)\n",
-            row.branch, row.url
+            git.branch, git.url
         ),
     };
-    if let Some(e) = row.error {
+    if let Some(e) = &state.error {
         out.push_str(&format!(
             "     last sync failed: {e}; the flows in use stay, drover retries\n"
         ));
