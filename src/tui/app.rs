@@ -22,6 +22,13 @@ use crate::store::{Run, RunState, TaskInstance, TaskState};
 pub const STRIP_RUNS: usize = 24;
 /// Width of one run column in the Grid, in cells.
 pub const GRID_CELL: u16 = 2;
+/// The screen row of the Grid's first task: under the tabs, the run
+/// header, the duration bars and the run states.
+pub const GRID_ROWS_TOP: u16 = 1 + 1 + GRID_BARS + 1;
+/// Rows of duration bars in the Grid.
+pub const GRID_BARS: u16 = 4;
+/// Rows under the Grid's tasks: the details pane and the status bar.
+pub const GRID_FOOT: u16 = 3 + 1;
 /// Widest task-name column in the Grid.
 pub const GRID_NAME_MAX: u16 = 28;
 
@@ -500,8 +507,7 @@ impl App {
 
     /// Task rows that fit in the Grid.
     pub fn grid_height(&self) -> usize {
-        // Tabs, run header, duration bars (4), run states, details (3), status.
-        self.height.saturating_sub(11).max(1) as usize
+        self.height.saturating_sub(GRID_ROWS_TOP + GRID_FOOT).max(1) as usize
     }
 
     /// Opens flow `id` in the Grid: loads its runs.
@@ -1825,8 +1831,7 @@ impl App {
                 }
             }
             View::Grid => {
-                // Task rows start under tabs, header, bars and run states.
-                let Some(i) = (row as usize).checked_sub(7) else {
+                let Some(i) = row.checked_sub(GRID_ROWS_TOP).map(usize::from) else {
                     return;
                 };
                 let at = self.grid.rows.offset + i;

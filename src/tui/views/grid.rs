@@ -10,10 +10,8 @@ use ratatui::text::{Line, Span};
 
 use super::{put, short_duration};
 use crate::store::Run;
-use crate::tui::app::{App, GRID_CELL};
+use crate::tui::app::{App, GRID_BARS as BARS, GRID_CELL, GRID_FOOT};
 
-/// Rows of duration bars.
-const BARS: u16 = 4;
 const EIGHTHS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
@@ -94,7 +92,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // Task rows.
     let rows = grid.rows();
     let rows_top = states_y + 1;
-    let details_h: u16 = 3;
+    let details_h: u16 = GRID_FOOT - 1;
     let height = area.bottom().saturating_sub(rows_top + details_h) as usize;
     let preview = app.clear_preview();
     for (i, task) in rows.iter().enumerate().skip(grid.rows.offset).take(height) {
