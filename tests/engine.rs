@@ -567,12 +567,14 @@ fn while_a_test_runs_the_store_is_busy_but_logs_follow() {
             gate.display()
         ),
     );
-    let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .args(["test", "live"])
-        .env("DROVER_HOME", home.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut test = common::Guard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["test", "live"])
+            .env("DROVER_HOME", home.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Wait (bounded) for the task to start and print.
     let logs_dir = home.path().join(".drover/logs/live");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -633,12 +635,14 @@ fn kill_9_of_drover_keeps_every_committed_state() {
             pidfile.display()
         ),
     );
-    let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .args(["test", "crash"])
-        .env("DROVER_HOME", home.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut test = common::Guard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["test", "crash"])
+            .env("DROVER_HOME", home.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Wait (bounded) until drover reports b running, then kill it hard.
     use std::io::{BufRead, BufReader};
     let mut lines = BufReader::new(test.stdout.take().unwrap()).lines();
@@ -870,12 +874,14 @@ fn sigterm_to_drover_test_stops_its_tasks() {
             pidfile.display()
         ),
     );
-    let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .args(["test", "long"])
-        .env("DROVER_HOME", home.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut test = common::Guard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["test", "long"])
+            .env("DROVER_HOME", home.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while !logs_contain(&home, "long", "started") {
         assert!(Instant::now() < deadline, "t never started");
@@ -928,12 +934,14 @@ fn following_stops_when_the_drover_running_the_try_dies() {
             pidfile.display()
         ),
     );
-    let mut test = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .args(["test", "f"])
-        .env("DROVER_HOME", home.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut test = common::Guard(
+        std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["test", "f"])
+            .env("DROVER_HOME", home.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Wait (bounded) until the run exists and the store is held.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

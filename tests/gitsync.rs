@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestHome;
+use common::{Guard, TestHome};
 use serde_json::Value;
 
 /// A repository to push flows to (a plain one: drover fetches from it).
@@ -284,20 +284,8 @@ fn a_dead_remote_keeps_the_flows_and_says_why() {
     assert_eq!(flow_ids(&list_json(&home)), ["a"], "the flows stay");
 }
 
-/// `drover serve` on a home, stopped (SIGTERM) when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.0.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(home: &TestHome) -> Serve {
+/// `drover serve` on a home, killed when dropped.
+fn serve(home: &TestHome) -> Guard {
     let child = Command::new(env!("CARGO_BIN_EXE_drover"))
         .arg("serve")
         .env("DROVER_HOME", home.path())
@@ -306,7 +294,7 @@ fn serve(home: &TestHome) -> Serve {
         .stderr(Stdio::null())
         .spawn()
         .expect("start drover serve");
-    Serve(child)
+    Guard(child)
 }
 
 fn wait_until(what: &str, ok: impl Fn() -> bool) {

@@ -3,34 +3,36 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestHome;
+use common::{Guard, TestHome};
 use serde_json::Value;
 
-fn serve(home: &TestHome) -> Child {
+fn serve(home: &TestHome) -> Guard {
     serve_with(home, &[])
 }
 
 /// `drover serve` with extra arguments.
-fn serve_with(home: &TestHome, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_drover"))
-        .arg("serve")
-        .args(extra)
-        .env("DROVER_HOME", home.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null()) // serve logs to .drover/drover.log too; an unread pipe could fill
-        .spawn()
-        .expect("start drover serve")
+fn serve_with(home: &TestHome, extra: &[&str]) -> Guard {
+    Guard(
+        Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("serve")
+            .args(extra)
+            .env("DROVER_HOME", home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()) // serve logs to .drover/drover.log too; an unread pipe could fill
+            .spawn()
+            .expect("start drover serve"),
+    )
 }
 
 /// Starts serve and waits (bounded) until its control socket is there.
-fn serve_ready(home: &TestHome) -> Child {
+fn serve_ready(home: &TestHome) -> Guard {
     serve_ready_with(home, &[])
 }
 
-fn serve_ready_with(home: &TestHome, extra: &[&str]) -> Child {
+fn serve_ready_with(home: &TestHome, extra: &[&str]) -> Guard {
     let child = serve_with(home, extra);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !home.path().join(".drover/drover.sock").exists() {
@@ -44,23 +46,12 @@ fn serve_ready_with(home: &TestHome, extra: &[&str]) -> Child {
 }
 
 /// SIGTERM, then the exit status (bounded wait).
-fn stop(mut child: Child) -> i32 {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().unwrap_or(-1);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "drover serve did not stop within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn stop(mut child: Guard) -> i32 {
+    child
+        .stop(Duration::from_secs(10))
+        .expect("drover serve did not stop within 10 s of SIGTERM")
+        .code()
+        .unwrap_or(-1)
 }
 
 /// Run ids of a flow, newest first (through the socket while serve runs).

@@ -4,11 +4,128 @@
 pub mod tui_fixture;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
 
-/// A temporary drover home, removed when dropped.
+/// A temporary drover home, removed when dropped. Dropping it (a test that
+/// passed or panicked alike) first kills every process still working on
+/// it: `drover serve`, task supervisors and the tasks themselves, found by
+/// the home's path in their command line or their `DROVER_HOME`. So a
+/// failed test never leaves load behind for the tests after it.
 pub struct TestHome {
     pub dir: tempfile::TempDir,
+}
+
+impl Drop for TestHome {
+    fn drop(&mut self) {
+        kill_processes_of(self.dir.path());
+    }
+}
+
+/// SIGKILLs every process (other than this one) whose command line names
+/// `home` or whose environment has `DROVER_HOME=home`; waits (bounded) for
+/// them to be gone. Processes of other users are skipped, as their
+/// /proc entries cannot be read.
+pub fn kill_processes_of(home: &Path) {
+    let home = home.as_os_str().as_encoded_bytes();
+    let mut env_entry = b"DROVER_HOME=".to_vec();
+    env_entry.extend_from_slice(home);
+    let me = std::process::id();
+    let holds = |pid: u32| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        cmdline.split(|&b| b == 0).any(|arg| names(arg, home))
+            || environ
+                .split(|&b| b == 0)
+                .any(|e| e == env_entry.as_slice())
+    };
+    for _ in 0..50 {
+        let pids: Vec<u32> = std::fs::read_dir("/proc")
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+                    .filter(|&pid| pid != me && holds(pid) && !zombie(pid))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether `arg` is `home` or has it as a folder in it.
+fn names(arg: &[u8], home: &[u8]) -> bool {
+    (0..arg.len().saturating_sub(home.len()) + 1)
+        .any(|i| arg[i..].starts_with(home) && matches!(arg.get(i + home.len()), None | Some(b'/')))
+}
+
+fn zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    })
+}
+
+/// A child process of a test, killed (SIGKILL) and reaped when dropped,
+/// pass or fail, unless it was waited for already.
+pub struct Guard(pub Child);
+
+impl Guard {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGTERM, then the exit status, waiting at most `within`.
+    pub fn stop(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        self.wait_within(within)
+    }
+
+    /// The exit status once the child has exited, waiting at most `within`.
+    pub fn wait_within(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl std::ops::Deref for Guard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
 }
 
 impl TestHome {
