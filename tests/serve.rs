@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Guard, TestHome};
@@ -15,16 +15,7 @@ fn serve(home: &TestHome) -> Guard {
 
 /// `drover serve` with extra arguments.
 fn serve_with(home: &TestHome, extra: &[&str]) -> Guard {
-    Guard(
-        Command::new(env!("CARGO_BIN_EXE_drover"))
-            .arg("serve")
-            .args(extra)
-            .env("DROVER_HOME", home.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()) // serve logs to .drover/drover.log too; an unread pipe could fill
-            .spawn()
-            .expect("start drover serve"),
-    )
+    common::serve(home, extra)
 }
 
 /// Starts serve and waits (bounded) until its control socket is there.
@@ -33,16 +24,7 @@ fn serve_ready(home: &TestHome) -> Guard {
 }
 
 fn serve_ready_with(home: &TestHome, extra: &[&str]) -> Guard {
-    let child = serve_with(home, extra);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !home.path().join(".drover/drover.sock").exists() {
-        assert!(
-            Instant::now() < deadline,
-            "drover serve made no control socket"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    common::serve_ready(home, extra)
 }
 
 /// SIGTERM, then the exit status (bounded wait).

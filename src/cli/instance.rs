@@ -83,6 +83,7 @@ impl Instance {
                         engine: engine.clone(),
                         runtime: runtime.clone(),
                         sink,
+                        home: None,
                     };
                     super::run_for_client(args, remote);
                 })
@@ -141,6 +142,7 @@ impl Instance {
                 engine: engine.clone(),
                 runtime: runtime.clone(),
                 sink: sink.clone(),
+                home: None,
             };
             super::run_for_client(args, remote);
             sink.answer()
@@ -203,7 +205,8 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
     let mut last_commit: Option<String> = crate::gitsync::SyncState::load(&root).commit;
     let mut last_error: Option<String> = None;
     loop {
-        let config = crate::home::load_config(&root)
+        let config = read_config(&root)
+            .await
             .ok()
             .filter(|(_, errors)| errors.is_empty());
         let Some((config, git)) = config.and_then(|(c, _)| c.git.clone().map(|g| (c, g))) else {
@@ -263,14 +266,25 @@ async fn sync_flows(root: PathBuf, notes: mpsc::UnboundedSender<String>) {
         // than after the backoff.
         while tokio::time::Instant::now() < due {
             tokio::time::sleep_until(due.min(tokio::time::Instant::now() + WATCH_EVERY * 2)).await;
-            let now = crate::home::load_config(&root)
-                .ok()
-                .and_then(|(c, _)| c.git);
+            let now = read_config(&root).await.ok().and_then(|(c, _)| c.git);
             if now.as_ref() != Some(&git) {
                 break;
             }
         }
     }
+}
+
+/// How long stopping waits for client commands still under way.
+pub const LEFT_BEHIND: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// drover.toml, read and checked off the runtime's threads.
+async fn read_config(
+    root: &Path,
+) -> Result<(crate::flow::Config, Vec<crate::flow::Diagnostic>), String> {
+    let root = root.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::home::load_config(&root))
+        .await
+        .map_err(|e| e.to_string())?
 }
 
 /// How often the flows folder is checked for changes.
@@ -340,7 +354,11 @@ async fn watch_flows(
             continue;
         }
         last = now;
-        let Ok(home) = crate::home::Home::load(&root) else {
+        // Files are read and checked on a thread of their own: however
+        // large or slow a file, the engine keeps its fire times meanwhile.
+        let r = root.clone();
+        let Ok(Ok(home)) = tokio::task::spawn_blocking(move || crate::home::Home::load(&r)).await
+        else {
             continue;
         };
         // A drover.toml with errors changes nothing (flows read against its

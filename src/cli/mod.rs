@@ -16,6 +16,7 @@ mod validate;
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -342,6 +343,9 @@ fn load_runnable_home(root: &std::path::Path) -> Result<Home, Failure> {
 }
 
 fn load_home(root: &std::path::Path) -> Result<Home, Failure> {
+    if let Some(home) = remote().and_then(|r| r.home) {
+        return Ok((*home).clone());
+    }
     Home::load(root).map_err(|e| Failure::new(EXIT_FAILED, e))
 }
 
@@ -418,6 +422,9 @@ pub struct Remote {
     pub engine: crate::engine::EngineHandle,
     pub runtime: tokio::runtime::Handle,
     pub sink: crate::control::Sink,
+    /// The home as read before a command that runs inside the engine, so
+    /// no file is read in the engine's turn.
+    pub home: Option<Arc<Home>>,
 }
 
 thread_local! {
@@ -433,7 +440,14 @@ fn remote() -> Option<Remote> {
 }
 
 /// Runs a client's command line in this instance (on a blocking thread),
-/// sending its output and exit status to `remote.sink`.
+/// sending its output and exit status to `remote.sink`. Only the commands
+/// meant for a client run here (not `serve`, `tui`, `shim`...).
+///
+/// A command that changes state runs inside the engine, in turn with its
+/// own changes; so that it holds up the engine as little as it can, the
+/// home's files are read before (here), and its output is kept in memory
+/// while it runs and sent to the client only after: a client that stops
+/// reading never stops the engine.
 pub fn run_for_client(args: Vec<String>, remote: Remote) {
     let sink = remote.sink.clone();
     let cli = match Cli::try_parse_from(std::iter::once("drover".to_string()).chain(args)) {
@@ -444,28 +458,49 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
             return;
         }
     };
+    let Some(command) = cli.command.filter(Command::uses_instance) else {
+        sink.err(b"drover: only commands that use the store (list, runs, tasks, logs, trigger, test, clear, mark, kill, pause, unpause, backfill, sync) run through the control socket\n");
+        sink.exit(EXIT_USAGE);
+        return;
+    };
     let root = remote.store.home().to_path_buf();
-    let run_here = move |command: Option<Command>, remote: Remote| {
+    let run_here = move |command: Command, remote: Remote| {
         REMOTE.with(|r| *r.borrow_mut() = Some(remote));
-        let code = dispatch(&root, command);
+        let code = dispatch(&root, Some(command));
         REMOTE.with(|r| *r.borrow_mut() = None);
         code
     };
-    let code = if cli.command.as_ref().is_some_and(Command::changes_state) {
-        // Changes run inside the engine, in turn with its own, so neither
-        // overwrites the other; the engine then takes up the changed run.
-        let (tx, rx) = std::sync::mpsc::channel();
-        let engine = remote.engine.clone();
-        let runtime = remote.runtime.clone();
-        let command = cli.command;
-        runtime.block_on(engine.apply(Box::new(move |_store| {
-            let _ = tx.send(run_here(command, remote));
+    if !command.changes_state() {
+        let code = run_here(command, remote);
+        sink.exit(code);
+        return;
+    }
+    let home = match Home::load(remote.store.home()) {
+        Ok(home) => Arc::new(home),
+        Err(e) => {
+            sink.err(format!("drover: {e}\n").as_bytes());
+            sink.exit(EXIT_FAILED);
+            return;
+        }
+    };
+    let memory = crate::control::Sink::memory();
+    let inside = Remote {
+        sink: memory.clone(),
+        home: Some(home),
+        ..remote.clone()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    remote
+        .runtime
+        .block_on(remote.engine.apply(Box::new(move |_store| {
+            let _ = tx.send(run_here(command, inside));
             CHANGED.with(|c| c.borrow_mut().take())
         })));
-        rx.recv().unwrap_or(EXIT_FAILED)
-    } else {
-        run_here(cli.command, remote)
-    };
+    let code = rx.recv().unwrap_or(EXIT_FAILED);
+    let said = memory.answer();
+    if sink.out(said.out.as_bytes()) {
+        sink.err(said.err.as_bytes());
+    }
     sink.exit(code);
 }
 

@@ -55,7 +55,7 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let mut instance = Instance::start(&home, root_abs, store, stop_tasks)?;
         let mut events = instance.engine.subscribe();
         use tokio::signal::unix::{SignalKind, signal};
@@ -86,5 +86,9 @@ pub fn run(root: &Path, stop_tasks: bool) -> Outcome {
             log.line("stopped");
         }
         outcome
-    })
+    });
+    // A command still writing to a client that stops reading must not keep
+    // this process: its thread is left behind.
+    runtime.shutdown_timeout(super::instance::LEFT_BEHIND);
+    outcome
 }

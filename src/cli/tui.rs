@@ -46,7 +46,7 @@ pub fn run(root: &Path) -> Outcome {
         .enable_all()
         .build()
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let mut instance = Instance::start(&home, root_abs.clone(), store, false)?;
         // drover's own log (`L`): notes from the watcher and socket, and
         // failed tries and finished runs.
@@ -92,7 +92,11 @@ pub fn run(root: &Path) -> Outcome {
         let stopped = instance.stop(stop_tasks).await;
         shown.map_err(|e| Failure::new(EXIT_FAILED, format!("the screen failed: {e}")))?;
         stopped
-    })
+    });
+    // A command still writing to a client that stops reading must not keep
+    // this process: its thread is left behind.
+    runtime.shutdown_timeout(super::instance::LEFT_BEHIND);
+    outcome
 }
 
 /// Sends drover's log lines to the TUI's log view and to `.drover/drover.log`.

@@ -172,8 +172,22 @@ pub fn call(socket: &Path, args: &[String]) -> Called {
     }
 }
 
-/// Serves the socket: each connection is handled on a blocking thread,
-/// where `run` runs its command line and writes the output to the sink.
+/// Largest request a client may send: a command line, so 1 MiB is far
+/// more than any needs.
+pub const MAX_REQUEST: usize = 1 << 20;
+/// Most connections still sending their request at once. One more evicts
+/// the one that has been sending longest: a client that trickles its
+/// request never locks out the others.
+pub const MAX_READING: usize = 64;
+/// Most client commands running at once (a `logs --follow` runs until its
+/// try ends). One more is told the instance is busy.
+pub const MAX_RUNNING: usize = 64;
+
+/// Serves the socket. Each connection's request is read on the runtime
+/// without a thread of its own, bounded in size (`MAX_REQUEST`), in time
+/// (`ANSWER_WITHIN` for the whole request, not per byte) and in number
+/// (`MAX_READING`); then its command line runs on a blocking thread
+/// (`MAX_RUNNING` at once), where `run` writes the output to the sink.
 pub async fn serve<F>(socket: PathBuf, run: F) -> std::io::Result<()>
 where
     F: Fn(Vec<String>, Sink) + Send + Sync + Clone + 'static,
@@ -185,41 +199,81 @@ where
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
     }
+    let running = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_RUNNING));
+    // Connections still sending their request, oldest first.
+    let mut reading: std::collections::VecDeque<tokio::task::AbortHandle> =
+        std::collections::VecDeque::new();
     loop {
         let (stream, _) = listener.accept().await?;
-        let Ok(stream) = stream.into_std() else {
-            continue;
-        };
-        let run = run.clone();
-        tokio::task::spawn_blocking(move || {
-            // A client that sends no request in time is dropped, so idle
-            // connections cannot hold threads.
-            if stream.set_nonblocking(false).is_err()
-                || stream.set_read_timeout(Some(ANSWER_WITHIN)).is_err()
-            {
-                return;
-            }
-            let Ok(reader) = stream.try_clone() else {
+        reading.retain(|h| !h.is_finished());
+        if reading.len() >= MAX_READING
+            && let Some(oldest) = reading.pop_front()
+        {
+            oldest.abort();
+        }
+        let (run, running) = (run.clone(), running.clone());
+        let task = tokio::spawn(async move {
+            let request = read_request(stream).await;
+            let Some((stream, request)) = request else {
                 return;
             };
-            let sink = Sink {
-                target: std::sync::Arc::new(std::sync::Mutex::new(Target::Stream(stream))),
-            };
-            let mut line = String::new();
-            let request = std::io::BufRead::read_line(&mut BufReader::new(reader), &mut line)
-                .ok()
-                .and_then(|_| serde_json::from_str::<Request>(&line).ok());
-            match request {
-                Some(request) => {
-                    if sink.frame(b'a', &[]) {
-                        run(request.args, sink);
+            // Taken off the reading list: from here it runs its command.
+            let permit = running.try_acquire_owned();
+            tokio::task::spawn_blocking(move || {
+                let sink = Sink {
+                    target: std::sync::Arc::new(std::sync::Mutex::new(Target::Stream(stream))),
+                };
+                match (request, permit) {
+                    (Ok(request), Ok(_permit)) => {
+                        if sink.frame(b'a', &[]) {
+                            run(request.args, sink);
+                        }
+                    }
+                    (Ok(_), Err(_)) => {
+                        sink.err(
+                            format!(
+                                "drover: the instance is busy: {MAX_RUNNING} client commands are running (logs --follow counts until its try ends); try again when one ends\n"
+                            )
+                            .as_bytes(),
+                        );
+                        sink.exit(1);
+                    }
+                    (Err(why), _) => {
+                        sink.err(format!("drover: {why}\n").as_bytes());
+                        sink.exit(2);
                     }
                 }
-                None => {
-                    sink.err(b"drover: a request the instance does not understand\n");
-                    sink.exit(2);
-                }
-            }
+            });
         });
+        reading.push_back(task.abort_handle());
     }
+}
+
+/// Reads one request line within `ANSWER_WITHIN`. None when the client is
+/// gone or too slow (it is dropped without an answer: nothing listens);
+/// an error to tell the client when the request is too large or not a
+/// request. The stream comes back in blocking mode, for the command.
+async fn read_request(
+    stream: tokio::net::UnixStream,
+) -> Option<(UnixStream, Result<Request, String>)> {
+    use tokio::io::AsyncBufReadExt;
+    let mut line = Vec::new();
+    let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(
+        stream,
+        MAX_REQUEST as u64 + 1,
+    ));
+    let read = tokio::time::timeout(ANSWER_WITHIN, reader.read_until(b'\n', &mut line)).await;
+    let stream = reader.into_inner().into_inner().into_std().ok()?;
+    stream.set_nonblocking(false).ok()?;
+    let request = match read {
+        Err(_) | Ok(Err(_)) => return None,
+        Ok(Ok(_)) if line.len() > MAX_REQUEST => Err(format!(
+            "a request over {} MiB; the instance takes command lines only",
+            MAX_REQUEST >> 20
+        )),
+        Ok(Ok(_)) if !line.ends_with(b"\n") => return None,
+        Ok(Ok(_)) => serde_json::from_slice::<Request>(&line)
+            .map_err(|_| "a request the instance does not understand".to_string()),
+    };
+    Some((stream, request))
 }

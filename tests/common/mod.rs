@@ -181,3 +181,43 @@ impl From<Output> for Run {
         }
     }
 }
+
+/// `drover serve` on `home` with extra arguments, killed when dropped.
+pub fn serve(home: &TestHome, extra: &[&str]) -> Guard {
+    Guard(
+        Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("serve")
+            .args(extra)
+            .env("DROVER_HOME", home.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()) // serve logs to .drover/drover.log too; an unread pipe could fill
+            .spawn()
+            .expect("start drover serve"),
+    )
+}
+
+/// Starts serve and waits (bounded) until its control socket is there.
+pub fn serve_ready(home: &TestHome, extra: &[&str]) -> Guard {
+    let child = serve(home, extra);
+    wait_until("drover serve to make its control socket", || {
+        home.path().join(".drover/drover.sock").exists()
+    });
+    child
+}
+
+/// Polls `ok` until it holds, failing the test after a generous bound.
+pub fn wait_until(what: &str, ok: impl FnMut() -> bool) {
+    wait_within(std::time::Duration::from_secs(30), what, ok);
+}
+
+/// Polls `ok` until it holds, failing the test after `within`.
+pub fn wait_within(within: std::time::Duration, what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
