@@ -4,12 +4,14 @@
 //! - `flow`: flow and config model, parsing, validation, DAG, templates (pure).
 //! - `schedule`: cron expressions and fire times in a timezone (pure).
 //! - `home`: a drover home on disk: finds and loads `drover.toml` and flows.
+//! - `escape`: control characters in user text, escaped for printing (pure).
 //! - `cli`: the commands; uses the rooms above and prints.
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod control;
 pub mod engine;
+pub mod escape;
 pub mod flow;
 pub mod gitsync;
 pub mod home;

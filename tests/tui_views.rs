@@ -791,3 +791,16 @@ fn git_commit_in_use_and_sync_errors_show() {
         "whole when there is room: {status}"
     );
 }
+
+#[test]
+fn control_characters_from_flow_files_show_escaped() {
+    let home = TestHome::new();
+    home.flow(
+        "evil",
+        "description = \"\\u001b]0;PWNED\\u0007\"\n[params]\nmsg = \"\\u001b[2J\"\n[tasks.a]\ncmd = \"true\"\n",
+    );
+    let (store, flows) = tui_fixture::open(home.path());
+    let shown = screen(&tui_fixture::app(&store, &flows, 0, 100, 30));
+    assert!(shown.contains("— \\u{1b}]0;PWNED\\u{7}"), "{shown}");
+    assert!(shown.contains("params msg=\\u{1b}[2J"), "{shown}");
+}

@@ -600,8 +600,10 @@ pub fn columns(rows: &[Vec<String>]) -> String {
 
 /// Writes to stdout; a closed pipe (`drover list | head`) is not an error.
 /// Returns false when the text could not be written.
+/// Control characters in it are shown escaped (`\u{1b}`): what drover
+/// prints may hold strings from flow files, params and tasks.
 pub fn print(text: &str) -> bool {
-    print_bytes_ok(text.as_bytes())
+    print_bytes_ok(crate::escape::controls(text).as_bytes())
 }
 
 fn print_bytes_ok(bytes: &[u8]) -> bool {
@@ -634,7 +636,10 @@ pub fn print_bytes(bytes: &[u8]) {
     print_bytes_ok(bytes);
 }
 
+/// Writes a line to stderr (the client's, for a command run for one), with
+/// control characters shown escaped.
 pub fn eprintln_safe(text: &str) {
+    let text = crate::escape::controls(text);
     if let Some(r) = remote() {
         r.sink.err(format!("{text}\n").as_bytes());
         return;

@@ -27,7 +27,11 @@ impl ServeLog {
     }
 
     fn line(&mut self, text: &str) {
-        let line = format!("{} {text}\n", Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        let line = format!(
+            "{} {}\n",
+            Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            crate::escape::line(text)
+        );
         let _ = std::io::stderr().write_all(line.as_bytes());
         if let Some(f) = self.file.as_mut() {
             let _ = f.write_all(line.as_bytes());

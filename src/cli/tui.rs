@@ -38,7 +38,11 @@ pub fn run(root: &Path) -> Outcome {
     );
     for b in &home.broken {
         for e in &b.errors {
-            log::warn!("flow `{}` not loaded: {e}", b.id);
+            log::warn!(
+                "flow `{}` not loaded: {}",
+                b.id,
+                crate::escape::line(&e.to_string())
+            );
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -58,13 +62,13 @@ pub fn run(root: &Path) -> Outcome {
         let logger = tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    Some(note) = notes.recv() => log::info!("{note}"),
+                    Some(note) = notes.recv() => log::info!("{}", crate::escape::line(&note)),
                     event = events.recv() => match event {
                         Ok(event) => {
                             if let Some(line) = describe(&event) {
                                 match event {
-                                    EngineEvent::RunChanged { .. } => log::info!("{line}"),
-                                    _ => log::warn!("{line}"),
+                                    EngineEvent::RunChanged { .. } => log::info!("{}", crate::escape::line(&line)),
+                                    _ => log::warn!("{}", crate::escape::line(&line)),
                                 }
                             }
                         }

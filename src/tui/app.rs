@@ -179,7 +179,7 @@ pub struct Stale {
 /// Why a task instance is in its state, in words, when no try says more.
 pub fn explain(ti: &TaskInstance) -> String {
     if let Some(note) = &ti.note {
-        return note.clone();
+        return crate::escape::line(note).into_owned();
     }
     match ti.state {
         TaskState::Pending => "waiting for its upstream tasks".into(),
@@ -1795,9 +1795,9 @@ impl App {
             first
         };
         if answer.code == 0 {
-            log::info!("{what}: {text}");
+            log::info!("{what}: {}", crate::escape::line(&text));
         } else {
-            log::warn!("{what}: {text}");
+            log::warn!("{what}: {}", crate::escape::line(&text));
         }
         self.message = Some(Message {
             text,
@@ -1861,10 +1861,6 @@ impl App {
 
     /// The parameters of the selected run, for the Grid's header.
     pub fn run_params(run: &Run) -> String {
-        run.params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        crate::tui::views::pairs(&run.params, " ")
     }
 }

@@ -80,7 +80,10 @@ pub fn new_app(reader: Reader, home: &std::path::Path, theme_name: &str) -> App 
         .collect();
     let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
     for e in &errors {
-        log::warn!("theme file not loaded: {e}");
+        log::warn!(
+            "theme file not loaded: {}",
+            crate::escape::line(&e.to_string())
+        );
     }
     App::new(reader, themes, theme_name, errors)
 }

@@ -148,9 +148,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines: Vec<Line> = Vec::new();
     if let Some(error) = &row.error {
         // The whole error, over as many lines as it takes (up to three).
-        for part in super::wrap_text(error, (area.width as usize).saturating_sub(2))
-            .into_iter()
-            .take(3)
+        for part in super::wrap_text(
+            &crate::escape::line(error),
+            (area.width as usize).saturating_sub(2),
+        )
+        .into_iter()
+        .take(3)
         {
             lines.push(Line::from(Span::styled(part, theme.error())));
         }
@@ -165,7 +168,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let mut head = vec![Span::styled(flow.id.clone(), theme.title())];
         if !flow.description.is_empty() {
             head.push(Span::styled(
-                format!(" — {}", flow.description),
+                format!(" — {}", crate::escape::line(&flow.description)),
                 theme.text(),
             ));
         }
@@ -179,12 +182,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             facts.push(format!("tags {}", flow.tags.join(",")));
         }
         if !flow.params.is_empty() {
-            let params: Vec<String> = flow
-                .params
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            facts.push(format!("params {}", params.join(" ")));
+            facts.push(format!("params {}", super::pairs(&flow.params, " ")));
         }
         lines.push(Line::from(Span::styled(facts.join(" · "), theme.dim())));
     }

@@ -285,13 +285,12 @@ pub fn instance_details(app: &App, area: Rect, buf: &mut Buffer) {
             )];
             parts.push(short_duration(t.ended.unwrap_or(app.now) - t.started));
             if let Some(reason) = &t.reason {
-                parts.push(reason.clone());
+                parts.push(crate::escape::line(reason).into_owned());
             } else if let Some(code) = t.exit_code {
                 parts.push(format!("exit {code}"));
             }
             if !t.outputs.is_empty() {
-                let outs: Vec<String> = t.outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                parts.push(format!("outputs {}", outs.join(" ")));
+                parts.push(format!("outputs {}", super::pairs(&t.outputs, " ")));
             }
             parts.join(" · ")
         }

@@ -40,10 +40,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(outputs) = outputs {
         let y = area.bottom() - 2;
         super::rule(buf, area.x, y, area.width, theme.border(false));
-        let text: Vec<String> = outputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let line = Line::from(vec![
             Span::styled("outputs ", theme.title()),
-            Span::styled(text.join("  "), theme.text()),
+            Span::styled(super::pairs(outputs, "  "), theme.text()),
         ]);
         buf.set_line(area.x + 1, y + 1, &line, area.width.saturating_sub(1));
     }
@@ -199,7 +198,10 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
                 theme.text(),
             ));
             match (&t.reason, t.exit_code) {
-                (Some(reason), _) => spans.push(Span::styled(format!(" · {reason}"), theme.dim())),
+                (Some(reason), _) => spans.push(Span::styled(
+                    format!(" · {}", crate::escape::line(reason)),
+                    theme.dim(),
+                )),
                 (None, Some(code)) if t.state != TaskState::Success => {
                     spans.push(Span::styled(format!(" · exit {code}"), theme.dim()))
                 }
@@ -214,7 +216,7 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
             let why = ti
                 .note
                 .as_ref()
-                .map(|n| format!(" ({n})"))
+                .map(|n| format!(" ({})", crate::escape::line(n)))
                 .unwrap_or_default();
             spans.push(Span::styled(
                 format!(" · task now {} {}{why}", ti.state.glyph(), ti.state),

@@ -375,6 +375,16 @@ pub fn zoned_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     at.with_timezone(&tz).format("%m-%d %H:%M %Z").to_string()
 }
 
+/// `key=value` pairs (params, outputs) joined by `sep`, control characters
+/// shown escaped: they come from users and tasks.
+pub fn pairs(map: &std::collections::BTreeMap<String, String>, sep: &str) -> String {
+    let shown: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{}={}", crate::escape::line(k), crate::escape::line(v)))
+        .collect();
+    shown.join(sep)
+}
+
 /// `text` in pieces at most `width` cells wide.
 pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
     let mut out = vec![String::new()];
