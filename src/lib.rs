@@ -4,6 +4,7 @@
 //! - `flow`: flow and config model, parsing, validation, DAG, templates (pure).
 //! - `schedule`: cron expressions and fire times in a timezone (pure).
 //! - `home`: a drover home on disk: finds and loads `drover.toml` and flows.
+//! - `private`: folders 0700 and files 0600 for drover's state and logs.
 //! - `escape`: control characters in user text, escaped for printing (pure).
 //! - `cli`: the commands; uses the rooms above and prints.
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod flow;
 pub mod gitsync;
 pub mod home;
 pub mod logs;
+pub mod private;
 pub mod schedule;
 pub mod store;
 pub mod tui;

@@ -18,11 +18,7 @@ struct ServeLog {
 
 impl ServeLog {
     fn open(path: &Path) -> ServeLog {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok();
+        let file = crate::private::append(path).ok();
         ServeLog { file }
     }
 

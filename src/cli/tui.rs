@@ -105,6 +105,8 @@ pub fn run(root: &Path) -> Outcome {
 
 /// Sends drover's log lines to the TUI's log view and to `.drover/drover.log`.
 fn start_log(path: &Path) {
+    // Made here, 0600, for tui-logger to append to.
+    let _ = crate::private::append(path);
     if tui_logger::init_logger(log::LevelFilter::Info).is_err() {
         return;
     }

@@ -77,9 +77,9 @@ impl LocalExecutor {
             let ended = supervise::supervise(started, log, launch.timeout, orders).await;
             // Followers of the log learn here that no more will come.
             if launch.files.log.exists() {
-                let _ = std::fs::write(
+                let _ = crate::private::write(
                     &launch.files.end,
-                    serde_json::to_string(&ended).unwrap_or_default() + "\n",
+                    (serde_json::to_string(&ended).unwrap_or_default() + "\n").as_bytes(),
                 );
             }
             let _ = events.send(ExecEvent::Finished {

@@ -85,7 +85,7 @@ fn failed(reason: String) -> Ended {
 fn finish(files: &TryFiles, ended: &Ended) -> u8 {
     // Serialising this plain struct cannot fail.
     let json = serde_json::to_string(ended).unwrap_or_default();
-    match std::fs::write(&files.end, json + "\n") {
+    match crate::private::write(&files.end, (json + "\n").as_bytes()) {
         Ok(()) => 0,
         Err(_) => 1,
     }

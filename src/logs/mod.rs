@@ -8,7 +8,7 @@
 //! task's `$DROVER_OUTPUT` file; `TRY.end` appears when the try's outcome is
 //! recorded, so a follower knows no more output will come.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -106,7 +106,7 @@ impl LogWriter {
     /// Creates the run's folder.
     pub fn create(files: &TryFiles) -> io::Result<LogWriter> {
         if let Some(dir) = files.log.parent() {
-            fs::create_dir_all(dir)?;
+            crate::private::dir(dir)?;
         }
         let mut last = [b'\n'];
         let written = match File::open(&files.log) {
@@ -139,7 +139,7 @@ impl LogWriter {
         record[..8].copy_from_slice(&self.written.to_le_bytes());
         record[8..].copy_from_slice(&at.timestamp_millis().to_le_bytes());
         if self.open.is_none() {
-            let append = |p: &Path| OpenOptions::new().create(true).append(true).open(p);
+            let append = |p: &Path| crate::private::append(p);
             match append(&self.files.log).and_then(|log| Ok((log, append(&self.files.index)?))) {
                 Ok(files) => self.open = Some(files),
                 Err(e) => {
@@ -199,7 +199,7 @@ pub fn mark_ended(files: &TryFiles, summary: &str) -> io::Result<()> {
     if files.end.exists() || !files.log.exists() {
         return Ok(());
     }
-    fs::write(&files.end, format!("{summary}\n"))
+    crate::private::write(&files.end, format!("{summary}\n").as_bytes())
 }
 
 /// Reads a log from `offset`: the bytes there and the offset after them.

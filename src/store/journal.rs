@@ -85,11 +85,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 impl Journal {
     /// Opens the journal and reads back the records it holds.
     pub fn open(path: &Path) -> io::Result<(Journal, Vec<Record>)> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
+        let mut file = crate::private::open(
+            OpenOptions::new().read(true).append(true).create(true),
+            path,
+        )?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let records = parse(&bytes);

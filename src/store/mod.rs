@@ -326,8 +326,14 @@ impl Store {
             path: dir.to_path_buf(),
             why: e.to_string(),
         };
+        // `.drover` and what is in it are the owner's alone; a home made
+        // by an older drover is put right here.
         if let Some(parent) = dir.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(&crate::home::describe(&e)))?;
+            crate::private::dir(parent).map_err(|e| io(&crate::home::describe(&e)))?;
+            let _ = std::fs::set_permissions(
+                parent,
+                std::os::unix::fs::PermissionsExt::from_mode(crate::private::DIR_MODE),
+            );
         }
         // Commands that only read hold the store for milliseconds: wait a
         // little for one of them rather than fail at once.
@@ -370,9 +376,11 @@ impl Store {
                 _ => a,
             })
             .collect();
-        let _ = std::fs::write(
-            holder_path(dir),
-            format!("{}\n{}\n", std::process::id(), command.join(" ")),
+        // sled makes its files with the umask.
+        let _ = crate::private::tighten(dir);
+        let _ = crate::private::write(
+            &holder_path(dir),
+            format!("{}\n{}\n", std::process::id(), command.join(" ")).as_bytes(),
         );
         let (journal, records) =
             journal::Journal::open(&dir.with_extension("journal")).map_err(|e| io(&e))?;
