@@ -100,13 +100,8 @@ fn a_client_that_stops_reading_holds_up_nothing() {
     // The client asks for the clear and never reads the answer.
     let silent = send(&home, &["clear", "wide", "latest"]);
     // The engine goes on: a manual run starts, runs and ends meanwhile.
-    let started = Instant::now();
-    let quick = home.drover(&["trigger", "quick", "--wait"]);
+    let quick = home.drover_within(Duration::from_secs(60), &["trigger", "quick", "--wait"]);
     assert_eq!(quick.code, 0, "{}{}", quick.stdout, quick.stderr);
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "the engine waited for a client that reads nothing"
-    );
     // The clear itself happened (gate runs its next try), and its answer
     // waits for its reader.
     wait_until("the clear to take gate's try 1 off", || {
@@ -207,7 +202,7 @@ fn trickling_connections_never_lock_out_the_others() {
     let until = Instant::now() + Duration::from_secs(8);
     let mut answered = 0;
     while Instant::now() < until {
-        let list = home.drover(&["list"]);
+        let list = home.drover_within(Duration::from_secs(30), &["list"]);
         assert_eq!(list.code, 0, "{}", list.stderr);
         answered += 1;
     }
@@ -215,7 +210,7 @@ fn trickling_connections_never_lock_out_the_others() {
     let opened = trickler.join().unwrap();
     assert!(opened >= 500, "only {opened} connections could be opened");
     assert!(answered >= 3, "{answered}");
-    let quick = home.drover(&["trigger", "quick", "--wait"]);
+    let quick = home.drover_within(Duration::from_secs(60), &["trigger", "quick", "--wait"]);
     assert_eq!(quick.code, 0, "{}", quick.stderr);
 }
 

@@ -165,6 +165,44 @@ impl TestHome {
     }
 }
 
+impl TestHome {
+    /// Like `drover`, but fails the test (killing it) when it has not ended
+    /// within `within`: for a command that would hang on a stalled instance.
+    pub fn drover_within(&self, within: std::time::Duration, args: &[&str]) -> Run {
+        let mut child = Guard(
+            Command::new(env!("CARGO_BIN_EXE_drover"))
+                .args(args)
+                .current_dir(self.path())
+                .env("DROVER_HOME", self.path())
+                .env_remove("NO_COLOR")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("run drover"),
+        );
+        // Read both pipes meanwhile, so a long answer cannot fill them.
+        let pipe = |r: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut r) = r {
+                    let _ = r.read_to_end(&mut bytes);
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+        };
+        let out = pipe(child.stdout.take().map(|p| Box::new(p) as _));
+        let err = pipe(child.stderr.take().map(|p| Box::new(p) as _));
+        let Some(status) = child.wait_within(within) else {
+            panic!("`drover {}` did not end within {within:?}", args.join(" "));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        }
+    }
+}
+
 /// What a finished drover process said.
 pub struct Run {
     pub code: i32,
