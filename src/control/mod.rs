@@ -179,6 +179,9 @@ pub const MAX_REQUEST: usize = 1 << 20;
 /// the one that has been sending longest: a client that trickles its
 /// request never locks out the others.
 pub const MAX_READING: usize = 64;
+/// How long a client may read nothing while its answer waits (its socket
+/// buffers full) before it is dropped and its command stopped.
+pub const CLIENT_STALLED: std::time::Duration = std::time::Duration::from_secs(60);
 /// Most client commands running at once (a `logs --follow` runs until its
 /// try ends). One more is told the instance is busy.
 pub const MAX_RUNNING: usize = 64;
@@ -265,6 +268,7 @@ async fn read_request(
     let read = tokio::time::timeout(ANSWER_WITHIN, reader.read_until(b'\n', &mut line)).await;
     let stream = reader.into_inner().into_inner().into_std().ok()?;
     stream.set_nonblocking(false).ok()?;
+    stream.set_write_timeout(Some(CLIENT_STALLED)).ok()?;
     let request = match read {
         Err(_) | Ok(Err(_)) => return None,
         Ok(Ok(_)) if line.len() > MAX_REQUEST => Err(format!(
