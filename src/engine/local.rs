@@ -128,8 +128,8 @@ fn find_supervisor(prefix: &Path) -> Option<u32> {
 /// may have started the task, what is left of the task (its supervisor's
 /// session) is SIGKILLed and waited for first, so that no other try of the
 /// task starts while this one's processes run; the try is lost. A
-/// supervisor that ended before it started the task leaves no record (or a
-/// partial one): the try could not start.
+/// supervisor that ended before it started the task leaves no record (or an
+/// empty one): the try could not start.
 async fn conclude(files: &TryFiles, exit: Option<ExitStatus>) -> Ended {
     if let Some(ended) = shim::read_outcome(files) {
         return ended;
@@ -185,7 +185,11 @@ async fn conclude(files: &TryFiles, exit: Option<ExitStatus>) -> Ended {
             Start::Record(_) => {
                 format!("lost: its supervisor {died} before recording how the task ended")
             }
-            Start::Unreadable | Start::None => {
+            Start::Garbled => format!(
+                "lost: its supervisor {died}, and its start record {} cannot be read",
+                files.start.display()
+            ),
+            Start::Unstarted | Start::None => {
                 let status = exit.map(|s| format!(" ({s})")).unwrap_or_default();
                 format!("cannot start: its supervisor ended{status} before it started the task")
             }
@@ -204,8 +208,9 @@ async fn conclude(files: &TryFiles, exit: Option<ExitStatus>) -> Ended {
 /// Ordering matters, as its supervisor may be at work meanwhile: look for
 /// the outcome; note whether there is a start record; look for a live
 /// supervisor. With none, a record seen before the look was written by a
-/// supervisor now dead: a whole one means the task may have started, a
-/// partial one that it did not. Without a record, drover claims the try by
+/// supervisor now dead: one with anything in it means the task may have
+/// started, an empty one that it did not (the supervisor writes the record
+/// before it starts the task). Without a record, drover claims the try by
 /// creating the record itself: a supervisor still to come (one forked by
 /// the drover that died, not yet running its own program) then finds it
 /// there and does not start the task; if a supervisor created it first, the
@@ -224,8 +229,8 @@ fn found(files: &TryFiles, pid: Option<u32>) -> Found {
     }
     if had_record {
         return match shim::read_start(files) {
-            Start::Unreadable => Found::NeverStarted,
-            Start::Record(_) | Start::None => Found::Adopt,
+            Start::Unstarted => Found::NeverStarted,
+            Start::Record(_) | Start::Garbled | Start::None => Found::Adopt,
         };
     }
     match shim::give_back(
@@ -342,5 +347,128 @@ impl Executor for LocalExecutor {
             let ended = conclude(&files, None).await;
             let _ = events.send(ExecEvent::Finished { key, ended });
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    fn files() -> (tempfile::TempDir, TryFiles) {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TryFiles::at(&dir.path().join("run/t.1"));
+        std::fs::create_dir_all(dir.path().join("run")).unwrap();
+        (dir, files)
+    }
+
+    fn reason(ended: &Ended) -> &str {
+        ended.reason.as_deref().unwrap_or_default()
+    }
+
+    fn record(supervisor: u32) -> shim::StartRecord {
+        shim::StartRecord {
+            supervisor,
+            supervisor_start: procs::stat(supervisor).map_or(0, |s| s.start),
+            started_at: chrono::Utc::now(),
+            task: None,
+            task_start: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_outcome_that_could_not_be_written_says_so_whoever_reads_it() {
+        let (_dir, files) = files();
+        // Seen by drover as the supervisor's parent: its exit status.
+        let ended = conclude(&files, Some(ExitStatus::from_raw(1 << 8))).await;
+        assert!(
+            reason(&ended).contains("could not record the outcome"),
+            "{ended:?}"
+        );
+        // After a restart: the record renamed so.
+        std::fs::write(&files.unrecorded, "{}").unwrap();
+        let ended = conclude(&files, None).await;
+        assert!(
+            reason(&ended).starts_with("lost: its supervisor could not record the outcome"),
+            "{ended:?}"
+        );
+        assert!(reason(&ended).contains("disk full"), "{ended:?}");
+    }
+
+    #[tokio::test]
+    async fn a_supervisor_that_died_before_its_record_could_not_start_the_task() {
+        let (_dir, files) = files();
+        std::fs::write(&files.start, "").unwrap();
+        let ended = conclude(&files, Some(ExitStatus::from_raw(9))).await;
+        assert!(reason(&ended).starts_with("cannot start:"), "{ended:?}");
+        let ended = conclude(&files, Some(ExitStatus::from_raw(3 << 8))).await;
+        assert!(reason(&ended).contains("could not write"), "{ended:?}");
+    }
+
+    #[tokio::test]
+    async fn what_a_dead_supervisor_left_running_is_stopped_first() {
+        let (_dir, files) = files();
+        // A session leader with two processes under it, as a supervisor
+        // and its task.
+        let mut leader = std::process::Command::new("setsid")
+            .args(["sh", "-c", "sleep 60 & sleep 60 & wait"])
+            .spawn()
+            .unwrap();
+        let sid = leader.id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let start = loop {
+            let start = procs::stat(sid).map(|s| s.start).unwrap();
+            if procs::left_of_session(sid, start).len() == 2 {
+                break start;
+            }
+            assert!(std::time::Instant::now() < deadline, "no sleeps started");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let members = procs::left_of_session(sid, start);
+        let mut rec = record(sid);
+        rec.supervisor_start = start;
+        std::fs::write(&files.start, serde_json::to_string(&rec).unwrap()).unwrap();
+        let _ = kill(Pid::from_raw(sid as i32), Signal::SIGKILL);
+        let status = leader.wait().unwrap();
+        let ended = conclude(&files, Some(status)).await;
+        assert!(
+            reason(&ended).starts_with("lost: its supervisor died")
+                && reason(&ended).ends_with("its processes were stopped"),
+            "{ended:?}"
+        );
+        for (pid, _) in members {
+            assert!(
+                procs::stat(pid).is_none_or(|s| s.zombie()),
+                "process {pid} of the task is still there"
+            );
+        }
+        assert!(
+            std::fs::read_to_string(&files.log)
+                .unwrap()
+                .contains("[drover] its supervisor died")
+        );
+    }
+
+    #[test]
+    fn a_try_without_record_or_supervisor_is_given_back_once_and_for_good() {
+        let (_dir, files) = files();
+        assert_eq!(found(&files, None), Found::NeverStarted);
+        assert_eq!(
+            shim::read_start(&files),
+            Start::Unstarted,
+            "drover's record keeps a late supervisor out"
+        );
+        // drover stopped again before it recorded that: still never started.
+        assert_eq!(found(&files, None), Found::NeverStarted);
+    }
+
+    #[test]
+    fn a_try_with_a_record_or_an_outcome_is_adopted() {
+        let (_dir, files) = files();
+        // A supervisor that is gone, but wrote its record: the task may run.
+        std::fs::write(&files.start, serde_json::to_string(&record(1)).unwrap()).unwrap();
+        assert_eq!(found(&files, None), Found::Adopt);
+        std::fs::rename(&files.start, &files.end).unwrap();
+        assert_eq!(found(&files, None), Found::Adopt);
     }
 }

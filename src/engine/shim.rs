@@ -226,21 +226,26 @@ pub fn read_outcome(files: &TryFiles) -> Option<Ended> {
 pub enum Start {
     /// There is none.
     None,
-    /// There is one, but not a whole record (its supervisor died writing
-    /// it, before it started the task; or drover wrote it to give the try
-    /// back).
-    Unreadable,
+    /// An empty one (its supervisor died between creating and writing it,
+    /// before it started the task), or drover's (the try was given back).
+    Unstarted,
+    /// One that cannot be read: it may have been started.
+    Garbled,
     Record(StartRecord),
 }
+
+/// How drover's start record of a try it gave back begins.
+const GIVEN_BACK: &str = "given back by drover";
 
 /// Reads a try's start record.
 pub fn read_start(files: &TryFiles) -> Start {
     match std::fs::read_to_string(&files.start) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Start::None,
-        Err(_) => Start::Unreadable,
+        Err(_) => Start::Garbled,
+        Ok(text) if text.trim().is_empty() || text.starts_with(GIVEN_BACK) => Start::Unstarted,
         Ok(text) => match serde_json::from_str(text.trim()) {
             Ok(record) => Start::Record(record),
-            Err(_) => Start::Unreadable,
+            Err(_) => Start::Garbled,
         },
     }
 }
@@ -257,7 +262,7 @@ pub fn give_back(files: &TryFiles, why: &str) -> io::Result<()> {
         .create_new(true)
         .open(&files.start)?;
     let written = file
-        .write_all_at(format!("given back by drover: {why}\n").as_bytes(), 0)
+        .write_all_at(format!("{GIVEN_BACK}: {why}\n").as_bytes(), 0)
         .and_then(|()| file.sync_data());
     // Even when the note could not be written, the file is there and keeps
     // any supervisor from starting the try: that is what counts.
@@ -302,7 +307,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = TryFiles::at(&dir.path().join("run/t.1"));
         give_back(&files, "never started").unwrap();
-        assert_eq!(read_start(&files), Start::Unreadable);
+        assert_eq!(read_start(&files), Start::Unstarted);
         assert!(Claim::make(&files).is_err_and(|e| e.kind() == io::ErrorKind::AlreadyExists));
         assert!(give_back(&files, "again").is_err());
     }
