@@ -2,6 +2,10 @@
 //! process (`drover shim`, see `shim.rs`) in a session of its own, so tasks
 //! outlive drover: drover waits for the supervisor it started, or, for a try
 //! it adopted after a restart, watches for the supervisor's outcome file.
+//! A supervisor that dies without an outcome has what is left of its task
+//! stopped before the try ends as lost (`conclude`); after a restart, a try
+//! whose supervisor never started it is told apart by its start record
+//! (`found`).
 //!
 //! A foreground run that stops its tasks when it ends (`drover test`) has no
 //! use for that, and supervises its tries in-process instead: the same
