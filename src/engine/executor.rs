@@ -55,6 +55,18 @@ pub enum ExecEvent {
     Finished { key: TryKey, ended: Ended },
 }
 
+/// Whether a try recorded as running, found after a restart, ever started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// It may have: adopt it (its supervisor, its outcome, or what is left
+    /// of it).
+    Adopt,
+    /// It provably did not, and now never will: give it back.
+    NeverStarted,
+    /// It did not start, but drover cannot make sure it never will: why.
+    Unsure(String),
+}
+
 pub trait Executor: Send {
     /// Starts a try; returns the process id when there is one. An `Err` says
     /// in words why it could not start (the try then fails with that reason).
@@ -67,6 +79,14 @@ pub trait Executor: Send {
     /// Kills a running try's processes at once (SIGKILL), without waiting
     /// for its outcome: for a foreground run that is going away.
     fn kill_now(&mut self, key: &TryKey);
+
+    /// After a restart, before `adopt`: whether a try recorded as running
+    /// (`pid`: its process, as recorded) may have started. One that did not
+    /// is made sure never to start. An executor that cannot tell says `Adopt`.
+    fn found(&mut self, files: &TryFiles, pid: Option<u32>) -> Found {
+        let _ = (files, pid);
+        Found::Adopt
+    }
 
     /// Takes over a try started by an earlier drover process: its outcome
     /// arrives as `Finished`, at once if it ended meanwhile, or when it

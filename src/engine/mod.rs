@@ -13,6 +13,7 @@ mod active;
 mod executor;
 mod local;
 mod prepare;
+mod procs;
 mod read;
 pub mod rules;
 pub mod scheduler;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use executor::{Ended, ExecEvent, Executor, Launch, TryKey};
+pub use executor::{Ended, ExecEvent, Executor, Found, Launch, TryKey};
 pub use local::{KILL_GRACE, LocalExecutor, Supervision, supervising as supervises};
 pub use prepare::{env_name, read_outputs};
 pub use read::Reader;
@@ -495,16 +496,19 @@ impl Engine {
 
     /// Picks up the unfinished runs in the store. A try recorded as running
     /// is adopted: its supervisor's outcome is collected when it comes (or
-    /// at once, if it came while drover was away). Only a try whose
-    /// supervisor is gone without an outcome is lost: it fails, then retries
-    /// per its policy.
+    /// at once, if it came while drover was away); if its supervisor died,
+    /// what is left of its task is stopped and the try is lost (it fails,
+    /// then retries per its policy). A try that provably never started
+    /// (drover stopped between recording it and starting its supervisor) is
+    /// given back: its instance is queued again, and the try does not count
+    /// against its retries.
     pub fn resume(&mut self) -> Result<()> {
         let now = Utc::now();
         for run in self.store.active_runs()? {
             let Some(flow) = self.flow_for(&run)? else {
                 continue;
             };
-            let active = self.load_active(run, flow)?;
+            let mut active = self.load_active(run, flow)?;
             // Tries recorded as running: their supervisors may still be at
             // work (or have finished while drover was away).
             let running: Vec<(usize, String, u32)> = active
@@ -524,16 +528,50 @@ impl Engine {
                     task: task.clone(),
                     number,
                 };
-                let pool = active.flow.tasks[i].pool.clone();
-                if let Some(pool) = &pool {
-                    *self.pools_used.entry(pool.clone()).or_default() += 1;
-                }
                 let files = self
                     .logs
                     .try_files(&active.run.flow, &active.run.id, &task, number);
                 let pid = attempt.pid;
+                let unsure = match self.executor.found(&files, pid) {
+                    Found::Adopt => None,
+                    Found::Unsure(why) => Some(why),
+                    Found::NeverStarted => {
+                        // The next try takes its place (its number stays
+                        // used: its files keep a late supervisor out).
+                        self.store.remove_try(&active.run, &task, number)?;
+                        let note = format!(
+                            "try {number} never started (drover stopped before its supervisor \
+                             started the task): queued again"
+                        );
+                        if let Some(ti) = active.set(i, TaskState::Queued, now, |ti| {
+                            ti.max_tries += 1;
+                            ti.note = Some(note.clone());
+                        }) {
+                            self.store.put_task_instance(&active.run, &ti)?;
+                            self.pending_events
+                                .push(task_event(&active.run, &ti, Some(note)));
+                        }
+                        continue;
+                    }
+                };
+                let pool = active.flow.tasks[i].pool.clone();
+                if let Some(pool) = &pool {
+                    *self.pools_used.entry(pool.clone()).or_default() += 1;
+                }
                 self.running.insert(key.clone(), (pool, attempt));
-                self.executor.adopt(key, files, pid);
+                match unsure {
+                    None => self.executor.adopt(key, files, pid),
+                    Some(why) => {
+                        let ended = Ended {
+                            reason: Some(format!(
+                                "lost: drover stopped before its supervisor started the task, \
+                                 and cannot make sure it never will: {why}"
+                            )),
+                            ..Ended::default()
+                        };
+                        let _ = self.exec_tx.send(ExecEvent::Finished { key, ended });
+                    }
+                }
             }
             self.add_run(active);
         }
@@ -1141,6 +1179,11 @@ impl Engine {
     }
 
     fn start(&mut self, key: TryKey, launch: std::result::Result<Launch, String>) -> Result<()> {
+        // Test-only (tests/crash.rs): die as `kill -9` would, with the try
+        // committed as running and its supervisor not started.
+        if std::env::var_os("DROVER_TEST_DIE_BEFORE_SUPERVISOR").is_some() {
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
         let started = launch.and_then(|l| self.executor.launch(l));
         match started {
             Ok(pid) => {

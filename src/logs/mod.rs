@@ -6,7 +6,10 @@
 //! time in ms, both little-endian), so every line has the arrival time of the
 //! chunk it started in, without stamping the text itself; `TRY.out` is the
 //! task's `$DROVER_OUTPUT` file; `TRY.end` appears when the try's outcome is
-//! recorded, so a follower knows no more output will come.
+//! recorded, so a follower knows no more output will come. `TRY.start` is
+//! the supervisor's start record (see `engine::shim`), renamed to `TRY.end`
+//! once it holds the outcome; `TRY.unrecorded` is that record when the
+//! supervisor could not write the outcome into it.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -28,10 +31,14 @@ pub struct TryFiles {
     pub output: PathBuf,
     /// Written once the try's outcome is recorded: its state, in words.
     pub end: PathBuf,
+    /// The supervisor's start record, written before it starts the task.
+    pub start: PathBuf,
+    /// The start record, renamed so when the outcome could not be written.
+    pub unrecorded: PathBuf,
 }
 
 impl TryFiles {
-    /// The files `PREFIX.log`, `.idx`, `.out`, `.end` of the try whose
+    /// The files `PREFIX.log`, `.idx`, `.out`, `.end`, ... of the try whose
     /// path without extension is `prefix`.
     pub fn at(prefix: &Path) -> TryFiles {
         let file = |ext: &str| {
@@ -45,6 +52,8 @@ impl TryFiles {
             index: file("idx"),
             output: file("out"),
             end: file("end"),
+            start: file("start"),
+            unrecorded: file("unrecorded"),
         }
     }
 

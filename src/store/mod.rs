@@ -674,6 +674,13 @@ impl Store {
         self.put(TRIES, &key, &encode(t))
     }
 
+    /// Deletes one try (one given back because it never started).
+    pub fn remove_try(&self, run: &Run, task: &str, number: u32) -> Result<()> {
+        let mut key = tries_prefix(&run.key, task);
+        key.extend_from_slice(&number.to_be_bytes());
+        self.remove(TRIES, &key)
+    }
+
     /// A task's tries, oldest first.
     pub fn tries(&self, run: &Run, task: &str) -> Result<Vec<Try>> {
         self.tries
