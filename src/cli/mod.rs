@@ -458,11 +458,19 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
         let engine = remote.engine.clone();
         let runtime = remote.runtime.clone();
         let command = cli.command;
-        runtime.block_on(engine.apply(Box::new(move |_store| {
+        let applied = runtime.block_on(engine.apply(Box::new(move |_store| {
             let _ = tx.send(run_here(command, remote));
             CHANGED.with(|c| c.borrow_mut().take())
         })));
-        rx.recv().unwrap_or(EXIT_FAILED)
+        // Refused (the command never ran), or run but not recorded yet.
+        let code = rx.recv().unwrap_or(EXIT_FAILED);
+        match applied {
+            Ok(()) => code,
+            Err(why) => {
+                sink.err(format!("drover: {why}\n").as_bytes());
+                EXIT_FAILED
+            }
+        }
     } else {
         run_here(cli.command, remote)
     };
@@ -484,6 +492,21 @@ fn open_store(home: &Home) -> Result<crate::store::Store, Failure> {
     }
     crate::store::Store::open(&state_dir(&home.root).join("store"))
         .map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))
+}
+
+/// Makes a command's changes durable: in a running instance its engine
+/// commits them, in turn with its own (and says when it cannot); else the
+/// store is flushed here.
+fn make_durable(store: &crate::store::Store) -> Result<(), Failure> {
+    if remote().is_some() {
+        return Ok(());
+    }
+    store.flush().map_err(|e| {
+        Failure::new(
+            EXIT_FAILED,
+            format!("nothing changed: {e}; free space and try again"),
+        )
+    })
 }
 
 /// `.drover` inside the home.
