@@ -81,7 +81,7 @@ pub fn clear(
         })
         .collect();
     let cleared = store.clear(&mut run, &selection).map_err(store_err)?;
-    store.flush().map_err(store_err)?;
+    super::make_durable(&store)?;
     super::notify_changed(flow_id, &run.id);
     let mut rows = vec![vec![
         "TASK".to_string(),
@@ -129,7 +129,7 @@ pub fn mark(root: &Path, flow_id: &str, run_ref: &str, task: &str, state: &str) 
             format!("run `{}` has no task `{task}`{hint}", run.id),
         ));
     };
-    store.flush().map_err(store_err)?;
+    super::make_durable(&store)?;
     super::notify_changed(flow_id, &run.id);
     print(&format!(
         "{} {} marked {} in run `{}` (run is {})\n",
@@ -150,8 +150,8 @@ pub fn pause(root: &Path, flow_id: &str, paused: bool) -> Outcome {
     let store = open_store(&home)?;
     store
         .put_flow_state(flow_id, &crate::store::FlowState { paused })
-        .and_then(|()| store.flush())
         .map_err(store_err)?;
+    super::make_durable(&store)?;
     let what = if paused {
         "paused: no new scheduled runs"
     } else {

@@ -41,6 +41,19 @@ pub fn open_home_store(home: &Home) -> Result<Store, Failure> {
                     "another drover process has this home (pid {pid}: {command}); one instance per home"
                 ),
             ),
+            // (A full disk, a quota, a read-only file system: say what to do.)
+            None if f.message.contains("the disk holding")
+                || f.message.contains("quota")
+                || f.message.contains("read-only") =>
+            {
+                Failure::new(
+                    EXIT_FAILED,
+                    format!(
+                        "cannot open the store: {}; free space there (or make it writable) and start drover again; what was recorded is kept",
+                        f.message
+                    ),
+                )
+            }
             None => f,
         },
     )
@@ -196,6 +209,18 @@ pub fn describe(event: &EngineEvent) -> Option<String> {
         }
         EngineEvent::TaskChanged { .. } => None,
         EngineEvent::Stopped { error } => Some(format!("stopped: {error}")),
+        EngineEvent::Storage {
+            problem: Some(why), ..
+        } => Some(format!(
+            "⚠ cannot record run and task states: {why}; holding what was decided in memory, starting no new tries, retrying every few seconds"
+        )),
+        EngineEvent::Storage {
+            problem: None,
+            since,
+        } => Some(format!(
+            "✓ recording again (it could not for {}); carrying on with what was held",
+            crate::flow::duration::human(chrono::Utc::now() - *since)
+        )),
     }
 }
 

@@ -52,6 +52,33 @@ struct Listing<'a> {
     /// With `[git]` only.
     #[serde(skip_serializing_if = "Option::is_none")]
     git: Option<GitRow<'a>>,
+    /// Only while the running instance cannot record (a full disk...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage: Option<StorageRow>,
+}
+
+/// The running instance's store cannot record, in `list --json`.
+#[derive(Serialize)]
+struct StorageRow {
+    /// What is wrong, in plain words ("the disk holding /x/.drover is full").
+    problem: String,
+    since: String,
+    /// Changes decided but not recorded yet, held in memory.
+    held_changes: usize,
+    /// Outcomes of finished tries waiting to be recorded.
+    held_outcomes: usize,
+    /// The whole story in one line, as the table prints it.
+    message: String,
+}
+
+fn storage_row(storage: Option<&crate::engine::Unrecorded>) -> Option<StorageRow> {
+    storage.map(|u| StorageRow {
+        problem: u.why.clone(),
+        since: u.since.to_rfc3339_opts(SecondsFormat::Secs, true),
+        held_changes: u.changes,
+        held_outcomes: u.outcomes,
+        message: u.summary(),
+    })
 }
 
 /// Where the flows come from, with `[git]`, in `list --json`.
@@ -175,6 +202,10 @@ pub fn run(root: &Path, json: bool) -> Outcome {
         }
         home.flows.sort_by(|a, b| a.id.cmp(&b.id));
     }
+    // A running instance that cannot record says so (instead of "ok").
+    let storage = super::remote()
+        .and_then(|r| r.runtime.block_on(r.engine.status()))
+        .and_then(|s| s.storage);
     let now = Utc::now();
     let stored = if home.flows.is_empty() {
         Stored::default()
@@ -182,9 +213,13 @@ pub fn run(root: &Path, json: bool) -> Outcome {
         stored(&home)
     };
     if json {
-        print(&(to_json(&home, &stored, now) + "\n"));
+        print(&(to_json(&home, &stored, storage.as_ref(), now) + "\n"));
     } else {
-        print(&table(&home, &stored, now));
+        let mut out = table(&home, &stored, now);
+        if let Some(u) = &storage {
+            out.push_str(&format!("\n⚠ {}\n", u.summary()));
+        }
+        print(&out);
     }
     Ok(())
 }
@@ -203,7 +238,12 @@ fn error_row<'a>(flow: Option<&'a str>, d: &'a Diagnostic) -> ErrorRow<'a> {
     }
 }
 
-fn to_json(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
+fn to_json(
+    home: &Home,
+    stored: &Stored,
+    storage: Option<&crate::engine::Unrecorded>,
+    now: DateTime<Utc>,
+) -> String {
     let flows = home
         .flows
         .iter()
@@ -230,7 +270,14 @@ fn to_json(home: &Home, stored: &Stored, now: DateTime<Utc>) -> String {
     }
     // Serialising plain strings and numbers cannot fail.
     let git = git_row(home);
-    serde_json::to_string_pretty(&Listing { flows, errors, git }).unwrap_or_default()
+    let storage = storage_row(storage);
+    serde_json::to_string_pretty(&Listing {
+        flows,
+        errors,
+        git,
+        storage,
+    })
+    .unwrap_or_default()
 }
 
 /// "in 3h 5m", "in 42s", "in 2d 4h".

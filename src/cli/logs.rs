@@ -122,9 +122,74 @@ pub fn run(
             }
         };
         if !follow || done {
-            return Ok(());
+            let at = (flow, run_ref, task, try_number);
+            return log_problem(&files, offset, &store_path, at);
         }
         std::thread::sleep(FOLLOW_POLL);
+    }
+}
+
+/// What the log lost, once printed: a try whose log could not be written
+/// (its recorded reason says so, or the log file was made but its first
+/// write failed, leaving 0 bytes) is an error, not an empty success. A
+/// try that printed nothing has no log file and is fine.
+fn log_problem(
+    files: &TryFiles,
+    printed: u64,
+    store_path: &Path,
+    (flow, run_ref, task, try_number): (&str, &str, &str, Option<u32>),
+) -> Outcome {
+    let recorded = recorded_log_error(store_path, flow, run_ref, task, try_number);
+    let empty = printed == 0 && std::fs::metadata(&files.log).is_ok_and(|m| m.len() == 0);
+    let what = files
+        .log
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match (recorded, empty) {
+        (Some(e), true) => Err(Failure::new(
+            EXIT_FAILED,
+            format!("the log {what} is empty: {e}"),
+        )),
+        (Some(e), false) => Err(Failure::new(
+            EXIT_FAILED,
+            format!("the log {what} is incomplete: {e}"),
+        )),
+        (None, true) => Err(Failure::new(
+            EXIT_FAILED,
+            format!(
+                "the log {what} is empty: the try's output could not be written (was the disk full?)"
+            ),
+        )),
+        (None, false) => Ok(()),
+    }
+}
+
+/// The log error recorded on a try ("writing the log failed: ..."), from
+/// the running instance's store or this command's own.
+fn recorded_log_error(
+    store_path: &Path,
+    flow: &str,
+    run_ref: &str,
+    task: &str,
+    try_number: Option<u32>,
+) -> Option<String> {
+    let look = |store: &Store| {
+        let run = find_run(store, flow, run_ref).ok()?;
+        let tries = store.tries(&run, task).ok()?;
+        let attempt = match try_number {
+            Some(n) => tries.into_iter().find(|t| t.number == n)?,
+            None => tries.into_iter().last()?,
+        };
+        let reason = attempt.reason?;
+        let at = reason.find("writing the log failed")?;
+        Some(reason[at..].to_string())
+    };
+    match super::remote() {
+        Some(r) => look(&r.store),
+        None => Store::open_waiting(store_path, Duration::ZERO)
+            .ok()
+            .and_then(|s| look(&s)),
     }
 }
 

@@ -490,17 +490,25 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
         ..remote.clone()
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    remote
+    let applied = remote
         .runtime
         .block_on(remote.engine.apply(Box::new(move |_store| {
             let _ = tx.send(run_here(command, inside));
             CHANGED.with(|c| c.borrow_mut().take())
         })));
+    // Refused (the command never ran), or run but not recorded yet.
     let code = rx.recv().unwrap_or(EXIT_FAILED);
     let said = memory.answer();
     if sink.out(said.out.as_bytes()) {
         sink.err(said.err.as_bytes());
     }
+    let code = match applied {
+        Ok(()) => code,
+        Err(why) => {
+            sink.err(format!("drover: {why}\n").as_bytes());
+            EXIT_FAILED
+        }
+    };
     sink.exit(code);
 }
 
@@ -519,6 +527,21 @@ fn open_store(home: &Home) -> Result<crate::store::Store, Failure> {
     }
     crate::store::Store::open(&state_dir(&home.root).join("store"))
         .map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))
+}
+
+/// Makes a command's changes durable: in a running instance its engine
+/// commits them, in turn with its own (and says when it cannot); else the
+/// store is flushed here.
+fn make_durable(store: &crate::store::Store) -> Result<(), Failure> {
+    if remote().is_some() {
+        return Ok(());
+    }
+    store.flush().map_err(|e| {
+        Failure::new(
+            EXIT_FAILED,
+            format!("nothing changed: {e}; free space and try again"),
+        )
+    })
 }
 
 /// `.drover` inside the home.

@@ -76,7 +76,9 @@ pub enum Request {
     /// is then taken up again as it now is.
     Apply {
         op: StoreOp,
-        done: oneshot::Sender<()>,
+        /// Err when the change was refused (the store cannot record now)
+        /// or made but could not be recorded yet: why, in words.
+        done: oneshot::Sender<std::result::Result<(), String>>,
     },
     /// Stops one running try (SIGTERM, SIGKILL after the grace); it fails
     /// without retry.
@@ -116,6 +118,68 @@ pub struct Status {
     pub pools: Vec<(String, u32, u32)>,
     /// Every flow new runs get now (the last good version of each), by id.
     pub flows: Vec<Arc<Flow>>,
+    /// Set while the store cannot record.
+    pub storage: Option<Unrecorded>,
+}
+
+/// The store cannot record: what could not be written, since when, why.
+/// Meanwhile the engine holds what it decided in memory, starts no new
+/// tries and collects the outcomes of running ones (each also kept in its
+/// supervisor's outcome file); it retries the commit every 1–5 s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unrecorded {
+    pub since: DateTime<Utc>,
+    /// The OS's words made plain: "the disk holding /x/.drover is full".
+    pub why: String,
+    /// Changes to runs and task instances decided but not yet recorded.
+    pub changes: usize,
+    /// Outcomes of finished tries waiting to be recorded.
+    pub outcomes: usize,
+    /// Tries decided but not started until their start is recorded.
+    pub tries: usize,
+}
+
+impl Unrecorded {
+    /// One line for people: what, why, since when, what waits.
+    pub fn summary(&self) -> String {
+        let mut held = vec![format!(
+            "{} change{}",
+            self.changes,
+            if self.changes == 1 { "" } else { "s" }
+        )];
+        if self.outcomes > 0 {
+            held.push(format!(
+                "{} try outcome{}",
+                self.outcomes,
+                if self.outcomes == 1 { "" } else { "s" }
+            ));
+        }
+        if self.tries > 0 {
+            held.push(format!(
+                "{} tr{} to start",
+                self.tries,
+                if self.tries == 1 { "y" } else { "ies" }
+            ));
+        }
+        format!(
+            "cannot record run and task states since {}: {}; {} held in memory, no new tries start until it can",
+            self.since.format("%Y-%m-%d %H:%M:%SZ"),
+            self.why,
+            held.join(", ")
+        )
+    }
+}
+
+/// How the engine retries a commit while the store cannot record.
+const RECORD_RETRY_FIRST: Duration = Duration::from_secs(1);
+const RECORD_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// The engine's side of a store that cannot record.
+struct Holding {
+    since: DateTime<Utc>,
+    why: String,
+    next_try: tokio::time::Instant,
+    delay: Duration,
 }
 
 /// A change to the store made inside the engine; returns the run it
@@ -141,6 +205,12 @@ pub enum EngineEvent {
     },
     /// The engine stopped because of an error it cannot work around.
     Stopped { error: String },
+    /// The store cannot record (`problem` says why), or can again (None,
+    /// with how long it could not).
+    Storage {
+        problem: Option<String>,
+        since: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug)]
@@ -224,16 +294,14 @@ impl EngineHandle {
 
     /// Runs `op` on the store inside the engine, between its own changes;
     /// returns once it has run and been committed.
-    pub async fn apply(&self, op: StoreOp) {
+    /// Err says why the change was refused or is not recorded yet.
+    pub async fn apply(&self, op: StoreOp) -> std::result::Result<(), String> {
         let (done, rx) = oneshot::channel();
-        if self
-            .requests
+        self.requests
             .send(Request::Apply { op, done })
             .await
-            .is_ok()
-        {
-            let _ = rx.await;
-        }
+            .map_err(|_| "the engine has stopped".to_string())?;
+        rx.await.map_err(|_| "the engine has stopped".to_string())?
     }
 
     /// Stops a running try; returns its try number, or why it cannot.
@@ -335,6 +403,14 @@ pub struct Engine {
     /// Create scheduled runs (`drover serve`), with each flow's clock.
     scheduling: bool,
     clocks: HashMap<String, scheduler::FlowClock>,
+    /// Set while the store cannot record: nothing new is decided.
+    holding: Option<Holding>,
+    /// Tries whose start is decided, started once that is recorded.
+    held_launches: Vec<(TryKey, std::result::Result<Launch, String>)>,
+    /// Finished runs, let go (and pruned) once that is recorded.
+    held_finished: Vec<RunKey>,
+    /// Outcomes of tries that came while the store could not record them.
+    held_outcomes: Vec<ExecEvent>,
 }
 
 impl Engine {
@@ -371,6 +447,10 @@ impl Engine {
             versions: HashMap::new(),
             scheduling: false,
             clocks: HashMap::new(),
+            holding: None,
+            held_launches: Vec::new(),
+            held_finished: Vec::new(),
+            held_outcomes: Vec::new(),
         }
     }
 
@@ -401,7 +481,7 @@ impl Engine {
                 },
             );
         }
-        self.store.commit()?;
+        self.commit()?;
         Ok(self)
     }
 
@@ -429,6 +509,11 @@ impl Engine {
                 match self.create_run(&flow.id, RunKind::Scheduled, t, BTreeMap::new()) {
                     // Already made before a restart: one run per fire time.
                     Ok(_) | Err(EngineError::Store(StoreError::RunExists { .. })) => {}
+                    // Not made: it is made once the store can record again.
+                    Err(EngineError::Store(e)) if e.is_io() => {
+                        self.cannot_record(&e);
+                        return Ok(());
+                    }
                     Err(e) => return Err(e),
                 }
                 if let Some(clock) = self.clocks.get_mut(&flow.id) {
@@ -575,7 +660,8 @@ impl Engine {
             }
             self.add_run(active);
         }
-        self.store.flush()?;
+        let flushed = self.store.flush();
+        self.hold(flushed)?;
         Ok(())
     }
 
@@ -591,6 +677,14 @@ impl Engine {
     }
 
     async fn run(mut self, mut requests: mpsc::Receiver<Request>) -> Result<()> {
+        // Held since before the loop (a store that could not record at
+        // start): listeners subscribed since hear it now.
+        if let Some(h) = &self.holding {
+            let _ = self.events.send(EngineEvent::Storage {
+                problem: Some(h.why.clone()),
+                since: h.since,
+            });
+        }
         let outcome = self.serve(&mut requests).await;
         if let Err(e) = &outcome {
             let _ = self.events.send(EngineEvent::Stopped {
@@ -638,22 +732,31 @@ impl Engine {
 
     async fn serve(&mut self, requests: &mut mpsc::Receiver<Request>) -> Result<()> {
         loop {
-            if self.scheduling {
+            self.retry_record()?;
+            if self.scheduling && self.holding.is_none() {
                 self.schedule_due(Utc::now())?;
             }
             // Repeat until nothing changes: a try that cannot start fails at
             // once, which may settle its run or free work for another pass.
             while self.step(true)? {}
             let now = Utc::now();
-            let wake = [self.next_retry(), self.next_fire(now)]
-                .into_iter()
-                .flatten()
-                .min()
-                .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO));
+            // While the store cannot record, the next commit attempt is the
+            // only thing to wake for (retries and fire times wait for it).
+            let wake = match &self.holding {
+                Some(h) => Some(
+                    h.next_try
+                        .saturating_duration_since(tokio::time::Instant::now()),
+                ),
+                None => [self.next_retry(), self.next_fire(now)]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO)),
+            };
             tokio::select! {
                 event = self.exec_events.recv() => {
                     if let Some(event) = event {
-                        self.on_exec(event)?;
+                        self.take_outcome(event)?;
                     }
                 }
                 request = requests.recv() => match request {
@@ -668,18 +771,128 @@ impl Engine {
             }
             // Take every other finished try now, so one commit covers them all.
             while let Ok(event) = self.exec_events.try_recv() {
-                self.on_exec(event)?;
+                self.take_outcome(event)?;
             }
         }
     }
 
+    /// Records a try's outcome, or holds it while the store cannot record
+    /// (its supervisor's outcome file keeps it too).
+    fn take_outcome(&mut self, event: ExecEvent) -> Result<()> {
+        if self.holding.is_some() {
+            self.held_outcomes.push(event);
+            return Ok(());
+        }
+        self.on_exec(event)
+    }
+
     /// Makes every change so far durable, then tells listeners about them.
-    fn commit(&mut self) -> Result<()> {
-        self.store.commit()?;
+    /// Ok(false) when the store cannot record: the changes stay held (in
+    /// memory, and in the store's next commit) and nothing acts on them.
+    fn commit(&mut self) -> Result<bool> {
+        let committed = self.store.commit();
+        if !self.hold(committed)? {
+            return Ok(false);
+        }
+        if let Some(h) = self.holding.take() {
+            let _ = self.events.send(EngineEvent::Storage {
+                problem: None,
+                since: h.since,
+            });
+        }
         for event in self.pending_events.drain(..) {
             let _ = self.events.send(event);
         }
+        Ok(true)
+    }
+
+    /// Ok(true) for a store write that worked; Ok(false), holding, for one
+    /// that failed on the disk (full, quota, I/O error, read-only).
+    fn hold(&mut self, outcome: std::result::Result<(), StoreError>) -> Result<bool> {
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_io() => {
+                self.cannot_record(&e);
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Enters (or stays in) the state where the store cannot record.
+    fn cannot_record(&mut self, e: &StoreError) {
+        let why = match e {
+            StoreError::Io { why, .. } => why.clone(),
+            other => other.to_string(),
+        };
+        match &mut self.holding {
+            Some(h) => h.why = why,
+            None => {
+                let since = Utc::now();
+                let _ = self.events.send(EngineEvent::Storage {
+                    problem: Some(why.clone()),
+                    since,
+                });
+                self.holding = Some(Holding {
+                    since,
+                    why,
+                    next_try: tokio::time::Instant::now() + RECORD_RETRY_FIRST,
+                    delay: RECORD_RETRY_FIRST,
+                });
+            }
+        }
+    }
+
+    /// While the store cannot record: when the time has come, tries the
+    /// commit again; on success carries on with what was held (tries to
+    /// start, runs to let go, outcomes to record), else backs off.
+    fn retry_record(&mut self) -> Result<()> {
+        let Some(h) = &self.holding else {
+            return Ok(());
+        };
+        if tokio::time::Instant::now() < h.next_try {
+            return Ok(());
+        }
+        if !self.commit()? {
+            if let Some(h) = &mut self.holding {
+                h.delay = (h.delay * 2).min(RECORD_RETRY_MAX);
+                h.next_try = tokio::time::Instant::now() + h.delay;
+            }
+            return Ok(());
+        }
+        self.after_commit()?;
+        for event in std::mem::take(&mut self.held_outcomes) {
+            self.on_exec(event)?;
+        }
         Ok(())
+    }
+
+    /// What waits for a commit: starts the tries it recorded, lets go of
+    /// the runs it finished, and commits what those change.
+    fn after_commit(&mut self) -> Result<()> {
+        for (key, launch) in std::mem::take(&mut self.held_launches) {
+            self.start(key, launch)?;
+        }
+        for key in std::mem::take(&mut self.held_finished) {
+            if let Some(active) = self.runs.remove(&key) {
+                self.prune(&active.run.flow)?;
+            }
+        }
+        if !self.pending_events.is_empty() {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Why a change cannot be taken now, when the store cannot record.
+    fn refusal(&self, what: &str) -> Option<String> {
+        self.holding.as_ref().map(|h| {
+            format!(
+                "{what} refused: drover cannot record it: {} (since {}); free space and try again: drover carries on by itself once it can record",
+                h.why,
+                h.since.format("%H:%M:%SZ")
+            )
+        })
     }
 
     fn on_request(&mut self, request: Request) -> Result<()> {
@@ -691,12 +904,29 @@ impl Engine {
                 params,
                 reply,
             } => {
+                if let Some(refused) = self.refusal("a new run is") {
+                    let _ = reply.send(Err(refused));
+                    return Ok(());
+                }
                 let answer = match self.create_run(&flow, kind, logical, params) {
-                    Ok(run) => Ok(run),
+                    Ok(run) => match &self.holding {
+                        // Made and kept in memory, but not recorded yet.
+                        Some(h) => Err(format!(
+                            "run {} of {flow} is made but cannot be recorded now: {}; it is held and starts once drover can record (it is lost if drover stops first)",
+                            run.id, h.why
+                        )),
+                        None => Ok(run),
+                    },
                     Err(EngineError::Store(StoreError::RunExists { flow, run_id })) => {
                         Err(format!("flow `{flow}` already has a run `{run_id}`"))
                     }
                     Err(e @ EngineError::UnknownFlow(_)) => Err(e.to_string()),
+                    Err(EngineError::Store(e)) if e.is_io() => {
+                        self.cannot_record(&e);
+                        Err(self
+                            .refusal("a new run is")
+                            .unwrap_or_else(|| e.to_string()))
+                    }
                     Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
                 };
                 let _ = reply.send(answer);
@@ -715,9 +945,10 @@ impl Engine {
                         a.run.clone(),
                         a.instances().map(|(_, t)| t.clone()).collect(),
                     )),
-                    None => match self.store.run(&flow, &run_id)? {
+                    // (A store that cannot be read now answers nothing.)
+                    None => match self.store.run(&flow, &run_id).ok().flatten() {
                         Some(run) => {
-                            let tis = self.store.task_instances(&run)?;
+                            let tis = self.store.task_instances(&run).unwrap_or_default();
                             Some((run, tis))
                         }
                         None => None,
@@ -732,12 +963,23 @@ impl Engine {
                 now,
             } => self.stop_run(&flow, &run_id, why, now)?,
             Request::Apply { op, done } => {
+                if let Some(refused) = self.refusal("the change is") {
+                    let _ = done.send(Err(refused));
+                    return Ok(());
+                }
                 let changed = op(&self.store);
-                self.store.commit()?;
+                let answer = if self.commit()? {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the change is made but cannot be recorded now: {}; it is held and recorded once drover can (it is lost if drover stops first)",
+                        self.holding.as_ref().map_or("", |h| h.why.as_str())
+                    ))
+                };
                 if let Some((flow, run_id)) = changed {
                     self.refresh(&flow, &run_id)?;
                 }
-                let _ = done.send(());
+                let _ = done.send(answer);
             }
             Request::Kill {
                 flow,
@@ -767,6 +1009,13 @@ impl Engine {
                     parallelism: self.parallelism,
                     pools,
                     flows: self.flows.values().cloned().collect(),
+                    storage: self.holding.as_ref().map(|h| Unrecorded {
+                        since: h.since,
+                        why: h.why.clone(),
+                        changes: self.pending_events.len(),
+                        outcomes: self.held_outcomes.len(),
+                        tries: self.held_launches.len(),
+                    }),
                 });
             }
             Request::GetFlow { id, reply } => {
@@ -1016,7 +1265,9 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.store.commit()?;
+        // Made: if it cannot be recorded now, it is held with the rest.
+        let committed = self.store.commit();
+        self.hold(committed)?;
         let tis = self.store.task_instances(&run)?;
         self.pending_events.push(EngineEvent::RunChanged {
             flow: run.flow.clone(),
@@ -1035,6 +1286,10 @@ impl Engine {
     /// One scheduling pass: decisions, queueing, starting (unless not
     /// `start`); then commit and announce. Returns whether anything changed.
     fn step(&mut self, start: bool) -> Result<bool> {
+        // Nothing new is decided while the store cannot record.
+        if self.holding.is_some() {
+            return Ok(false);
+        }
         let now = Utc::now();
         let mut finished = Vec::new();
         // Runs beyond a flow's `max_active_runs` wait as `queued`, oldest
@@ -1093,22 +1348,14 @@ impl Engine {
             Vec::new()
         };
         let changed = !self.pending_events.is_empty() || !launches.is_empty();
+        self.held_launches.extend(launches);
+        self.held_finished.extend(finished);
         // Everything decided so far becomes durable before any process
-        // starts or anyone hears of it.
-        if changed {
-            self.commit()?;
+        // starts or anyone hears of it; if it cannot be, it is held.
+        if changed && !self.commit()? {
+            return Ok(false);
         }
-        for (key, launch) in launches {
-            self.start(key, launch)?;
-        }
-        for key in finished {
-            if let Some(active) = self.runs.remove(&key) {
-                self.prune(&active.run.flow)?;
-            }
-        }
-        if !self.pending_events.is_empty() {
-            self.commit()?;
-        }
+        self.after_commit()?;
         Ok(changed)
     }
 

@@ -139,13 +139,30 @@ impl Journal {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.file.write_all(&self.pending)?;
+        if let Err(e) = self.file.write_all(&self.pending) {
+            // A write cut short (a full disk) may leave part of a record:
+            // cut it off, so the records written later are not hidden
+            // behind it at replay. The records stay pending for the next
+            // commit. (Shrinking a file needs no space.)
+            let _ = self.file.set_len(self.size);
+            return Err(e);
+        }
         self.size += self.pending.len() as u64;
         self.pending.clear();
         if self.syncer.send(()).is_err() {
             self.file.sync_data()?;
         }
         Ok(())
+    }
+
+    /// Every record the journal holds: those written, then those pending.
+    pub fn records(&self) -> io::Result<Vec<Record>> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = vec![0u8; usize::try_from(self.size).unwrap_or(usize::MAX)];
+        self.file.read_exact_at(&mut bytes, 0)?;
+        let mut records = parse(&bytes);
+        records.extend(parse(&self.pending));
+        Ok(records)
     }
 
     pub fn size(&self) -> u64 {

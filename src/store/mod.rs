@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -53,10 +53,45 @@ pub enum StoreError {
         flow: String,
         run_id: String,
     },
+    /// Reading or writing the store's files failed; `why` is in plain
+    /// words ("the disk holding /x/.drover is full").
     Io {
         path: PathBuf,
         why: String,
     },
+}
+
+impl StoreError {
+    /// Whether this is a failure to read or write the store's files (a
+    /// full disk, a quota, an I/O error, a read-only file system): an
+    /// operating condition to wait out, not a fault in the data.
+    pub fn is_io(&self) -> bool {
+        matches!(self, StoreError::Io { .. })
+    }
+}
+
+/// An OS error on the store's files in plain words, naming the folder it
+/// is about (`.drover`, which holds the store and its journal).
+pub fn plain_io(dir: &Path, e: &std::io::Error) -> String {
+    let at = dir.display();
+    match e.raw_os_error() {
+        Some(nix::libc::ENOSPC) => format!("the disk holding {at} is full"),
+        Some(nix::libc::EDQUOT) => format!("the disk quota for {at} is used up"),
+        Some(nix::libc::EROFS) => format!("{at} is on a read-only file system"),
+        Some(nix::libc::EIO) => format!("the disk holding {at} reports an I/O error"),
+        Some(nix::libc::EACCES | nix::libc::EPERM) => {
+            format!("drover may not write to {at} (permission denied)")
+        }
+        _ => crate::home::describe(e),
+    }
+}
+
+/// A sled error in plain words (see `plain_io`).
+fn plain_sled(dir: &Path, e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => plain_io(dir, io),
+        other => other.to_string(),
+    }
 }
 
 impl fmt::Display for StoreError {
@@ -203,41 +238,163 @@ pub struct FlowState {
 /// running instance); it closes when the last clone goes.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
     path: PathBuf,
+    /// sled's handles; replaced when sled is reopened after it refused a
+    /// write (None only while that reopening fails).
+    sled: Arc<RwLock<Option<Trees>>>,
+    /// Why sled takes no writes now, in words: after one write to disk
+    /// failed, sled 0.34 refuses every later write (and flush) until it is
+    /// opened again. Its in-memory trees still read as before.
+    broken: Arc<Mutex<Option<String>>>,
+    journal: Arc<Mutex<journal::Journal>>,
+    _closer: Arc<Closer>,
+}
+
+/// One open sled database and its trees.
+#[derive(Clone)]
+struct Trees {
+    db: sled::Db,
     runs: sled::Tree,
     run_ids: sled::Tree,
     tis: sled::Tree,
     tries: sled::Tree,
     flows: sled::Tree,
     versions: sled::Tree,
-    journal: Arc<Mutex<journal::Journal>>,
-    _closer: Arc<Closer>,
+    meta: sled::Tree,
+}
+
+impl Trees {
+    fn of(db: sled::Db) -> sled::Result<Trees> {
+        Ok(Trees {
+            runs: db.open_tree("runs")?,
+            run_ids: db.open_tree("run_ids")?,
+            tis: db.open_tree("tis")?,
+            tries: db.open_tree("tries")?,
+            flows: db.open_tree("flows")?,
+            versions: db.open_tree("versions")?,
+            meta: db.open_tree("meta")?,
+            db,
+        })
+    }
+
+    fn tree(&self, n: u8) -> Option<&sled::Tree> {
+        match n {
+            RUNS => Some(&self.runs),
+            RUN_IDS => Some(&self.run_ids),
+            TIS => Some(&self.tis),
+            TRIES => Some(&self.tries),
+            FLOWS => Some(&self.flows),
+            VERSIONS => Some(&self.versions),
+            _ => None,
+        }
+    }
+
+    /// Applies journal records (changes committed after sled's last flush).
+    fn replay(&self, records: Vec<journal::Record>) -> sled::Result<()> {
+        for r in records {
+            let Some(tree) = self.tree(r.tree) else {
+                continue;
+            };
+            match r.value {
+                Some(v) => tree.insert(r.key, v).map(|_| ())?,
+                None => tree.remove(r.key).map(|_| ())?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Closes the store when the last clone of it goes.
 struct Closer {
-    db: sled::Db,
+    sled: Arc<RwLock<Option<Trees>>>,
     journal: Arc<Mutex<journal::Journal>>,
     path: PathBuf,
 }
 
 impl Drop for Closer {
     /// A clean close folds the journal into sled (a crash leaves it to be
-    /// replayed at the next open) and says the store is free again.
+    /// replayed at the next open) and says the store is free again. When
+    /// sled cannot be flushed (a full disk), the journal stays as it is and
+    /// is replayed at the next open.
     fn drop(&mut self) {
-        let _ = flush_all(&self.db, &self.journal);
+        let trees = self.sled.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(trees) = trees {
+            let _ = flush_all(&trees.db, &self.journal);
+        }
         let _ = std::fs::remove_file(holder_path(&self.path));
     }
 }
 
 /// Flushes sled, then empties the journal it now holds.
-fn flush_all(db: &sled::Db, journal: &Mutex<journal::Journal>) -> std::result::Result<(), String> {
+fn flush_all(db: &sled::Db, journal: &Mutex<journal::Journal>) -> sled::Result<()> {
     // A panic while holding the lock leaves the journal consistent (records
     // are appended whole), so a poisoned lock is still usable.
     let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-    db.flush().map_err(|e| e.to_string())?;
-    journal.reset().map_err(|e| e.to_string())
+    db.flush()?;
+    journal.reset().map_err(sled::Error::Io)
+}
+
+/// Free space below which sled is not reopened: opening writes a segment
+/// and a snapshot, and a failed open leaves a snapshot stub behind.
+const REOPEN_ROOM: u64 = 2 * 1024 * 1024;
+
+/// Bytes free for drover on the file system holding `dir`, if known.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let st = nix::sys::statvfs::statvfs(dir).ok()?;
+    Some(st.blocks_available().saturating_mul(st.fragment_size()))
+}
+
+/// Removes what a snapshot write cut short left behind. sled 0.34 writes a
+/// snapshot to `snap.N.generating` and renames it when complete, but reads
+/// the highest-named `snap.*` file at open, `.generating` ones included:
+/// one left empty by a full disk makes every later open fail as "corrupted
+/// data". A `.generating` file was never complete, so it holds nothing the
+/// older snapshot and the log do not.
+fn remove_snapshot_stubs(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(std::result::Result::ok) {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Opens sled at `dir`, waiting up to `wait` for another holder to let go.
+fn open_sled(dir: &Path, wait: std::time::Duration) -> std::result::Result<sled::Db, OpenError> {
+    remove_snapshot_stubs(dir);
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        // sled keeps every page it has read up to its cache size (1 GiB by
+        // default); runs are read in small windows, so a small cache keeps
+        // memory flat however many runs are stored. No periodic flush:
+        // the journal makes commits durable, and sled is flushed when the
+        // journal grows large and at close. (A periodic flush that fails on
+        // a full disk would make sled refuse every write until reopened.)
+        match sled::Config::new()
+            .path(dir)
+            .cache_capacity(STORE_CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(e) if e.to_string().contains("could not acquire lock") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(OpenError::Locked);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(OpenError::Sled(e)),
+        }
+    }
+}
+
+enum OpenError {
+    Locked,
+    Sled(sled::Error),
 }
 
 /// `store.holder`: the pid and command line of the process that has the
@@ -322,14 +479,15 @@ impl Store {
 
     /// Opens the store, waiting up to `wait` while another process has it.
     pub fn open_waiting(dir: &Path, wait: std::time::Duration) -> Result<Store> {
-        let io = |e: &dyn fmt::Display| StoreError::Io {
+        let state = dir.parent().unwrap_or(dir).to_path_buf();
+        let io = |why: String| StoreError::Io {
             path: dir.to_path_buf(),
-            why: e.to_string(),
+            why,
         };
         // `.drover` and what is in it are the owner's alone; a home made
         // by an older drover is put right here.
         if let Some(parent) = dir.parent() {
-            crate::private::dir(parent).map_err(|e| io(&crate::home::describe(&e)))?;
+            crate::private::dir(parent).map_err(|e| io(plain_io(&state, &e)))?;
             let _ = std::fs::set_permissions(
                 parent,
                 std::os::unix::fs::PermissionsExt::from_mode(crate::private::DIR_MODE),
@@ -337,36 +495,12 @@ impl Store {
         }
         // Commands that only read hold the store for milliseconds: wait a
         // little for one of them rather than fail at once.
-        let deadline = std::time::Instant::now() + wait;
-        let db = loop {
-            // sled keeps every page it has read up to its cache size
-            // (1 GiB by default); runs are read in small windows, so a
-            // small cache keeps memory flat however many runs are stored.
-            match sled::Config::new()
-                .path(dir)
-                .cache_capacity(STORE_CACHE_BYTES)
-                .open()
-            {
-                Ok(db) => break db,
-                Err(e) if e.to_string().contains("could not acquire lock") => {
-                    if std::time::Instant::now() >= deadline {
-                        return Err(StoreError::Locked(dir.to_path_buf()));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => return Err(io(&e)),
-            }
+        let db = match open_sled(dir, wait) {
+            Ok(db) => db,
+            Err(OpenError::Locked) => return Err(StoreError::Locked(dir.to_path_buf())),
+            Err(OpenError::Sled(e)) => return Err(io(plain_sled(&state, &e))),
         };
-        let tree = |name: &str| db.open_tree(name).map_err(|e| io(&e));
-        let versions = tree("versions")?;
-        let (runs, run_ids, tis, tries, flows) = (
-            tree("runs")?,
-            tree("run_ids")?,
-            tree("tis")?,
-            tree("tries")?,
-            tree("flows")?,
-        );
-        let meta = tree("meta")?;
+        let trees = Trees::of(db).map_err(|e| io(plain_sled(&state, &e)))?;
         let command: Vec<String> = std::env::args()
             .enumerate()
             .map(|(i, a)| match i {
@@ -382,41 +516,32 @@ impl Store {
             &holder_path(dir),
             format!("{}\n{}\n", std::process::id(), command.join(" ")).as_bytes(),
         );
-        let (journal, records) =
-            journal::Journal::open(&dir.with_extension("journal")).map_err(|e| io(&e))?;
+        let (journal, records) = journal::Journal::open(&dir.with_extension("journal"))
+            .map_err(|e| io(plain_io(&state, &e)))?;
         let journal = Arc::new(Mutex::new(journal));
+        let meta = trees.meta.clone();
+        let replay = !records.is_empty();
+        trees
+            .replay(records)
+            .map_err(|e| io(plain_sled(&state, &e)))?;
+        let sled = Arc::new(RwLock::new(Some(trees)));
         let store = Store {
-            runs,
-            run_ids,
-            tis,
-            tries,
-            flows,
-            versions,
             path: dir.to_path_buf(),
             _closer: Arc::new(Closer {
-                db: db.clone(),
+                sled: sled.clone(),
                 journal: journal.clone(),
                 path: dir.to_path_buf(),
             }),
-            db,
+            sled,
+            broken: Arc::new(Mutex::new(None)),
             journal,
         };
         // Changes committed to the journal but not yet flushed into sled
         // when drover last stopped.
-        if !records.is_empty() {
-            for r in records {
-                let Some(tree) = store.tree(r.tree) else {
-                    continue;
-                };
-                match r.value {
-                    Some(v) => tree.insert(r.key, v).map(|_| ()),
-                    None => tree.remove(r.key).map(|_| ()),
-                }
-                .map_err(|e| io(&e))?;
-            }
+        if replay {
             store.flush()?;
         }
-        match meta.get("schema").map_err(|e| io(&e))? {
+        match meta.get("schema").map_err(|e| store.err(&e))? {
             Some(v) if v.first().copied().unwrap_or(0) > SCHEMA_VERSION => {
                 return Err(StoreError::Schema {
                     path: dir.to_path_buf(),
@@ -426,18 +551,31 @@ impl Store {
             Some(_) => {}
             None => {
                 meta.insert("schema", &[SCHEMA_VERSION])
-                    .map_err(|e| io(&e))?;
+                    .map_err(|e| store.err(&e))?;
                 store.flush()?;
             }
         }
         Ok(store)
     }
 
-    fn err(&self, e: impl fmt::Display) -> StoreError {
+    /// A store error from sled, in plain words.
+    fn err(&self, e: &sled::Error) -> StoreError {
         StoreError::Io {
             path: self.path.clone(),
-            why: e.to_string(),
+            why: plain_sled(self.state_dir(), e),
         }
+    }
+
+    fn io_err(&self, e: &std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: self.path.clone(),
+            why: plain_io(self.state_dir(), e),
+        }
+    }
+
+    /// `.drover`, the folder holding the store and its journal.
+    fn state_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(&self.path)
     }
 
     /// The home this store belongs to (`HOME/.drover/store`).
@@ -448,15 +586,17 @@ impl Store {
             .unwrap_or(Path::new("."))
     }
 
-    fn tree(&self, n: u8) -> Option<&sled::Tree> {
-        match n {
-            RUNS => Some(&self.runs),
-            RUN_IDS => Some(&self.run_ids),
-            TIS => Some(&self.tis),
-            TRIES => Some(&self.tries),
-            FLOWS => Some(&self.flows),
-            VERSIONS => Some(&self.versions),
-            _ => None,
+    /// The current sled handles (cheap clones), or why there are none.
+    fn t(&self) -> Result<Trees> {
+        let slot = self.sled.read().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(trees) => Ok(trees.clone()),
+            None => Err(StoreError::Io {
+                path: self.path.clone(),
+                why: self
+                    .broken()
+                    .unwrap_or_else(|| "the store is being reopened".into()),
+            }),
         }
     }
 
@@ -466,26 +606,67 @@ impl Store {
         self.journal.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes `value` under `key` in tree `n`, in sled and the journal.
+    /// Why sled takes no writes now, if it does not.
+    fn broken(&self) -> Option<String> {
+        self.broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_broken(&self, why: Option<String>) {
+        *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = why;
+    }
+
+    /// Writes `value` under `key` in tree `n`: into the journal's next
+    /// commit, and into sled. Should sled refuse it (it refuses every write
+    /// once a write to disk failed), the change is still committed with
+    /// the journal and sled gets it when reopened; `commit` then reports
+    /// that the store cannot record until then.
     fn put(&self, n: u8, key: &[u8], value: &[u8]) -> Result<()> {
-        let tree = self.tree(n).ok_or_else(|| self.err("unknown tree"))?;
-        tree.insert(key, value).map_err(|e| self.err(e))?;
-        self.journal().put(n, key, value);
+        let mut journal = self.journal();
+        journal.put(n, key, value);
+        let inserted = self.t().and_then(|t| {
+            let tree = t
+                .tree(n)
+                .ok_or_else(|| self.io_err(&std::io::Error::other("unknown tree")))?;
+            tree.insert(key, value)
+                .map(|_| ())
+                .map_err(|e| self.err(&e))
+        });
+        if let Err(e) = inserted {
+            self.set_broken(Some(e.to_string()));
+        }
         Ok(())
     }
 
     fn remove(&self, n: u8, key: &[u8]) -> Result<()> {
-        let tree = self.tree(n).ok_or_else(|| self.err("unknown tree"))?;
-        tree.remove(key).map_err(|e| self.err(e))?;
-        self.journal().remove(n, key);
+        let mut journal = self.journal();
+        journal.remove(n, key);
+        let removed = self.t().and_then(|t| {
+            let tree = t
+                .tree(n)
+                .ok_or_else(|| self.io_err(&std::io::Error::other("unknown tree")))?;
+            tree.remove(key).map(|_| ()).map_err(|e| self.err(&e))
+        });
+        if let Err(e) = removed {
+            self.set_broken(Some(e.to_string()));
+        }
         Ok(())
     }
 
-    /// Makes every change so far durable: one write and one fdatasync of
-    /// the journal. The engine commits before it acts on a change.
+    /// Makes every change so far durable: one write of the journal (synced
+    /// to disk in the background). The engine commits before it acts on a
+    /// change. Fails while the store cannot record (a full disk, a quota,
+    /// an I/O error...): the changes are kept and the next commit tries
+    /// again. sled, should it have refused writes, is reopened here once
+    /// the journal could be written and the disk has room.
     pub fn commit(&self) -> Result<()> {
         let mut journal = self.journal();
-        journal.commit().map_err(|e| self.err(e))?;
+        journal.commit().map_err(|e| self.io_err(&e))?;
+        if self.broken().is_some() {
+            self.reopen(&mut journal)?;
+        }
         if journal.size() > JOURNAL_LIMIT {
             drop(journal);
             self.flush()?;
@@ -493,15 +674,54 @@ impl Store {
         Ok(())
     }
 
+    /// Opens sled anew after it refused a write, and gives it the journal
+    /// (everything committed since its last flush). Not tried while the
+    /// disk is nearly full (an open there fails, and reads keep working on
+    /// the old handles meanwhile).
+    fn reopen(&self, journal: &mut journal::Journal) -> Result<()> {
+        let broken = self.broken().unwrap_or_default();
+        if free_bytes(self.state_dir()).is_some_and(|free| free < REOPEN_ROOM) {
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                why: broken,
+            });
+        }
+        let records = journal.records().map_err(|e| self.io_err(&e))?;
+        let mut slot = self.sled.write().unwrap_or_else(|p| p.into_inner());
+        // sled holds a lock on its files until its last handle is gone.
+        *slot = None;
+        let db = match open_sled(&self.path, LOCK_WAIT) {
+            Ok(db) => db,
+            Err(OpenError::Locked) => return Err(StoreError::Locked(self.path.clone())),
+            Err(OpenError::Sled(e)) => return Err(self.err(&e)),
+        };
+        let trees = Trees::of(db).map_err(|e| self.err(&e))?;
+        trees.replay(records).map_err(|e| self.err(&e))?;
+        *slot = Some(trees);
+        self.set_broken(None);
+        Ok(())
+    }
+
     /// Makes every change so far durable in sled itself and empties the journal.
     pub fn flush(&self) -> Result<()> {
-        flush_all(&self.db, &self.journal).map_err(|e| self.err(e))
+        let t = self.t()?;
+        flush_all(&t.db, &self.journal).map_err(|e| {
+            let err = self.err(&e);
+            self.set_broken(Some(err.to_string()));
+            err
+        })
     }
 
     /// Stores a new run with its task instances `pending`. Fails if the flow
     /// already has a run with this id. Sets `run.key`.
     pub fn create_run(&self, run: &mut Run, tasks: &[(String, u32)]) -> Result<()> {
-        let seq = self.db.generate_id().map_err(|e| self.err(e))?;
+        let t = self.t()?;
+        let failed = |e: &sled::Error| {
+            let err = self.err(e);
+            self.set_broken(Some(err.to_string()));
+            err
+        };
+        let seq = t.db.generate_id().map_err(|e| failed(&e))?;
         let mut key = prefix(&run.flow);
         key.extend_from_slice(&time_bytes(run.logical));
         key.extend_from_slice(&seq.to_be_bytes());
@@ -525,20 +745,20 @@ impl Store {
             })
             .collect();
         let value = encode(&*run);
-        let outcome = (&self.runs, &self.run_ids, &self.tis).transaction(|(runs, ids, t)| {
+        let mut journal = self.journal();
+        let outcome = (&t.runs, &t.run_ids, &t.tis).transaction(|(runs, ids, tis_tree)| {
             if ids.get(&id_key)?.is_some() {
                 return sled::transaction::abort(());
             }
             ids.insert(id_key.as_slice(), run.key.0.as_slice())?;
             runs.insert(run.key.0.as_slice(), value.as_slice())?;
             for (k, v) in &tis {
-                t.insert(k.as_slice(), v.as_slice())?;
+                tis_tree.insert(k.as_slice(), v.as_slice())?;
             }
             Ok(())
         });
         match outcome {
             Ok(()) => {
-                let mut journal = self.journal();
                 journal.put(RUN_IDS, &id_key, &run.key.0);
                 journal.put(RUNS, &run.key.0, &value);
                 for (k, v) in &tis {
@@ -550,7 +770,7 @@ impl Store {
                 flow: run.flow.clone(),
                 run_id: run.id.clone(),
             }),
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(self.err(e)),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(failed(&e)),
         }
     }
 
@@ -562,7 +782,7 @@ impl Store {
 
     /// A run by its store key.
     pub fn run_by_key(&self, key: &RunKey) -> Result<Option<Run>> {
-        match self.runs.get(&key.0).map_err(|e| self.err(e))? {
+        match self.t()?.runs.get(&key.0).map_err(|e| self.err(&e))? {
             Some(bytes) => self.read_run(&key.0, &bytes).map(Some),
             None => Ok(None),
         }
@@ -571,10 +791,10 @@ impl Store {
     pub fn run(&self, flow: &str, run_id: &str) -> Result<Option<Run>> {
         let mut id_key = prefix(flow);
         id_key.extend_from_slice(run_id.as_bytes());
-        let Some(key) = self.run_ids.get(id_key).map_err(|e| self.err(e))? else {
+        let Some(key) = self.t()?.run_ids.get(id_key).map_err(|e| self.err(&e))? else {
             return Ok(None);
         };
-        match self.runs.get(&key).map_err(|e| self.err(e))? {
+        match self.t()?.runs.get(&key).map_err(|e| self.err(&e))? {
             Some(bytes) => self.read_run(&key, &bytes).map(Some),
             None => Ok(None),
         }
@@ -582,12 +802,13 @@ impl Store {
 
     /// The newest `n` runs of a flow by logical time, newest first.
     pub fn latest_runs(&self, flow: &str, n: usize) -> Result<Vec<Run>> {
-        self.runs
+        self.t()?
+            .runs
             .scan_prefix(prefix(flow))
             .rev()
             .take(n)
             .map(|item| {
-                let (k, v) = item.map_err(|e| self.err(e))?;
+                let (k, v) = item.map_err(|e| self.err(&e))?;
                 self.read_run(&k, &v)
             })
             .collect()
@@ -597,8 +818,8 @@ impl Store {
     /// person means by `latest` right after starting one.
     pub fn newest_run(&self, flow: &str) -> Result<Option<Run>> {
         let mut newest: Option<sled::IVec> = None;
-        for key in self.runs.scan_prefix(prefix(flow)).keys() {
-            let key = key.map_err(|e| self.err(e))?;
+        for key in self.t()?.runs.scan_prefix(prefix(flow)).keys() {
+            let key = key.map_err(|e| self.err(&e))?;
             // The key ends with the run's creation sequence number.
             let seq = |k: &[u8]| k.get(k.len().saturating_sub(8)..).map(<[u8]>::to_vec);
             if newest.as_ref().is_none_or(|n| seq(&key) > seq(n)) {
@@ -606,7 +827,7 @@ impl Store {
             }
         }
         match newest {
-            Some(key) => match self.runs.get(&key).map_err(|e| self.err(e))? {
+            Some(key) => match self.t()?.runs.get(&key).map_err(|e| self.err(&e))? {
                 Some(bytes) => self.read_run(&key, &bytes).map(Some),
                 None => Ok(None),
             },
@@ -616,8 +837,8 @@ impl Store {
 
     /// The logical time of a flow's newest run of `kind`.
     pub fn last_logical(&self, flow: &str, kind: RunKind) -> Result<Option<DateTime<Utc>>> {
-        for item in self.runs.scan_prefix(prefix(flow)).rev() {
-            let (k, v) = item.map_err(|e| self.err(e))?;
+        for item in self.t()?.runs.scan_prefix(prefix(flow)).rev() {
+            let (k, v) = item.map_err(|e| self.err(&e))?;
             let run = self.read_run(&k, &v)?;
             if run.kind == kind {
                 return Ok(Some(run.logical));
@@ -629,8 +850,8 @@ impl Store {
     /// Every run of every flow that is not finished (for resuming at start).
     pub fn active_runs(&self) -> Result<Vec<Run>> {
         let mut out = Vec::new();
-        for item in self.runs.iter() {
-            let (k, v) = item.map_err(|e| self.err(e))?;
+        for item in self.t()?.runs.iter() {
+            let (k, v) = item.map_err(|e| self.err(&e))?;
             let run = self.read_run(&k, &v)?;
             if !run.state.is_done() {
                 out.push(run);
@@ -646,10 +867,11 @@ impl Store {
     /// A run's task instances, in key order (by task id).
     pub fn task_instances(&self, run: &Run) -> Result<Vec<TaskInstance>> {
         let keep = run.key.0.len();
-        self.tis
+        self.t()?
+            .tis
             .scan_prefix(&run.key.0)
             .map(|item| {
-                let (k, v) = item.map_err(|e| self.err(e))?;
+                let (k, v) = item.map_err(|e| self.err(&e))?;
                 debug_assert!(k.len() > keep);
                 decode("tis", &k, &v)
             })
@@ -658,7 +880,7 @@ impl Store {
 
     pub fn task_instance(&self, run: &Run, task: &str) -> Result<Option<TaskInstance>> {
         let key = ti_key(&run.key, task);
-        match self.tis.get(&key).map_err(|e| self.err(e))? {
+        match self.t()?.tis.get(&key).map_err(|e| self.err(&e))? {
             Some(v) => decode("tis", &key, &v).map(Some),
             None => Ok(None),
         }
@@ -683,17 +905,18 @@ impl Store {
 
     /// A task's tries, oldest first.
     pub fn tries(&self, run: &Run, task: &str) -> Result<Vec<Try>> {
-        self.tries
+        self.t()?
+            .tries
             .scan_prefix(tries_prefix(&run.key, task))
             .map(|item| {
-                let (k, v) = item.map_err(|e| self.err(e))?;
+                let (k, v) = item.map_err(|e| self.err(&e))?;
                 decode("tries", &k, &v)
             })
             .collect()
     }
 
     pub fn flow_state(&self, flow: &str) -> Result<Option<FlowState>> {
-        match self.flows.get(flow).map_err(|e| self.err(e))? {
+        match self.t()?.flows.get(flow).map_err(|e| self.err(&e))? {
             Some(v) => decode("flows", flow.as_bytes(), &v).map(Some),
             None => Ok(None),
         }
@@ -707,12 +930,13 @@ impl Store {
     pub fn delete_run(&self, run: &Run) -> Result<()> {
         let mut id_key = prefix(&run.flow);
         id_key.extend_from_slice(run.id.as_bytes());
-        for (n, tree) in [(TIS, &self.tis), (TRIES, &self.tries)] {
+        let t = self.t()?;
+        for (n, tree) in [(TIS, &t.tis), (TRIES, &t.tries)] {
             let keys: Vec<sled::IVec> = tree
                 .scan_prefix(&run.key.0)
                 .keys()
                 .collect::<std::result::Result<_, _>>()
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| self.err(&e))?;
             for k in keys {
                 self.remove(n, &k)?;
             }
@@ -725,8 +949,8 @@ impl Store {
     /// returns them so their logs can go too. Unfinished runs are kept.
     pub fn prune(&self, flow: &str, keep: usize) -> Result<Vec<Run>> {
         let mut removed = Vec::new();
-        for item in self.runs.scan_prefix(prefix(flow)).rev().skip(keep) {
-            let (k, v) = item.map_err(|e| self.err(e))?;
+        for item in self.t()?.runs.scan_prefix(prefix(flow)).rev().skip(keep) {
+            let (k, v) = item.map_err(|e| self.err(&e))?;
             let run = self.read_run(&k, &v)?;
             if run.state.is_done() {
                 removed.push(run);
@@ -805,9 +1029,10 @@ impl Store {
     pub fn put_flow_version(&self, flow: &str, version: &str, text: &str) -> Result<()> {
         let key = format!("{flow}\0{version}");
         if self
+            .t()?
             .versions
             .contains_key(key.as_bytes())
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.err(&e))?
         {
             return Ok(());
         }
@@ -817,7 +1042,12 @@ impl Store {
     /// A flow file's text as it was at `version`.
     pub fn flow_version(&self, flow: &str, version: &str) -> Result<Option<String>> {
         let key = format!("{flow}\0{version}");
-        match self.versions.get(key.as_bytes()).map_err(|e| self.err(e))? {
+        match self
+            .t()?
+            .versions
+            .get(key.as_bytes())
+            .map_err(|e| self.err(&e))?
+        {
             Some(v) => decode("versions", key.as_bytes(), &v).map(Some),
             None => Ok(None),
         }
@@ -825,7 +1055,8 @@ impl Store {
 
     /// How many runs a flow has (a key-only scan).
     pub fn run_count(&self, flow: &str) -> usize {
-        self.runs.scan_prefix(prefix(flow)).keys().count()
+        self.t()
+            .map_or(0, |t| t.runs.scan_prefix(prefix(flow)).keys().count())
     }
 }
 
@@ -964,5 +1195,114 @@ mod tests {
             .map(|r| r.id)
             .collect();
         assert_eq!(left, ["r5", "r4", "r1"]);
+    }
+
+    /// A 20 MB tmpfs, unmounted when dropped; None (the test is skipped,
+    /// saying why) unless this runs as root and the mount works.
+    struct Tmpfs(tempfile::TempDir);
+
+    impl Tmpfs {
+        fn new() -> Option<Tmpfs> {
+            if !nix::unistd::geteuid().is_root() {
+                eprintln!("skipped: mounting a tmpfs needs root");
+                return None;
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let status = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=20m", "tmpfs"])
+                .arg(dir.path())
+                .status();
+            match status {
+                Ok(s) if s.success() => Some(Tmpfs(dir)),
+                other => {
+                    eprintln!("skipped: cannot mount a tmpfs: {other:?}");
+                    None
+                }
+            }
+        }
+
+        /// Fills the file system with `filler` until a write fails.
+        fn fill(&self) {
+            use std::io::Write;
+            let mut f = std::fs::File::create(self.0.path().join("filler")).unwrap();
+            for size in [1 << 16, 512, 1] {
+                let block = vec![7u8; size];
+                while f.write_all(&block).is_ok() {}
+            }
+        }
+
+        fn free(&self) {
+            std::fs::remove_file(self.0.path().join("filler")).unwrap();
+        }
+    }
+
+    impl Drop for Tmpfs {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(self.0.path())
+                .status();
+        }
+    }
+
+    #[test]
+    fn a_full_disk_holds_changes_until_there_is_room_again() {
+        let Some(disk) = Tmpfs::new() else { return };
+        let path = disk.0.path().join(".drover").join("store");
+        let store = Store::open(&path).unwrap();
+        let mut r = run("f", "r1", "2026-01-01T00:00:00Z");
+        store.create_run(&mut r, &[("a".into(), 1)]).unwrap();
+        store.commit().unwrap();
+        store.flush().unwrap();
+        disk.fill();
+        r.params.insert("first".into(), "x".repeat(3000));
+        store.put_run(&r).unwrap();
+        let e = store.commit().unwrap_err();
+        assert!(e.is_io(), "{e}");
+        assert!(e.to_string().contains("is full"), "{e}");
+        // A failed flush makes sled refuse every later write: the change
+        // after it is held by the journal alone.
+        assert!(store.flush().is_err());
+        r.params.insert("second".into(), "2".into());
+        store.put_run(&r).unwrap();
+        assert!(store.commit().is_err(), "committed on a full disk");
+        assert!(
+            store
+                .create_run(&mut run("f", "r2", "2026-01-02T00:00:00Z"), &[])
+                .is_err()
+        );
+        let read = store.run("f", "r1").unwrap().unwrap();
+        assert!(
+            read.params.contains_key("first"),
+            "sled still reads what it took"
+        );
+        disk.free();
+        store.commit().unwrap();
+        let read = store.run("f", "r1").unwrap().unwrap();
+        assert_eq!(read.params, r.params, "reopened sled has every change");
+        store
+            .create_run(&mut run("f", "r2", "2026-01-02T00:00:00Z"), &[])
+            .unwrap();
+        store.commit().unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.run("f", "r1").unwrap().unwrap().params, r.params);
+        assert!(store.run("f", "r2").unwrap().is_some());
+        drop(store);
+        // On a full disk the store opens for reading (sled writes nothing
+        // at open without its periodic flush) and cannot commit; were the
+        // open to fail, it says why plainly. Either way the store is as it was.
+        disk.fill();
+        match Store::open(&path) {
+            Ok(store) => {
+                assert_eq!(store.run("f", "r1").unwrap().unwrap().params, r.params);
+                store.put_run(&r).unwrap();
+                assert!(store.commit().unwrap_err().to_string().contains("is full"));
+            }
+            Err(e) => assert!(e.to_string().contains("is full"), "{e}"),
+        }
+        disk.free();
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.run("f", "r1").unwrap().unwrap().params, r.params);
     }
 }

@@ -396,7 +396,13 @@ impl App {
             .is_none_or(|old| versions(old) != versions(&status))
             || problems != self.problems;
         let load_changed = self.status.as_ref().is_none_or(|old| {
-            (old.running, old.queued, &old.pools) != (status.running, status.queued, &status.pools)
+            (old.running, old.queued, &old.pools, &old.storage)
+                != (
+                    status.running,
+                    status.queued,
+                    &status.pools,
+                    &status.storage,
+                )
         });
         self.status = Some(status);
         self.problems = problems;
@@ -669,6 +675,8 @@ impl App {
                 });
                 true
             }
+            // The status bar says it, from the status this event fetches.
+            EngineEvent::Storage { .. } => true,
         }
     }
 

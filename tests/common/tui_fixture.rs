@@ -126,6 +126,7 @@ pub fn status(flows: &[Arc<Flow>], running: usize) -> Status {
         parallelism: 4,
         pools: vec![("gpu".to_string(), 0, 1)],
         flows: flows.to_vec(),
+        storage: None,
     }
 }
 

@@ -303,6 +303,9 @@ fn health(app: &App, compact: bool) -> Line<'static> {
                 text.push_str(&format!(" {name}{used}/{size}"));
             }
             spans.push(Span::styled(format!("{text} "), theme.status()));
+            if s.storage.is_some() {
+                spans.push(Span::styled("⚠ cannot record ", theme.warning()));
+            }
         }
         Some(s) => {
             spans.push(Span::styled(
@@ -318,7 +321,13 @@ fn health(app: &App, compact: bool) -> Line<'static> {
                     theme.status(),
                 ));
             }
-            spans.push(Span::styled(" · scheduler ok ", theme.status()));
+            match &s.storage {
+                Some(u) => spans.push(Span::styled(
+                    format!(" · ⚠ cannot record: {} ", fit(&u.why, 48)),
+                    theme.warning(),
+                )),
+                None => spans.push(Span::styled(" · scheduler ok ", theme.status())),
+            }
         }
         None => spans.push(Span::styled(" scheduler starting ", theme.warning())),
     }
