@@ -1526,35 +1526,19 @@ mod tests {
         }
     }
 
+    /// Large random graphs lay out whole (how fast is measured by
+    /// `cargo bench --bench tui`, not here: a busy machine must not fail a
+    /// test).
     #[test]
-    fn two_hundred_nodes_are_fast() {
+    fn two_hundred_and_five_hundred_nodes_lay_out() {
         let deps = random_dag(200, 42);
         let edges: usize = deps.iter().map(Vec::len).sum();
         assert!((250..=350).contains(&edges), "{edges} edges");
         let names = labels(200);
-        let names = refs(&names);
-        // Best of three, so a busy machine does not fail the test.
-        let took = (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                let l = layout(&names, &deps);
-                assert_eq!(l.nodes.len(), 200);
-                t.elapsed()
-            })
-            .min()
-            .unwrap_or_default();
-        assert!(took.as_millis() < 50, "200 nodes took {took:?}");
-
+        assert_eq!(layout(&refs(&names), &deps).nodes.len(), 200);
         let big = random_dag(500, 43);
         let names = labels(500);
-        let t = Instant::now();
-        let l = layout(&refs(&names), &big);
-        assert!(
-            t.elapsed().as_secs() < 2,
-            "500 nodes took {:?}",
-            t.elapsed()
-        );
-        assert_eq!(l.nodes.len(), 500);
+        assert_eq!(layout(&refs(&names), &big).nodes.len(), 500);
     }
 
     #[test]
