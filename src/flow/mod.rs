@@ -197,6 +197,22 @@ impl Flow {
     }
 }
 
+impl Flow {
+    /// The latest fire time at or before `at` within `start`..`end`, found
+    /// in one step however many fire times lie before it.
+    ///
+    /// Steps: search back from `at`, or from `end` when that is earlier;
+    /// a fire time before `start` does not count.
+    pub fn latest_fire_time(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let until = self.end.map_or(at, |end| end.min(at));
+        let t = self
+            .schedule
+            .as_ref()?
+            .prev_at_or_before(self.timezone, until)?;
+        self.start.is_none_or(|start| t >= start).then_some(t)
+    }
+}
+
 /// A TOML syntax error as a diagnostic.
 fn toml_error(src: &Source<'_>, err: &toml::de::Error) -> Diagnostic {
     let span = err.span().unwrap_or(0..0);
