@@ -5,7 +5,12 @@
 //!     command runs (the task writes the time), median of 20; set against
 //!     starting the same `sh` directly;
 //! (b) idle RSS of serve with the example flows plus 10,000 stored runs,
-//!     against serve on the same flows with no runs.
+//!     against serve on the same flows with no runs;
+//! (c) unpause → first task start of a flow on a per-second schedule with
+//!     `start` ten years back and `catchup = false`, serve already up:
+//!     from just before `drover unpause` to the task's first command,
+//!     median of 10 flows; set against the same flow starting yesterday
+//!     and against (a).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -104,6 +109,16 @@ fn main() {
         lat / base
     );
 
+    // (c) unpause after a decade of missed per-second fire times.
+    let (decade, recent) = unpause_latencies();
+    println!("(c) unpause → first task start, per-second flow, catchup = false:");
+    println!("    start ten years back: {decade:.1} ms median");
+    println!(
+        "    start yesterday: {recent:.1} ms ({:.2}x); a plain trigger (a): {lat:.1} ms ({:.2}x)",
+        decade / recent,
+        decade / lat
+    );
+
     // (b) idle RSS with 10,000 stored runs.
     let empty = tempfile::tempdir().unwrap();
     example_home(empty.path());
@@ -124,4 +139,69 @@ fn main() {
         rss[0] as f64 / 1024.0,
         rss[1] as f64 / rss[0].max(1) as f64
     );
+}
+
+/// Medians of (c): unpause → first task start for ten paused flows whose
+/// `start` is ten years back, and for ten whose `start` is yesterday, all
+/// in one serve. Each flow is unpaused once (its first run after that is
+/// the one measured), then paused again so its per-second runs stop.
+fn unpause_latencies() -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::create_dir_all(home.join("flows")).unwrap();
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
+    let kinds = [
+        ("decade", "2016-01-01".to_string()),
+        ("recent", yesterday.to_string()),
+    ];
+    for (kind, start) in &kinds {
+        for i in 0..10 {
+            let stamp = home.join(format!("{kind}{i}.stamp"));
+            std::fs::write(
+                home.join(format!("flows/{kind}{i}.toml")),
+                format!(
+                    "schedule = \"*/1 * * * * *\"\nstart = \"{start}\"\ncatchup = false\npaused = true\n[tasks.t]\ncmd = \"[ -e {s} ] || date +%s%N > {s}\"\n",
+                    s = stamp.display()
+                ),
+            )
+            .unwrap();
+        }
+    }
+    let s = serve(home);
+    wait_for("the socket", || home.join(".drover/drover.sock").exists());
+    let drover = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(args)
+            .env("DROVER_HOME", home)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mut medians = Vec::new();
+    for (kind, _) in &kinds {
+        let mut latencies = Vec::new();
+        for i in 0..10 {
+            let flow = format!("{kind}{i}");
+            let stamp = home.join(format!("{flow}.stamp"));
+            let before = now_ns();
+            drover(&["unpause", &flow]);
+            wait_for("the unpaused flow's task", || {
+                std::fs::read_to_string(&stamp).is_ok_and(|t| t.trim().len() > 10)
+            });
+            let at: u128 = std::fs::read_to_string(&stamp)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            latencies.push(at.saturating_sub(before) as f64 / 1e6);
+            drover(&["pause", &flow]);
+        }
+        medians.push(median(latencies));
+    }
+    stop(s);
+    (medians[0], medians[1])
 }

@@ -130,6 +130,76 @@ fn a_paused_flow_makes_no_runs_and_unpausing_runs_only_the_latest() {
     assert!(!ids.is_empty() && ids.len() < 10, "{} runs", ids.len());
 }
 
+/// Lines of drover.log containing `text`, read from the file (no socket,
+/// so a busy engine cannot make the reading wait).
+fn log_lines(home: &TestHome, text: &str) -> Vec<String> {
+    std::fs::read_to_string(home.path().join(".drover/drover.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(text))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Unpausing a flow that missed ten years of per-second fire times, with
+/// serve running: one run for the latest of them, and no stall for the
+/// other flows. Before `prev_at_or_before`, serve walked every missed fire
+/// time first: ~40 s optimised and minutes in a debug build, during which
+/// no flow got a run.
+#[test]
+fn unpausing_after_a_decade_of_seconds_stalls_nothing() {
+    let home = TestHome::new();
+    home.flow(
+        "p",
+        "schedule = \"*/1 * * * * *\"\nstart = \"2016-01-01\"\ncatchup = false\npaused = true\n[tasks.t]\ncmd = \"true\"\n",
+    );
+    home.flow("m", "[tasks.t]\ncmd = \"true\"\n");
+    let s = serve_ready(&home);
+    let unpause = home.drover(&["unpause", "p"]);
+    assert_eq!(unpause.code, 0, "{}", unpause.stderr);
+    let unpaused = chrono::Utc::now();
+    // The trigger goes in a child of its own: on a stalled engine it would
+    // wait for its answer, and the bounded loop below must still fail.
+    let _trigger = Guard(
+        Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["trigger", "m"])
+            .env("DROVER_HOME", home.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start drover trigger"),
+    );
+    // Generous for a loaded machine: with the fix this takes well under 1 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let p_done = !log_lines(&home, "✓ run p scheduled__").is_empty();
+        let m_done = !log_lines(&home, "✓ run m manual__").is_empty();
+        if p_done && m_done {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "30 s after unpausing, p ran: {p_done}, m ran: {m_done}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(stop(s), 0);
+    // The first run after unpausing is for the latest second, not 2016.
+    let ids = run_ids(&home, "p");
+    let first = ids.last().expect("p has a run");
+    let logical = first
+        .strip_prefix("scheduled__")
+        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        .unwrap_or_else(|| panic!("run id {first}"));
+    assert!(
+        (logical - unpaused).num_seconds().abs() < 30,
+        "first run {first}, unpaused at {unpaused}"
+    );
+    // Serve kept ticking p every second until stopped: a handful of runs,
+    // each a distinct recent second.
+    assert!(ids.len() < 60, "{} runs", ids.len());
+}
+
 #[test]
 fn serve_picks_up_a_cleared_run() {
     let home = TestHome::new();

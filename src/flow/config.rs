@@ -97,7 +97,7 @@ pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<
                 .copied()
                 .chain(themes.iter().map(String::as_str))
                 .collect();
-            let hint = suggest::did_you_mean(name, all.iter().copied());
+            let hint = suggest::did_you_mean_within(name, all.iter().copied(), &mut ck.suggest);
             ck.error(
                 span,
                 format!(
@@ -168,9 +168,8 @@ pub fn parse_config(path: &Path, text: &str, themes: &[String]) -> (Config, Vec<
             config.keep_runs = n as usize;
         }
     }
-    ck.diags.sort_by_key(|d| (d.line, d.col));
-    config.complete = ck.diags.is_empty();
-    (config, ck.diags)
+    config.complete = !ck.has_errors();
+    (config, ck.into_diagnostics())
 }
 
 #[cfg(test)]

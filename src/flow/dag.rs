@@ -100,6 +100,136 @@ pub fn depends_on(deps: &[Vec<usize>], node: usize, upstream: usize) -> bool {
     false
 }
 
+/// Answers "is `upstream` an ancestor of `node`?" for many pairs of one
+/// acyclic graph, each in a bounded number of steps.
+///
+/// Steps per question: a direct dependency (binary search) is yes; a node
+/// that comes later in the topological order than `node` is no; then a
+/// search up from `node` that never looks at nodes before `upstream` in the
+/// order (they cannot lie between the two), for at most `LOCAL_STEPS`
+/// nodes; failing that, the set of everything downstream of `upstream`,
+/// found once and kept. Those sets draw on a budget; once it is spent the
+/// answer is `None` (unknown), so a hostile file costs bounded work.
+pub struct Ancestry<'d> {
+    deps: &'d [Vec<usize>],
+    dependents: Vec<Vec<usize>>,
+    sorted_deps: Vec<Vec<usize>>,
+    position: Vec<usize>,
+    downstream: std::collections::HashMap<usize, Vec<u64>>,
+    seen: Vec<u32>,
+    epoch: u32,
+    budget: usize,
+}
+
+impl<'d> Ancestry<'d> {
+    /// Nodes looked at by one search up before falling back to a kept set.
+    const LOCAL_STEPS: usize = 256;
+
+    /// `order` must be a topological order of `deps` (from [`topo_order`]).
+    /// `budget` bounds, in nodes and edges visited plus words stored, the
+    /// work of all downstream sets together.
+    pub fn new(deps: &'d [Vec<usize>], order: &[usize], budget: usize) -> Self {
+        let n = deps.len();
+        let mut dependents = vec![Vec::new(); n];
+        for (node, ds) in deps.iter().enumerate() {
+            for &d in ds {
+                dependents[d].push(node);
+            }
+        }
+        let mut position = vec![0; n];
+        for (p, &node) in order.iter().enumerate() {
+            position[node] = p;
+        }
+        let sorted_deps = deps
+            .iter()
+            .map(|ds| {
+                let mut ds = ds.clone();
+                ds.sort_unstable();
+                ds
+            })
+            .collect();
+        Ancestry {
+            deps,
+            dependents,
+            sorted_deps,
+            position,
+            downstream: std::collections::HashMap::new(),
+            seen: vec![0; n],
+            epoch: 0,
+            budget,
+        }
+    }
+
+    /// Whether `node` depends on `upstream`, directly or not; `None` when
+    /// the budget ran out before that was known.
+    pub fn is_upstream(&mut self, upstream: usize, node: usize) -> Option<bool> {
+        if self.sorted_deps[node].binary_search(&upstream).is_ok() {
+            return Some(true);
+        }
+        if upstream == node || self.position[upstream] > self.position[node] {
+            return Some(false);
+        }
+        if let Some(set) = self.downstream.get(&upstream) {
+            return Some(set[node / 64] & (1 << (node % 64)) != 0);
+        }
+        if let Some(found) = self.search_up(upstream, node) {
+            return Some(found);
+        }
+        let set = self.downstream_of(upstream)?;
+        let found = set[node / 64] & (1 << (node % 64)) != 0;
+        self.downstream.insert(upstream, set);
+        Some(found)
+    }
+
+    /// A search up from `node` for `upstream` over nodes not before it in
+    /// the order; `None` if it needed more than `LOCAL_STEPS` nodes.
+    fn search_up(&mut self, upstream: usize, node: usize) -> Option<bool> {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.seen.fill(0);
+            self.epoch = 1;
+        }
+        let floor = self.position[upstream];
+        let mut stack = vec![node];
+        let mut steps = 0;
+        while let Some(n) = stack.pop() {
+            for &d in &self.deps[n] {
+                if d == upstream {
+                    return Some(true);
+                }
+                if self.position[d] > floor && self.seen[d] != self.epoch {
+                    self.seen[d] = self.epoch;
+                    steps += 1;
+                    if steps > Self::LOCAL_STEPS {
+                        return None;
+                    }
+                    stack.push(d);
+                }
+            }
+        }
+        Some(false)
+    }
+
+    /// Every node downstream of `upstream` as a bit set, if the budget
+    /// covers finding it.
+    fn downstream_of(&mut self, upstream: usize) -> Option<Vec<u64>> {
+        let words = self.deps.len().div_ceil(64);
+        self.budget = self.budget.checked_sub(words)?;
+        let mut set = vec![0u64; words];
+        let mut stack = vec![upstream];
+        while let Some(n) = stack.pop() {
+            self.budget = self.budget.checked_sub(1 + self.dependents[n].len())?;
+            for &next in &self.dependents[n] {
+                if set[next / 64] & (1 << (next % 64)) == 0 {
+                    set[next / 64] |= 1 << (next % 64);
+                    stack.push(next);
+                }
+            }
+        }
+        Some(set)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +265,53 @@ mod tests {
         assert!(!depends_on(&deps, 3, 0));
         assert!(!depends_on(&deps, 2, 3));
         assert_eq!(reachable(&deps, 2), vec![true, true, false, false]);
+    }
+
+    #[test]
+    fn ancestry_agrees_with_a_full_search() {
+        // A chain of 2,000 with shortcuts, and a second chain beside it.
+        let n = 4000;
+        let deps: Vec<Vec<usize>> = (0..n)
+            .map(|i| match i {
+                0 | 2000 => vec![],
+                _ if i % 7 == 0 && i > 2000 + 10 => vec![i - 1, i - 10],
+                _ => vec![i - 1],
+            })
+            .collect();
+        let order = topo_order(&deps).unwrap();
+        let mut ancestry = Ancestry::new(&deps, &order, usize::MAX);
+        for (up, node) in [
+            (0, 1999),
+            (0, 2000),
+            (1998, 1999),
+            (1000, 1002),
+            (2001, 3999),
+            (3999, 2001),
+            (5, 5),
+            (1999, 2500),
+        ] {
+            assert_eq!(
+                ancestry.is_upstream(up, node),
+                Some(depends_on(&deps, node, up)),
+                "{up} {node}"
+            );
+        }
+        // Out of budget: unknown, never a wrong answer.
+        let mut poor = Ancestry::new(&deps, &order, 10);
+        assert_eq!(poor.is_upstream(0, 1999), None);
+        assert_eq!(poor.is_upstream(1998, 1999), Some(true));
+        assert_eq!(poor.is_upstream(1999, 0), Some(false));
+    }
+
+    #[test]
+    fn a_long_chain_orders_without_recursion() {
+        let n = 200_000;
+        let deps: Vec<Vec<usize>> = (0..n)
+            .map(|i| if i == 0 { vec![] } else { vec![i - 1] })
+            .collect();
+        assert_eq!(topo_order(&deps).map(|o| o.len()), Ok(n));
+        let mut cyclic = deps.clone();
+        cyclic[0] = vec![n - 1];
+        assert_eq!(topo_order(&cyclic).map_err(|c| c.len()), Err(n + 1));
     }
 }

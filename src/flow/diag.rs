@@ -40,33 +40,56 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Bytes between two checkpoints of [`Source`]'s character counts.
+const CHECKPOINT_BYTES: usize = 256;
+
 /// A file's text with what is needed to turn byte offsets into line:col.
 pub struct Source<'a> {
     pub path: &'a Path,
     pub text: &'a str,
     line_starts: Vec<usize>,
+    /// How many characters start before byte `i * CHECKPOINT_BYTES`, so a
+    /// column costs at most one checkpoint's bytes to count, not its line's:
+    /// many errors on one long line stay linear.
+    chars_before: Vec<usize>,
 }
 
 impl<'a> Source<'a> {
+    /// Indexes line starts and character checkpoints in one pass each.
     pub fn new(path: &'a Path, text: &'a str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let mut chars_before = Vec::with_capacity(text.len() / CHECKPOINT_BYTES + 1);
+        let mut count = 0;
+        chars_before.push(0);
+        for chunk in text.as_bytes().chunks(CHECKPOINT_BYTES) {
+            count += char_starts(chunk);
+            chars_before.push(count);
+        }
         Source {
             path,
             text,
             line_starts,
+            chars_before,
         }
     }
 
-    /// 1-based line and character column of a byte offset (clamped to the text).
+    /// Characters that start before byte `offset` (at most the text's length).
+    fn chars_until(&self, offset: usize) -> usize {
+        let checkpoint = offset / CHECKPOINT_BYTES;
+        let from = checkpoint * CHECKPOINT_BYTES;
+        self.chars_before[checkpoint] + char_starts(&self.text.as_bytes()[from..offset])
+    }
+
+    /// 1-based line and character column of a byte offset (clamped to the
+    /// text). An offset inside a character counts that character as before it.
+    /// Costs a binary search over lines and at most `CHECKPOINT_BYTES` bytes
+    /// counted twice, however long the line.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = self.chars_until(offset) - self.chars_until(start);
         (line + 1, col + 1)
     }
 
@@ -79,6 +102,11 @@ impl<'a> Source<'a> {
             message: message.into(),
         }
     }
+}
+
+/// How many UTF-8 characters start in `bytes` (bytes that do not continue one).
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 #[cfg(test)]
@@ -96,5 +124,17 @@ mod tests {
         assert_eq!(src.position(10), (2, 4));
         assert_eq!(src.position(15), (4, 1));
         assert_eq!(src.position(999), (4, 2));
+    }
+
+    #[test]
+    fn columns_on_a_long_line_count_characters_across_checkpoints() {
+        let path = Path::new("f.toml");
+        let text = format!("x\n{}{}", "é".repeat(1000), "a".repeat(1000));
+        let src = Source::new(path, &text);
+        // Line 2 starts at byte 2; each "é" is two bytes.
+        assert_eq!(src.position(2), (2, 1));
+        assert_eq!(src.position(2 + 2 * 999), (2, 1000));
+        assert_eq!(src.position(2 + 2 * 1000 + 500), (2, 1501));
+        assert_eq!(src.position(text.len()), (2, 2001));
     }
 }

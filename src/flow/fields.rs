@@ -14,10 +14,19 @@ use super::suggest;
 
 pub type Value<'i> = Spanned<DeValue<'i>>;
 
-/// Collects diagnostics for one source file.
+/// Most errors listed for one file; the rest are counted in a last line.
+pub const MAX_ERRORS: usize = 200;
+
+/// Collects diagnostics for one source file: the first `MAX_ERRORS` in
+/// line order, and a count of the rest.
 pub struct Checker<'s> {
     pub src: &'s Source<'s>,
-    pub diags: Vec<Diagnostic>,
+    diags: Vec<Diagnostic>,
+    /// Errors found past the first `MAX_ERRORS`, and where the first of them is.
+    dropped: usize,
+    first_dropped: Option<(usize, usize)>,
+    /// Shared by this file's "did you mean" searches over declared names.
+    pub suggest: suggest::Budget,
 }
 
 impl<'s> Checker<'s> {
@@ -25,12 +34,60 @@ impl<'s> Checker<'s> {
         Checker {
             src,
             diags: Vec::new(),
+            dropped: 0,
+            first_dropped: None,
+            suggest: suggest::Budget::new(suggest::Budget::PER_FILE),
         }
     }
 
+    /// Records an error at `span`. Keeps memory bounded however many come:
+    /// once twice `MAX_ERRORS` are held, they are sorted by position and
+    /// only the first `MAX_ERRORS` kept, the others counted.
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         let diag = self.src.diagnostic(span, message);
         self.diags.push(diag);
+        if self.diags.len() >= 2 * MAX_ERRORS {
+            self.keep_first();
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.diags.is_empty()
+    }
+
+    /// Sorts the errors held by position (stable: same-place errors stay in
+    /// the order found) and counts those past `MAX_ERRORS` as dropped.
+    fn keep_first(&mut self) {
+        self.diags.sort_by_key(|d| (d.line, d.col));
+        if self.diags.len() > MAX_ERRORS {
+            for d in self.diags.drain(MAX_ERRORS..) {
+                self.dropped += 1;
+                let at = (d.line, d.col);
+                if self.first_dropped.is_none_or(|f| at < f) {
+                    self.first_dropped = Some(at);
+                }
+            }
+        }
+    }
+
+    /// The errors in line order; past `MAX_ERRORS`, a last line says how
+    /// many more there are, at the first of them.
+    pub fn into_diagnostics(mut self) -> Vec<Diagnostic> {
+        self.keep_first();
+        if let Some((line, col)) = self.first_dropped {
+            let n = self.dropped;
+            self.diags.push(Diagnostic {
+                path: self.src.path.to_path_buf(),
+                line,
+                col,
+                message: format!(
+                    "... and {} more error{} in this file, from here on (only the first {MAX_ERRORS} are listed); fix these and validate again",
+                    thousands(n),
+                    if n == 1 { "" } else { "s" }
+                ),
+            });
+        }
+        self.diags
     }
 
     /// Reports every key of `table` not in `allowed`, with a suggestion for
@@ -300,5 +357,56 @@ impl<'s> Checker<'s> {
     /// Span of a key's value, or of the table when absent (for messages about it).
     pub fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
         table.get(key).map(|v| v.span())
+    }
+}
+
+/// `n` with a comma between each group of three digits: 12,345.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(12_345), "12,345");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn errors_past_the_cap_are_counted_at_the_first_of_them() {
+        let text = "x\n".repeat(1000);
+        let src = Source::new(Path::new("f.toml"), &text);
+        let mut ck = Checker::new(&src);
+        // Found out of order: the last lines first.
+        for line in (0..1000).rev() {
+            ck.error(line * 2..line * 2, format!("e{line}"));
+        }
+        let diags = ck.into_diagnostics();
+        assert_eq!(diags.len(), MAX_ERRORS + 1);
+        assert_eq!(diags[0].line, 1);
+        assert_eq!(diags[MAX_ERRORS - 1].line, MAX_ERRORS);
+        let last = &diags[MAX_ERRORS];
+        assert_eq!((last.line, last.col), (MAX_ERRORS + 1, 1));
+        assert!(
+            last.message
+                .starts_with("... and 800 more errors in this file"),
+            "{}",
+            last.message
+        );
     }
 }

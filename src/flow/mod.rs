@@ -17,6 +17,7 @@ pub mod template;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -88,9 +89,50 @@ pub struct Task {
     pub timeout: Option<Duration>,
     /// Relative to the home unless absolute.
     pub workdir: String,
-    pub env: BTreeMap<String, String>,
+    pub env: TaskEnv,
     pub trigger: TriggerRule,
     pub priority: i32,
+}
+
+/// A task's `env`: the flow's `[defaults] env`, shared by all its tasks
+/// rather than copied into each (a big table times many tasks would cost
+/// their product), with the task's own entries over it.
+#[derive(Debug, Clone, Default)]
+pub struct TaskEnv {
+    inherited: Arc<BTreeMap<String, String>>,
+    own: BTreeMap<String, String>,
+}
+
+impl TaskEnv {
+    pub fn new(inherited: Arc<BTreeMap<String, String>>, own: BTreeMap<String, String>) -> Self {
+        TaskEnv { inherited, own }
+    }
+
+    /// Every variable in name order; the task's own value wins over an
+    /// inherited one of the same name. Steps: merge the two sorted maps.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        let mut inherited = self.inherited.iter().peekable();
+        let mut own = self.own.iter().peekable();
+        std::iter::from_fn(move || match (inherited.peek(), own.peek()) {
+            (Some((a, _)), Some((b, _))) if a < b => inherited.next(),
+            (Some((a, _)), Some((b, _))) if a == b => {
+                inherited.next();
+                own.next()
+            }
+            (Some(_), None) => inherited.next(),
+            _ => own.next(),
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.own.get(name).or_else(|| self.inherited.get(name))
+    }
+}
+
+impl PartialEq for TaskEnv {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
 }
 
 /// A validated flow. `tasks` is in topological order, dependencies first.
@@ -194,6 +236,22 @@ impl Flow {
             .iter()
             .flat_map(move |s| s.iter_after(self.timezone, from))
             .take_while(move |t| end.is_none_or(|e| *t <= e))
+    }
+}
+
+impl Flow {
+    /// The latest fire time at or before `at` within `start`..`end`, found
+    /// in one step however many fire times lie before it.
+    ///
+    /// Steps: search back from `at`, or from `end` when that is earlier;
+    /// a fire time before `start` does not count.
+    pub fn latest_fire_time(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let until = self.end.map_or(at, |end| end.min(at));
+        let t = self
+            .schedule
+            .as_ref()?
+            .prev_at_or_before(self.timezone, until)?;
+        self.start.is_none_or(|start| t >= start).then_some(t)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Flow files: TOML with spans in, a validated `Flow` or every problem out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
@@ -12,7 +13,7 @@ use toml::de::DeTable;
 use super::diag::{Diagnostic, Source};
 use super::fields::Checker;
 use super::template::{Template, Var};
-use super::{Config, Flow, PythonEnv, Task, TriggerRule, dag, suggest};
+use super::{Config, Flow, PythonEnv, Task, TaskEnv, TriggerRule, dag, suggest};
 use crate::schedule::{self, Schedule};
 
 const FLOW_KEYS: &[&str] = &[
@@ -44,6 +45,9 @@ const SETTING_KEYS: &[&str] = &[
 const TASK_ONLY_KEYS: &[&str] = &["cmd", "deps"];
 
 const DEFAULT_MAX_ACTIVE_RUNS: u32 = 16;
+/// Work (nodes and edges visited, words stored) the check that a template's
+/// `outputs.TASK` is upstream may spend on one file beyond its quick paths.
+const ANCESTRY_BUDGET: usize = 50_000_000;
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// Flow and task ids: letters, digits, `_` and `-`.
@@ -75,6 +79,7 @@ struct RawTask<'t> {
     cmd: Option<(Template, Range<usize>, &'t str)>,
     deps: Vec<(String, Range<usize>)>,
     settings: Settings,
+    env: TaskEnv,
 }
 
 /// Parses and validates one flow file. `id` is the file stem.
@@ -157,7 +162,7 @@ pub fn parse_flow(
         }
     }
 
-    let defaults = match ck.table(top, "defaults") {
+    let mut defaults = match ck.table(top, "defaults") {
         Some((table, _)) => {
             ck.known_keys(table, SETTING_KEYS, FLOW_KEYS, "[defaults]");
             read_settings(&mut ck, table, config)
@@ -165,6 +170,7 @@ pub fn parse_flow(
         None => Settings::default(),
     };
 
+    let inherited_env = Arc::new(std::mem::take(&mut defaults.env));
     let mut raw_tasks = Vec::new();
     match ck.table(top, "tasks") {
         Some((tasks, span)) => {
@@ -187,7 +193,15 @@ pub fn parse_flow(
                 let Some((table, _)) = ck.table(tasks, &id) else {
                     continue;
                 };
-                raw_tasks.push(read_task(&mut ck, id, key_span, table, &defaults, config));
+                raw_tasks.push(read_task(
+                    &mut ck,
+                    id,
+                    key_span,
+                    table,
+                    &defaults,
+                    &inherited_env,
+                    config,
+                ));
             }
         }
         None => {
@@ -201,9 +215,8 @@ pub fn parse_flow(
     }
 
     let tasks = build_graph(&mut ck, raw_tasks, &declared_params);
-    if !ck.diags.is_empty() {
-        ck.diags.sort_by_key(|d| (d.line, d.col));
-        return Err(ck.diags);
+    if ck.has_errors() {
+        return Err(ck.into_diagnostics());
     }
     Ok(Flow {
         id: id.to_string(),
@@ -231,6 +244,7 @@ fn read_task<'t>(
     key_span: Range<usize>,
     table: &'t DeTable<'_>,
     defaults: &Settings,
+    inherited_env: &Arc<BTreeMap<String, String>>,
     config: &Config,
 ) -> RawTask<'t> {
     let allowed: Vec<&str> = TASK_ONLY_KEYS.iter().chain(SETTING_KEYS).copied().collect();
@@ -250,8 +264,9 @@ fn read_task<'t>(
         Some((text, span)) => match Template::parse(text) {
             Ok(t) => Some((t, span, text)),
             Err(errors) => {
+                let base = value_base(ck.src, &span, text);
                 for e in errors {
-                    let at = value_offset(ck.src, &span, text, e.offset);
+                    let at = base.map_or(span.start, |b| b + e.offset);
                     ck.error(at..at, e.message);
                 }
                 None
@@ -276,8 +291,7 @@ fn read_task<'t>(
         })
         .unwrap_or_default();
     let own = read_settings(ck, table, config);
-    let mut env = defaults.env.clone();
-    env.extend(own.env.clone());
+    let env = TaskEnv::new(inherited_env.clone(), own.env);
     // A task's own venv/conda replaces an inherited one of either kind.
     let settings = Settings {
         pool: own.pool.or_else(|| defaults.pool.clone()),
@@ -286,7 +300,7 @@ fn read_task<'t>(
         retry_delay: own.retry_delay.or(defaults.retry_delay),
         timeout: own.timeout.or(defaults.timeout),
         workdir: own.workdir.or_else(|| defaults.workdir.clone()),
-        env,
+        env: Default::default(),
         trigger: own.trigger.or(defaults.trigger),
         priority: own.priority.or(defaults.priority),
     };
@@ -296,6 +310,7 @@ fn read_task<'t>(
         cmd,
         deps,
         settings,
+        env,
     }
 }
 
@@ -305,14 +320,14 @@ fn read_settings(ck: &mut Checker<'_>, table: &DeTable<'_>, config: &Config) -> 
         if config.pools.contains_key(pool) {
             s.pool = Some(pool.to_string());
         } else {
-            let declared: Vec<&str> = config.pools.keys().map(String::as_str).collect();
-            let hint = suggest::did_you_mean(pool, declared.iter().copied());
+            let declared = config.pools.keys().map(String::as_str);
+            let hint = suggest::did_you_mean_within(pool, declared.clone(), &mut ck.suggest);
             let list = if !config.complete {
                 "drover.toml has errors; fix them first (see drover validate)".to_string()
-            } else if declared.is_empty() {
+            } else if config.pools.is_empty() {
                 "none".to_string()
             } else {
-                declared.join(", ")
+                suggest::listing(declared, config.pools.len())
             };
             ck.error(
                 span,
@@ -411,6 +426,9 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
     // Tasks with a bad dependency: their ancestry is unknown, so a template
     // naming an upstream output is not judged.
     let mut bad_deps = vec![false; raw.len()];
+    // `listed_by[d] == i` once task `i` has listed `d`: a repeated entry is
+    // dropped in constant time, however long the list.
+    let mut listed_by = vec![usize::MAX; raw.len()];
     for (i, task) in raw.iter().enumerate() {
         for (dep, span) in &task.deps {
             match index.get(dep.as_str()) {
@@ -418,13 +436,15 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
                     ck.error(span.clone(), format!("task `{dep}` depends on itself"))
                 }
                 Some(&d) => {
-                    if !deps[i].contains(&d) {
+                    if listed_by[d] != i {
+                        listed_by[d] = i;
                         deps[i].push(d);
                     }
                 }
                 None => {
                     bad_deps[i] = true;
-                    let hint = suggest::did_you_mean(dep, index.keys().copied());
+                    let hint =
+                        suggest::did_you_mean_within(dep, index.keys().copied(), &mut ck.suggest);
                     ck.error(
                         span.clone(),
                         format!("task `{}` depends on unknown task `{dep}`{hint}", task.id),
@@ -446,31 +466,39 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
         }
     };
 
-    // Is `from` upstream of this task? Mostly it is a direct dependency;
-    // otherwise the downstream set of `from` is found once and kept, so a
-    // long chain whose tasks all name one early output stays linear.
-    let mut dependents = vec![Vec::new(); raw.len()];
-    for (i, ds) in deps.iter().enumerate() {
-        for &d in ds {
-            dependents[d].push(i);
-        }
-    }
-    let mut downstream_of: BTreeMap<usize, Vec<bool>> = BTreeMap::new();
+    // Is `from` upstream of this task? Answered in bounded steps each (see
+    // `dag::Ancestry`); past its budget, on a hostile file, a reference is
+    // not judged rather than validation taking quadratic time.
+    let mut ancestry = order
+        .as_deref()
+        .map(|order| dag::Ancestry::new(&deps, order, ANCESTRY_BUDGET));
+    let declared: HashSet<&str> = params.iter().map(String::as_str).collect();
     for (i, task) in raw.iter().enumerate() {
         let Some((template, span, text)) = &task.cmd else {
             continue;
         };
+        // Whether the string is written verbatim is found once per string,
+        // not once per problem in it.
+        let base = value_base(ck.src, span, text);
         for (var, offset) in template.vars() {
             let problem = match var {
-                Var::Param(name) if !params.contains(name) => {
-                    let hint = suggest::did_you_mean(name, params.iter().map(String::as_str));
+                Var::Param(name) if !declared.contains(name.as_str()) => {
+                    let hint = suggest::did_you_mean_within(
+                        name,
+                        params.iter().map(String::as_str),
+                        &mut ck.suggest,
+                    );
                     Some(format!(
                         "`{{{{ params.{name} }}}}` names no param{hint}; declare a default under [params], e.g. {name} = \"...\""
                     ))
                 }
                 Var::Output { task: from, .. } => match index.get(from.as_str()) {
                     None => {
-                        let hint = suggest::did_you_mean(from, index.keys().copied());
+                        let hint = suggest::did_you_mean_within(
+                            from,
+                            index.keys().copied(),
+                            &mut ck.suggest,
+                        );
                         Some(format!(
                             "`{{{{ {var} }}}}` names unknown task `{from}`{hint}"
                         ))
@@ -479,12 +507,11 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
                         "`{{{{ {var} }}}}`: a task cannot use its own outputs; they exist only after it ends"
                     )),
                     Some(&f)
-                        if order.is_some()
-                            && !bad_deps[i]
-                            && !deps[i].contains(&f)
-                            && !downstream_of
-                                .entry(f)
-                                .or_insert_with(|| dag::reachable(&dependents, f))[i] =>
+                        if !bad_deps[i]
+                            && ancestry
+                                .as_mut()
+                                .and_then(|a| a.is_upstream(f, i))
+                                .is_some_and(|up| !up) =>
                     {
                         Some(format!(
                             "`{{{{ {var} }}}}`: task `{from}` is not upstream of `{}`; add it to `deps` so its outputs exist before this task runs",
@@ -496,7 +523,7 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
                 _ => None,
             };
             if let Some(message) = problem {
-                let at = value_offset(ck.src, span, text, offset);
+                let at = base.map_or(span.start, |b| b + offset);
                 ck.error(at..at, message);
             }
         }
@@ -522,7 +549,7 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
                 retry_delay: s.retry_delay.unwrap_or(DEFAULT_RETRY_DELAY),
                 timeout: s.timeout,
                 workdir: s.workdir.unwrap_or_else(|| ".".into()),
-                env: s.env,
+                env: t.env,
                 trigger: s.trigger.unwrap_or_default(),
                 priority: s.priority.unwrap_or(0),
             })
@@ -534,9 +561,15 @@ fn build_graph(ck: &mut Checker<'_>, raw: Vec<RawTask<'_>>, params: &[String]) -
 /// source span is `span`, when the string is written without escapes; else
 /// the start of the value.
 fn value_offset(src: &Source<'_>, span: &Range<usize>, content: &str, at: usize) -> usize {
-    let Some(raw) = src.text.get(span.clone()) else {
-        return span.start;
-    };
+    value_base(src, span, content).map_or(span.start, |base| base + at)
+}
+
+/// Where the text of a string value starts in the file, if the value is
+/// written verbatim (no escapes), so offsets into `content` map straight
+/// onto the file. Compares the whole string once: callers with many
+/// offsets into one string call this once.
+fn value_base(src: &Source<'_>, span: &Range<usize>, content: &str) -> Option<usize> {
+    let raw = src.text.get(span.clone())?;
     let delim = ["\"\"\"", "'''", "\"", "'"]
         .into_iter()
         .find(|d| raw.starts_with(d))
@@ -549,10 +582,7 @@ fn value_offset(src: &Source<'_>, span: &Range<usize>, content: &str, at: usize)
             body += 1;
         }
     }
-    match src.text.get(body..body + content.len()) {
-        Some(verbatim) if verbatim == content => body + at,
-        _ => span.start,
-    }
+    (src.text.get(body..body + content.len()) == Some(content)).then_some(body)
 }
 
 #[cfg(test)]

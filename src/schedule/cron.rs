@@ -343,12 +343,80 @@ impl Cron {
         }
         None
     }
+
+    /// The last wall-clock time at or before `at` that matches (fractions
+    /// of a second in `at` are dropped first), looking at most ~10 years
+    /// back: the mirror of [`Cron::next_local`].
+    ///
+    /// Steps, from the largest unit down: a month not chosen jumps to the
+    /// last second of the month before; a day that does not match (dom/dow
+    /// rule included) to the last second of the day before; then the hour,
+    /// minute and second are each lowered to the highest chosen value not
+    /// above the current one, and a unit with none left borrows from the
+    /// unit above (the last second of the hour or minute before). Every
+    /// turn of the loop moves back by at least a whole unit, so a search
+    /// costs at most a few turns per day searched, and days are searched
+    /// only inside chosen months.
+    pub fn prev_local(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
+        let earlier = |t: NaiveDateTime, d: chrono::Duration| t.checked_sub_signed(d);
+        let second = chrono::Duration::seconds(1);
+        let mut t = at.with_nanosecond(0)?;
+        let limit_year = at.year() - 10;
+        while t.year() >= limit_year {
+            if self.months & (1 << t.month()) == 0 {
+                let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1)?;
+                t = earlier(first.and_time(NaiveTime::MIN), second)?;
+                continue;
+            }
+            if !self.day_matches(t.date()) {
+                t = earlier(t.date().and_time(NaiveTime::MIN), second)?;
+                continue;
+            }
+            let Some(hour) = prev_bit(self.hours, t.hour()) else {
+                t = earlier(t.date().and_time(NaiveTime::MIN), second)?;
+                continue;
+            };
+            if hour != t.hour() {
+                t = t.date().and_hms_opt(hour, 59, 59)?;
+            }
+            let Some(minute) = prev_bit(self.minutes, t.minute()) else {
+                t = earlier(t.date().and_hms_opt(t.hour(), 0, 0)?, second)?;
+                continue;
+            };
+            if minute != t.minute() {
+                t = t.date().and_hms_opt(t.hour(), minute, 59)?;
+            }
+            let Some(sec) = prev_bit(self.seconds, t.second()) else {
+                t = earlier(t.date().and_hms_opt(t.hour(), t.minute(), 0)?, second)?;
+                continue;
+            };
+            return t.date().and_hms_opt(t.hour(), t.minute(), sec);
+        }
+        None
+    }
+
+    /// Whether a wall-clock time (to the second) matches every field.
+    #[cfg(test)]
+    pub fn matches(&self, t: NaiveDateTime) -> bool {
+        self.months & (1 << t.month()) != 0
+            && self.day_matches(t.date())
+            && self.hours & (1 << t.hour()) != 0
+            && self.minutes & (1 << t.minute()) != 0
+            && self.seconds & (1 << t.second()) != 0
+            && t.nanosecond() == 0
+    }
 }
 
 /// The lowest set bit at or above `from`.
 fn next_bit(bits: u64, from: u32) -> Option<u32> {
     let masked = bits & (u64::MAX << from);
     (masked != 0).then(|| masked.trailing_zeros())
+}
+
+/// The highest set bit at or below `from` (`from` < 64).
+fn prev_bit(bits: u64, from: u32) -> Option<u32> {
+    let masked = bits & (u64::MAX >> (63 - from.min(63)));
+    (masked != 0).then(|| 63 - masked.leading_zeros())
 }
 
 /// Whitespace-separated fields with their byte offsets.
@@ -494,6 +562,138 @@ mod tests {
         assert_eq!(
             next("0 12 31 * *", "2026-04-01 00:00:00"),
             "2026-05-31 12:00:00 Sun"
+        );
+    }
+
+    fn prev(expr: &str, at: &str) -> String {
+        Cron::parse(expr)
+            .unwrap()
+            .prev_local(self::at(at))
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S %a")
+            .to_string()
+    }
+
+    #[test]
+    fn prev_mirrors_next() {
+        // At or before: a matching time is its own answer.
+        assert_eq!(
+            prev("0 0 * * 0", "2026-01-04 00:00:00"),
+            "2026-01-04 00:00:00 Sun"
+        );
+        assert_eq!(
+            prev("0 0 * * 7", "2026-01-03 23:59:59"),
+            "2025-12-28 00:00:00 Sun"
+        );
+        assert_eq!(
+            prev("0 0 * * MON-fri", "2026-01-04 12:00:00"),
+            "2026-01-02 00:00:00 Fri"
+        );
+        assert_eq!(
+            prev("0 0 * JUL,jan *", "2026-06-30 00:00:00"),
+            "2026-01-31 00:00:00 Sat"
+        );
+        assert_eq!(
+            prev("0 0 13 * 5", "2026-01-12 00:00:00"),
+            "2026-01-09 00:00:00 Fri"
+        );
+        assert_eq!(
+            prev("0 0 */2 * 1", "2026-01-02 23:00:00"),
+            "2026-01-01 00:00:00 Thu"
+        );
+        assert_eq!(
+            prev("5/20 * * * *", "2026-01-01 01:04:59"),
+            "2026-01-01 00:45:00 Thu"
+        );
+        assert_eq!(
+            prev("0 9-17/4 * * *", "2026-01-01 08:59:00"),
+            "2025-12-31 17:00:00 Wed"
+        );
+        assert_eq!(
+            prev("*/10 * * * * *", "2026-01-01 00:00:09"),
+            "2026-01-01 00:00:00 Thu"
+        );
+        assert_eq!(
+            prev("30 0 0 * * *", "2026-01-01 00:00:29"),
+            "2025-12-31 00:00:30 Wed"
+        );
+        assert_eq!(
+            prev("@weekly", "2026-01-03 00:00:00"),
+            "2025-12-28 00:00:00 Sun"
+        );
+        assert_eq!(
+            prev("@YEARLY", "2026-12-31 23:59:59"),
+            "2026-01-01 00:00:00 Thu"
+        );
+        // Fractions of a second are dropped, not rounded up.
+        let cron = Cron::parse("* * * * * *").unwrap();
+        let t = at("2026-01-01 00:00:05") + chrono::Duration::milliseconds(999);
+        assert_eq!(cron.prev_local(t), Some(at("2026-01-01 00:00:05")));
+    }
+
+    #[test]
+    fn sparse_schedules_are_found_quickly_both_ways() {
+        // Feb 29 only: 2100 is no leap year, so 8 years apart.
+        assert_eq!(
+            next("0 0 29 2 *", "2096-02-29 00:00:00"),
+            "2104-02-29 00:00:00 Fri"
+        );
+        assert_eq!(
+            prev("0 0 29 2 *", "2104-02-28 23:59:59"),
+            "2096-02-29 00:00:00 Wed"
+        );
+        // Feb 29 or any Monday of February.
+        assert_eq!(
+            next("0 0 29 2 1", "2026-02-23 00:00:00"),
+            "2027-02-01 00:00:00 Mon"
+        );
+        assert_eq!(
+            prev("0 0 29 2 1", "2028-02-28 00:00:00"),
+            "2028-02-28 00:00:00 Mon"
+        );
+        assert_eq!(
+            prev("0 0 29 2 1", "2028-03-31 00:00:00"),
+            "2028-02-29 00:00:00 Tue"
+        );
+        assert_eq!(
+            prev("59 59 23 31 12 *", "2026-12-31 23:59:58"),
+            "2025-12-31 23:59:59 Wed"
+        );
+        // Each search is a bounded number of steps: thousands of them stay
+        // well under a second even unoptimised.
+        let started = std::time::Instant::now();
+        for expr in ["0 0 29 2 *", "0 0 29 2 1", "59 59 23 31 12 *", "0 0 31 * *"] {
+            let cron = Cron::parse(expr).unwrap();
+            for year in 2000..2400 {
+                let t = at(&format!("{year}-03-01 00:00:00"));
+                assert!(cron.next_local(t).is_some(), "{expr} after {t}");
+                assert!(cron.prev_local(t).is_some(), "{expr} before {t}");
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn prev_stops_at_the_start_of_time_without_panicking() {
+        // The first instant chrono knows is 1 January 00:00:00.
+        let cron = Cron::parse("0 0 2 1 *").unwrap();
+        assert_eq!(cron.prev_local(NaiveDateTime::MIN), None);
+        assert_eq!(
+            Cron::parse("* * * * * *")
+                .unwrap()
+                .prev_local(NaiveDateTime::MIN),
+            Some(NaiveDateTime::MIN)
+        );
+        assert_eq!(
+            Cron::parse("0 0 2 1 *")
+                .unwrap()
+                .prev_local(NaiveDateTime::MIN + chrono::Duration::days(400)),
+            NaiveDate::from_ymd_opt(NaiveDateTime::MIN.year() + 1, 1, 2)
+                .map(|d| d.and_time(NaiveTime::MIN))
         );
     }
 
