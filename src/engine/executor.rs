@@ -48,6 +48,10 @@ pub struct Ended {
     /// supervisor, possibly while drover was away).
     #[serde(default)]
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its supervisor could not start the task (it could not write the
+    /// start record: a full disk): the try never ran and does not count.
+    #[serde(default)]
+    pub never_started: bool,
 }
 
 #[derive(Debug)]

@@ -202,6 +202,7 @@ async fn conclude(files: &TryFiles, exit: Option<ExitStatus>) -> Ended {
     Ended {
         reason: Some(reason),
         ended_at: Some(chrono::Utc::now()),
+        never_started: code == Some(i32::from(shim::EXIT_NO_START_RECORD)),
         ..Ended::default()
     }
 }

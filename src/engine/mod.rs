@@ -42,6 +42,9 @@ use active::ActiveRun;
 
 /// Exit status meaning "skipped".
 pub const EXIT_SKIPPED: i32 = 99;
+/// How long a try that never started (its supervisor could not write its
+/// start record) waits before it is queued again.
+pub const GIVE_BACK_DELAY: Duration = Duration::from_secs(5);
 /// Retry delays double after each failed try up to this (unless the
 /// configured delay is longer already).
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
@@ -1474,6 +1477,9 @@ impl Engine {
         }
         self.executor.done(&key);
         let killed = self.killed.remove(&key);
+        if ended.never_started && killed.is_none() {
+            return self.give_back(&key, ended.reason.as_deref().unwrap_or("it never started"));
+        }
         // The run, whether the engine still works on it or not (a mark may
         // have finished it while this try ran).
         let run = match self.runs.get(&key.run) {
@@ -1571,6 +1577,43 @@ impl Engine {
             self.store.put_task_instance(&active.run, &ti)?;
             self.pending_events
                 .push(task_event(&active.run, &ti, reason));
+        }
+        Ok(())
+    }
+
+    /// A try whose supervisor could not start its task (it could not write
+    /// its start record, on a full disk) never ran: it does not count. Its
+    /// task instance waits `GIVE_BACK_DELAY` (no tight loop while the disk
+    /// stays full) and is queued again for the next try number.
+    fn give_back(&mut self, key: &TryKey, why: &str) -> Result<()> {
+        let Some(active) = self.runs.get_mut(&key.run) else {
+            return Ok(());
+        };
+        let Some(i) = active.position(&key.task) else {
+            return Ok(());
+        };
+        if active
+            .ti(i)
+            .is_none_or(|ti| ti.tries != key.number || ti.state != TaskState::Running)
+        {
+            return Ok(());
+        }
+        self.store.remove_try(&active.run, &key.task, key.number)?;
+        let now = Utc::now();
+        let note = format!(
+            "try {} never started ({why}); tried again in {}, not counted",
+            key.number,
+            crate::flow::duration::format(GIVE_BACK_DELAY)
+        );
+        if let Some(ti) = active.set(i, TaskState::UpForRetry, now, |ti| {
+            ti.max_tries += 1;
+            ti.retry_at =
+                Some(now + chrono::Duration::from_std(GIVE_BACK_DELAY).unwrap_or_default());
+            ti.note = Some(note.clone());
+        }) {
+            self.store.put_task_instance(&active.run, &ti)?;
+            self.pending_events
+                .push(task_event(&active.run, &ti, Some(note)));
         }
         Ok(())
     }

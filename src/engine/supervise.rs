@@ -205,5 +205,6 @@ pub async fn supervise(
         reason,
         log_error: log.error.clone(),
         ended_at: Some(chrono::Utc::now()),
+        never_started: false,
     }
 }
