@@ -44,6 +44,19 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// Waits for a task to write its start time (ns since the epoch) into
+/// `stamp`, and returns it.
+fn wait_for_stamp(what: &str, stamp: &Path) -> u128 {
+    wait_for(what, || {
+        std::fs::read_to_string(stamp).is_ok_and(|t| t.trim().len() > 10)
+    });
+    std::fs::read_to_string(stamp)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 fn stop(mut child: Child) {
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
@@ -76,14 +89,7 @@ fn main() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        wait_for("the task", || {
-            std::fs::read_to_string(&stamp).is_ok_and(|t| t.trim().len() > 10)
-        });
-        let at: u128 = std::fs::read_to_string(&stamp)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let at = wait_for_stamp("the task", &stamp);
         latencies.push((at.saturating_sub(before)) as f64 / 1e6);
     }
     stop(s);
@@ -189,14 +195,7 @@ fn unpause_latencies() -> (f64, f64) {
             let stamp = home.join(format!("{flow}.stamp"));
             let before = now_ns();
             drover(&["unpause", &flow]);
-            wait_for("the unpaused flow's task", || {
-                std::fs::read_to_string(&stamp).is_ok_and(|t| t.trim().len() > 10)
-            });
-            let at: u128 = std::fs::read_to_string(&stamp)
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
+            let at = wait_for_stamp("the unpaused flow's task", &stamp);
             latencies.push(at.saturating_sub(before) as f64 / 1e6);
             drover(&["pause", &flow]);
         }

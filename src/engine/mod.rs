@@ -1550,18 +1550,9 @@ impl Engine {
         let _ = logs::mark_ended(&files, &summary);
         // The try is recorded; its task instance follows unless it was
         // cleared or marked while the try ran (its outcome no longer counts).
-        let Some(active) = self.runs.get_mut(&key.run) else {
+        let Some((active, i)) = waiting_for(&mut self.runs, &key) else {
             return Ok(());
         };
-        let Some(i) = active.position(&key.task) else {
-            return Ok(());
-        };
-        if active
-            .ti(i)
-            .is_none_or(|ti| ti.tries != key.number || ti.state != TaskState::Running)
-        {
-            return Ok(());
-        }
         if matches!(state, TaskState::Success | TaskState::Skipped) {
             active.set_outputs(i, outputs);
         }
@@ -1586,18 +1577,9 @@ impl Engine {
     /// task instance waits `GIVE_BACK_DELAY` (no tight loop while the disk
     /// stays full) and is queued again for the next try number.
     fn give_back(&mut self, key: &TryKey, why: &str) -> Result<()> {
-        let Some(active) = self.runs.get_mut(&key.run) else {
+        let Some((active, i)) = waiting_for(&mut self.runs, key) else {
             return Ok(());
         };
-        let Some(i) = active.position(&key.task) else {
-            return Ok(());
-        };
-        if active
-            .ti(i)
-            .is_none_or(|ti| ti.tries != key.number || ti.state != TaskState::Running)
-        {
-            return Ok(());
-        }
         self.store.remove_try(&active.run, &key.task, key.number)?;
         let now = Utc::now();
         let note = format!(
@@ -1625,6 +1607,18 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The run and position of the task instance whose running try is `key`,
+/// if it still waits for that try (it was not cleared or marked meanwhile).
+fn waiting_for<'a>(
+    runs: &'a mut BTreeMap<RunKey, ActiveRun>,
+    key: &TryKey,
+) -> Option<(&'a mut ActiveRun, usize)> {
+    let active = runs.get_mut(&key.run)?;
+    let i = active.position(&key.task)?;
+    let ti = active.ti(i)?;
+    (ti.tries == key.number && ti.state == TaskState::Running).then_some((active, i))
 }
 
 /// The program that supervises each try: `drover-shim` beside this one
