@@ -713,6 +713,11 @@ fn hundreds_of_thousands_of_unknown_deps_on_one_line_are_capped() {
             "flows/deps.toml:5:{}: ... and 249,800 more errors in this file, from here on (only the first 200 are listed); fix these and validate again",
             14 + 200 * 11
         )));
+    assert!(
+        lines[201].contains("250,000 errors in 1 file"),
+        "the summary counts every error: {}",
+        lines[201]
+    );
 }
 
 #[test]

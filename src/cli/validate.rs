@@ -125,12 +125,15 @@ impl Checked {
         if !self.home_errors.is_empty() {
             files += 1;
         }
-        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let plural = |n: usize, word: &str| {
+            let s = if n == 1 { "" } else { "s" };
+            format!("{} {word}{s}", crate::flow::thousands(n))
+        };
         Err(Failure::new(
             EXIT_FAILED,
             format!(
                 "{} in {}; {} valid",
-                plural(errors.len(), "error"),
+                plural(errors.iter().map(|e| e.errors()).sum(), "error"),
                 plural(files, "file"),
                 flows(self.valid)
             ),

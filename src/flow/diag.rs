@@ -13,9 +13,18 @@ pub struct Diagnostic {
     /// 1-based column, counted in characters.
     pub col: usize,
     pub message: String,
+    /// For the last line of a file with too many errors to list: how many
+    /// more errors it stands for (0 for an error of its own).
+    pub more: usize,
 }
 
 impl Diagnostic {
+    /// How many errors this line counts for: itself, or those it stands
+    /// for.
+    pub fn errors(&self) -> usize {
+        if self.more > 0 { self.more } else { 1 }
+    }
+
     /// A problem with a file as a whole (unreadable, badly named): points at 1:1.
     pub fn whole_file(path: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
@@ -23,6 +32,7 @@ impl Diagnostic {
             line: 1,
             col: 1,
             message: message.into(),
+            more: 0,
         }
     }
 }
@@ -38,6 +48,19 @@ impl fmt::Display for Diagnostic {
             self.message
         )
     }
+}
+
+/// `n` with a comma between each group of three digits: 12,345.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Bytes between two checkpoints of [`Source`]'s character counts.
@@ -100,6 +123,7 @@ impl<'a> Source<'a> {
             line,
             col,
             message: message.into(),
+            more: 0,
         }
     }
 }

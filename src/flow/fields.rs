@@ -9,7 +9,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diag::{Diagnostic, Source};
+use super::diag::{Diagnostic, Source, thousands};
 use super::suggest;
 
 pub type Value<'i> = Spanned<DeValue<'i>>;
@@ -85,6 +85,7 @@ impl<'s> Checker<'s> {
                     thousands(n),
                     if n == 1 { "" } else { "s" }
                 ),
+                more: n,
             });
         }
         self.diags
@@ -358,19 +359,6 @@ impl<'s> Checker<'s> {
     pub fn span_of(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
         table.get(key).map(|v| v.span())
     }
-}
-
-/// `n` with a comma between each group of three digits: 12,345.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

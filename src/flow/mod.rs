@@ -26,7 +26,7 @@ use chrono_tz::Tz;
 use crate::schedule::Schedule;
 
 pub use config::{BUILTIN_THEMES, Config, GitConfig, parse_config};
-pub use diag::{Diagnostic, Source};
+pub use diag::{Diagnostic, Source, thousands};
 pub use parse::{is_valid_id, parse_flow, parse_time};
 pub use template::{Template, Var};
 

@@ -101,6 +101,7 @@ impl SyncState {
                         line: e.line,
                         col: e.col,
                         message: format!("{} (at commit {short})", e.message),
+                        more: 0,
                     },
                 )
             })

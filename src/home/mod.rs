@@ -241,6 +241,7 @@ pub fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
                 line,
                 col,
                 message: "not UTF-8 text: save the file as UTF-8".into(),
+                more: 0,
             })
         }
     }
