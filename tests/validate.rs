@@ -679,6 +679,11 @@ fn a_huge_unknown_key_is_reported_without_a_long_search() {
         "{}",
         excerpt(&run.stderr, 200)
     );
+    // The key is not echoed whole: its middle is cut, the advice kept.
+    let line = run.stderr.lines().next().unwrap_or_default();
+    assert!(line.len() < 2000, "{}", excerpt(line, 200));
+    assert!(line.contains("…[1,999,"), "{line}");
+    assert!(line.contains("known keys"), "{line}");
 }
 
 #[test]

@@ -37,6 +37,10 @@ impl Diagnostic {
     }
 }
 
+/// Longest message shown whole, in characters. A longer one echoes a huge
+/// string from the file (a megabyte-long key): its middle is cut.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -45,9 +49,32 @@ impl fmt::Display for Diagnostic {
             self.path.display(),
             self.line,
             self.col,
-            self.message
+            clip(&self.message)
         )
     }
+}
+
+/// `message`, or for one over `MAX_MESSAGE_CHARS` its start and end with
+/// how much was cut between them (the end often says what to do).
+fn clip(message: &str) -> std::borrow::Cow<'_, str> {
+    const HEAD: usize = 600;
+    const TAIL: usize = 300;
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE_CHARS {
+        return message.into();
+    }
+    let head_end = message.char_indices().nth(HEAD).map_or(0, |(i, _)| i);
+    let tail_start = message
+        .char_indices()
+        .nth(count - TAIL)
+        .map_or(message.len(), |(i, _)| i);
+    format!(
+        "{} …[{} characters cut]… {}",
+        &message[..head_end],
+        thousands(count - HEAD - TAIL),
+        &message[tail_start..]
+    )
+    .into()
 }
 
 /// `n` with a comma between each group of three digits: 12,345.
@@ -160,5 +187,16 @@ mod tests {
         assert_eq!(src.position(2 + 2 * 999), (2, 1000));
         assert_eq!(src.position(2 + 2 * 1000 + 500), (2, 1501));
         assert_eq!(src.position(text.len()), (2, 2001));
+    }
+
+    #[test]
+    fn a_huge_message_keeps_its_start_and_end() {
+        let short = "x".repeat(MAX_MESSAGE_CHARS);
+        assert_eq!(clip(&short), short);
+        let long = format!("é{}ende", "é".repeat(5000));
+        let shown = clip(&long);
+        assert!(shown.starts_with("éé"), "{shown}");
+        assert!(shown.ends_with("éende"), "{shown}");
+        assert!(shown.contains(" …[4,105 characters cut]… "), "{shown}");
     }
 }
