@@ -522,6 +522,10 @@ impl Engine {
                 if let Some(clock) = self.clocks.get_mut(&flow.id) {
                     clock.last = Some(t);
                 }
+                // Made but not recorded: no more until the store records.
+                if self.holding.is_some() {
+                    return Ok(());
+                }
             }
         }
         Ok(())
@@ -725,11 +729,10 @@ impl Engine {
         }
         // What the stopped tries decide downstream (upstream_failed, the
         // run failed) is recorded now, though nothing new starts.
+        // A disk that cannot take it is no error here: the outcomes stay in
+        // the tries' outcome files, for the next start to collect.
         self.step(false)?;
-        self.store.commit()?;
-        for event in self.pending_events.drain(..) {
-            let _ = self.events.send(event);
-        }
+        self.commit()?;
         Ok(())
     }
 
@@ -1434,6 +1437,15 @@ impl Engine {
         if std::env::var_os("DROVER_TEST_DIE_BEFORE_SUPERVISOR").is_some() {
             let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
         }
+        // Stopped or killed before its supervisor started (held while the
+        // store could not record): it never starts.
+        if self.killed.contains_key(&key) {
+            let ended = Ended {
+                reason: Some("killed".into()),
+                ..Ended::default()
+            };
+            return self.on_exec(ExecEvent::Finished { key, ended });
+        }
         let started = launch.and_then(|l| self.executor.launch(l));
         match started {
             Ok(pid) => {
@@ -1480,14 +1492,8 @@ impl Engine {
         if ended.never_started && killed.is_none() {
             return self.give_back(&key, ended.reason.as_deref().unwrap_or("it never started"));
         }
-        // The run, whether the engine still works on it or not (a mark may
-        // have finished it while this try ran).
-        let run = match self.runs.get(&key.run) {
-            Some(active) => active.run.clone(),
-            None => match self.store.run_by_key(&key.run)? {
-                Some(run) => run,
-                None => return Ok(()),
-            },
+        let Some(run) = self.run_of(&key)? else {
+            return Ok(());
         };
         let files = self
             .logs
@@ -1572,15 +1578,29 @@ impl Engine {
         Ok(())
     }
 
+    /// The run a try belongs to, whether the engine still works on it or
+    /// not (a mark may have finished it while the try ran).
+    fn run_of(&self, key: &TryKey) -> Result<Option<Run>> {
+        match self.runs.get(&key.run) {
+            Some(active) => Ok(Some(active.run.clone())),
+            None => Ok(self.store.run_by_key(&key.run)?),
+        }
+    }
+
     /// A try whose supervisor could not start its task (it could not write
     /// its start record, on a full disk) never ran: it does not count. Its
     /// task instance waits `GIVE_BACK_DELAY` (no tight loop while the disk
     /// stays full) and is queued again for the next try number.
     fn give_back(&mut self, key: &TryKey, why: &str) -> Result<()> {
+        // The try is gone either way, even if its instance no longer waits
+        // for it (cleared or marked meanwhile).
+        let Some(run) = self.run_of(key)? else {
+            return Ok(());
+        };
+        self.store.remove_try(&run, &key.task, key.number)?;
         let Some((active, i)) = waiting_for(&mut self.runs, key) else {
             return Ok(());
         };
-        self.store.remove_try(&active.run, &key.task, key.number)?;
         let now = Utc::now();
         let note = format!(
             "try {} never started ({why}); tried again in {}, not counted",

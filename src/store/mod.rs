@@ -241,7 +241,7 @@ pub struct Store {
     path: PathBuf,
     /// sled's handles; replaced when sled is reopened after it refused a
     /// write (None only while that reopening fails).
-    sled: Arc<RwLock<Option<Trees>>>,
+    sled: Arc<RwLock<Option<Arc<Trees>>>>,
     /// Why sled takes no writes now, in words: after one write to disk
     /// failed, sled 0.34 refuses every later write (and flush) until it is
     /// opened again. Its in-memory trees still read as before.
@@ -306,7 +306,7 @@ impl Trees {
 
 /// Closes the store when the last clone of it goes.
 struct Closer {
-    sled: Arc<RwLock<Option<Trees>>>,
+    sled: Arc<RwLock<Option<Arc<Trees>>>>,
     journal: Arc<Mutex<journal::Journal>>,
     path: PathBuf,
 }
@@ -363,9 +363,21 @@ fn remove_snapshot_stubs(dir: &Path) {
     }
 }
 
+/// Whether another open handle (another process's sled) has the lock on
+/// the store's `db` file: then its snapshot files are its own business.
+fn held_elsewhere(dir: &Path) -> bool {
+    use nix::fcntl::{Flock, FlockArg};
+    match std::fs::File::open(dir.join("db")) {
+        Ok(file) => Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err(),
+        Err(_) => false,
+    }
+}
+
 /// Opens sled at `dir`, waiting up to `wait` for another holder to let go.
 fn open_sled(dir: &Path, wait: std::time::Duration) -> std::result::Result<sled::Db, OpenError> {
-    remove_snapshot_stubs(dir);
+    if !held_elsewhere(dir) {
+        remove_snapshot_stubs(dir);
+    }
     let deadline = std::time::Instant::now() + wait;
     loop {
         // sled keeps every page it has read up to its cache size (1 GiB by
@@ -524,7 +536,7 @@ impl Store {
         trees
             .replay(records)
             .map_err(|e| io(plain_sled(&state, &e)))?;
-        let sled = Arc::new(RwLock::new(Some(trees)));
+        let sled = Arc::new(RwLock::new(Some(Arc::new(trees))));
         let store = Store {
             path: dir.to_path_buf(),
             _closer: Arc::new(Closer {
@@ -587,7 +599,7 @@ impl Store {
     }
 
     /// The current sled handles (cheap clones), or why there are none.
-    fn t(&self) -> Result<Trees> {
+    fn t(&self) -> Result<Arc<Trees>> {
         let slot = self.sled.read().unwrap_or_else(|p| p.into_inner());
         match slot.as_ref() {
             Some(trees) => Ok(trees.clone()),
@@ -688,16 +700,34 @@ impl Store {
         }
         let records = journal.records().map_err(|e| self.io_err(&e))?;
         let mut slot = self.sled.write().unwrap_or_else(|p| p.into_inner());
-        // sled holds a lock on its files until its last handle is gone.
+        // sled holds a lock on its files until its last handle is gone: a
+        // reader still using the old handles (a client's listing) makes it
+        // wait for the next try, and reads go on meanwhile. With the slot
+        // held for writing, no new reader can take them.
+        if slot.as_ref().is_some_and(|t| Arc::strong_count(t) > 1) {
+            return Err(StoreError::Io {
+                path: self.path.clone(),
+                why: broken,
+            });
+        }
         *slot = None;
-        let db = match open_sled(&self.path, LOCK_WAIT) {
+        // One attempt, no waiting: this runs in the engine's turn, and a
+        // failure is tried again at the next retry.
+        let db = match open_sled(&self.path, std::time::Duration::ZERO) {
             Ok(db) => db,
-            Err(OpenError::Locked) => return Err(StoreError::Locked(self.path.clone())),
+            Err(OpenError::Locked) => {
+                return Err(StoreError::Io {
+                    path: self.path.clone(),
+                    why: format!("{broken}; reopening the store: it is still locked"),
+                });
+            }
             Err(OpenError::Sled(e)) => return Err(self.err(&e)),
         };
         let trees = Trees::of(db).map_err(|e| self.err(&e))?;
         trees.replay(records).map_err(|e| self.err(&e))?;
-        *slot = Some(trees);
+        *slot = Some(Arc::new(trees));
+        // sled makes its files with the umask.
+        let _ = crate::private::tighten(&self.path);
         self.set_broken(None);
         Ok(())
     }
