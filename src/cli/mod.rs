@@ -475,11 +475,11 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
         sink.exit(code);
         return;
     }
-    let home = match Home::load(remote.store.home()) {
+    let home = match load_home(remote.store.home()) {
         Ok(home) => Arc::new(home),
-        Err(e) => {
-            sink.err(format!("drover: {e}\n").as_bytes());
-            sink.exit(EXIT_FAILED);
+        Err(f) => {
+            sink.err(crate::escape::controls(&format!("drover: {}\n", f.message)).as_bytes());
+            sink.exit(f.code);
             return;
         }
     };
@@ -505,7 +505,7 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
     let code = match applied {
         Ok(()) => code,
         Err(why) => {
-            sink.err(format!("drover: {why}\n").as_bytes());
+            sink.err(crate::escape::controls(&format!("drover: {why}\n")).as_bytes());
             EXIT_FAILED
         }
     };

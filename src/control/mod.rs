@@ -182,6 +182,8 @@ pub const MAX_READING: usize = 64;
 /// How long a client may read nothing while its answer waits (its socket
 /// buffers full) before it is dropped and its command stopped.
 pub const CLIENT_STALLED: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long to wait after an accept failed before the next.
+const ACCEPT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 /// Most client commands running at once (a `logs --follow` runs until its
 /// try ends). One more is told the instance is busy.
 pub const MAX_RUNNING: usize = 64;
@@ -207,7 +209,15 @@ where
     let mut reading: std::collections::VecDeque<tokio::task::AbortHandle> =
         std::collections::VecDeque::new();
     loop {
-        let (stream, _) = listener.accept().await?;
+        // A failed accept (out of file descriptors in a flood, a client
+        // gone before it was taken) ends nothing: the next one may work.
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+                continue;
+            }
+        };
         reading.retain(|h| !h.is_finished());
         if reading.len() >= MAX_READING
             && let Some(oldest) = reading.pop_front()

@@ -174,6 +174,11 @@ async fn conclude(files: &TryFiles, exit: Option<ExitStatus>) -> Ended {
             "cannot start: its supervisor could not write {} (is the disk full?)",
             files.start.display()
         )
+    } else if code == Some(i32::from(shim::EXIT_START_RECORD_FAILED)) {
+        format!(
+            "cannot start: its supervisor could not write {} (no permission, or a name too long?)",
+            files.start.display()
+        )
     } else if code == Some(i32::from(shim::EXIT_GIVEN_BACK)) {
         "cannot start: the try was given back before its supervisor started it".to_string()
     } else {

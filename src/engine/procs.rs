@@ -86,8 +86,14 @@ pub fn left_of_session(supervisor: u32, started: u64) -> Vec<(u32, Stat)> {
     let me = std::process::id();
     all()
         .into_iter()
+        // A process of the task started after its supervisor did: an older
+        // one in a session of that id belongs to an earlier user of the pid.
         .filter(|(pid, s)| {
-            s.sid == supervisor as i32 && !s.zombie() && *pid != me && *pid != supervisor
+            s.sid == supervisor as i32
+                && s.start >= started
+                && !s.zombie()
+                && *pid != me
+                && *pid != supervisor
         })
         .collect()
 }

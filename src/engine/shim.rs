@@ -38,9 +38,12 @@ pub const RECORD_SIZE: usize = 4096;
 /// Exit status: the task ran (or could not start) but the outcome could
 /// not be written.
 pub const EXIT_NO_OUTCOME: u8 = 1;
-/// Exit status: the start record could not be written, so the task was
-/// not started.
+/// Exit status: the start record could not be written on a full disk (or
+/// quota), so the task was not started.
 pub const EXIT_NO_START_RECORD: u8 = 3;
+/// Exit status: the start record could not be written for another reason
+/// than a full disk, so the task was not started.
+pub const EXIT_START_RECORD_FAILED: u8 = 5;
 /// Exit status: the try was given back (its start record was there
 /// already), so the task was not started.
 pub const EXIT_GIVEN_BACK: u8 = 4;
@@ -70,7 +73,17 @@ pub fn run(prefix: &Path, timeout: Option<Duration>, argv: &[String]) -> u8 {
     let mut record = match Claim::make(&files) {
         Ok(claim) => claim,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return EXIT_GIVEN_BACK,
-        Err(_) => return EXIT_NO_START_RECORD,
+        // Only a full disk (or quota) is given back to be tried again: any
+        // other reason (a name too long, no permission) would fail again.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+            ) =>
+        {
+            return EXIT_NO_START_RECORD;
+        }
+        Err(_) => return EXIT_START_RECORD_FAILED,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -216,9 +229,19 @@ impl Claim {
 }
 
 /// Reads an outcome a supervisor wrote; `None` when there is none (yet).
+/// A supervisor that died after writing its outcome over its start record
+/// but before renaming it to `.end` left the outcome there.
 pub fn read_outcome(files: &TryFiles) -> Option<Ended> {
-    let text = std::fs::read_to_string(&files.end).ok()?;
-    serde_json::from_str(text.trim()).ok()
+    if let Ok(text) = std::fs::read_to_string(&files.end) {
+        return serde_json::from_str(text.trim()).ok();
+    }
+    let text = std::fs::read_to_string(&files.start).ok()?;
+    let value: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+    // A start record names its supervisor; an outcome does not.
+    if value.get("supervisor").is_some() {
+        return None;
+    }
+    serde_json::from_value(value).ok()
 }
 
 /// What a try's start record says.
@@ -261,12 +284,11 @@ pub fn give_back(files: &TryFiles, why: &str) -> io::Result<()> {
         OpenOptions::new().write(true).create_new(true),
         &files.start,
     )?;
-    let written = file
-        .write_all_at(format!("{GIVEN_BACK}: {why}\n").as_bytes(), 0)
-        .and_then(|()| file.sync_data());
     // Even when the note could not be written, the file is there and keeps
     // any supervisor from starting the try: that is what counts.
-    let _ = written;
+    let _ = file
+        .write_all_at(format!("{GIVEN_BACK}: {why}\n").as_bytes(), 0)
+        .and_then(|()| file.sync_data());
     Ok(())
 }
 
@@ -310,5 +332,22 @@ mod tests {
         assert_eq!(read_start(&files), Start::Unstarted);
         assert!(Claim::make(&files).is_err_and(|e| e.kind() == io::ErrorKind::AlreadyExists));
         assert!(give_back(&files, "again").is_err());
+    }
+
+    #[test]
+    fn an_outcome_written_over_the_record_but_not_renamed_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TryFiles::at(&dir.path().join("run/t.1"));
+        let claim = Claim::make(&files).unwrap();
+        assert_eq!(read_outcome(&files), None, "a start record is no outcome");
+        let ended = Ended {
+            exit_code: Some(0),
+            ..Ended::default()
+        };
+        claim
+            .file
+            .write_all_at(&padded(serde_json::to_string(&ended).unwrap()), 0)
+            .unwrap();
+        assert_eq!(read_outcome(&files).map(|e| e.exit_code), Some(Some(0)));
     }
 }

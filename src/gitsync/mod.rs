@@ -158,7 +158,7 @@ fn fetch_and_deploy(
     state: &mut SyncState,
 ) -> Result<Synced, String> {
     let dir = git_dir(root);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    crate::private::dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let repo_dir = dir.join("repo");
     let repo = match git2::Repository::open_bare(&repo_dir) {
         Ok(repo) => repo,
@@ -389,7 +389,7 @@ fn fetch(repo: &git2::Repository, root: &Path, git: &GitConfig) -> Result<git2::
 /// file or the new one, never half of one.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, bytes)
+    crate::private::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -282,7 +282,7 @@ fn health(app: &App, compact: bool) -> Line<'static> {
             .unwrap_or_default();
         let text = match (&git.error, compact) {
             (Some(_), true) => format!("⚠ git {sha}: sync failed (L) "),
-            (Some(e), false) => format!("⚠ git {sha}: {} ", fit(e, 40)),
+            (Some(e), false) => format!("⚠ git {sha}: {} ", fit(&crate::escape::line(e), 40)),
             (None, true) => format!("git {sha}{age} "),
             (None, false) => format!("git {sha}{age} · "),
         };
@@ -323,7 +323,10 @@ fn health(app: &App, compact: bool) -> Line<'static> {
             }
             match &s.storage {
                 Some(u) => spans.push(Span::styled(
-                    format!(" · ⚠ cannot record: {} ", fit(&u.why, 48)),
+                    format!(
+                        " · ⚠ cannot record: {} ",
+                        fit(&crate::escape::line(&u.why), 48)
+                    ),
                     theme.warning(),
                 )),
                 None => spans.push(Span::styled(" · scheduler ok ", theme.status())),
