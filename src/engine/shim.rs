@@ -5,7 +5,7 @@
 //! Steps: leave drover's session (`setsid`); claim the try by creating its
 //! start record `PREFIX.start` (exclusively: if it is there already, drover
 //! gave the try back after a restart and it must not run) holding this
-//! process's pid and start time, padded to `RECORD_SIZE` and synced, so
+//! process's pid and start time, padded to `RECORD_SIZE`, so
 //! that it proves the task may have started and reserves the space for the
 //! outcome; start the task in its own process group with the inherited
 //! folder and environment, and add its pid to the record; copy its output
@@ -162,8 +162,8 @@ struct Claim {
 
 impl Claim {
     /// Creates the start record (the run's folder too), only if there is
-    /// none, and makes it durable: file and folder entry. On an error
-    /// other than "already there", no record is left behind.
+    /// none, at its full size. On an error other than "already there", no
+    /// record is left behind.
     fn make(files: &TryFiles) -> io::Result<Claim> {
         let dir = files.start.parent().unwrap_or(Path::new("."));
         crate::private::dir(dir)?;
@@ -181,11 +181,10 @@ impl Claim {
                 task_start: None,
             },
         };
-        let written = claim
-            .write()
-            .and_then(|()| claim.file.sync_data())
-            .and_then(|()| File::open(dir)?.sync_all());
-        match written {
+        // Written, not synced: the record must outlast `kill -9` of drover
+        // (the page cache is enough), and after a power loss nothing of
+        // the task is running any more either way.
+        match claim.write() {
             Ok(()) => Ok(claim),
             Err(e) => {
                 let _ = std::fs::remove_file(&files.start);
@@ -216,7 +215,6 @@ impl Claim {
         let written = self
             .file
             .write_all_at(&padded(json), 0)
-            .and_then(|()| self.file.sync_data())
             .and_then(|()| std::fs::rename(&files.start, &files.end));
         match written {
             Ok(()) => 0,
