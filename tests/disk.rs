@@ -132,6 +132,19 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until `drover list` shows the full disk, and checks serve is up.
+fn holds_on_a_full_disk(home: &DiskHome, serve: &mut Guard) {
+    wait_for("list to show the storage problem", || {
+        home.list()["storage"]["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("is full"))
+    });
+    assert!(
+        serve.try_wait().unwrap().is_none(),
+        "serve exited on a full disk"
+    );
+}
+
 fn successes(runs: &[Value]) -> usize {
     runs.iter().filter(|r| r["state"] == "success").count()
 }
@@ -151,15 +164,7 @@ fn serve_holds_on_a_full_disk_and_carries_on_when_space_is_freed() {
     });
 
     home.fill();
-    wait_for("list to show the storage problem", || {
-        home.list()["storage"]["problem"]
-            .as_str()
-            .is_some_and(|p| p.contains("is full"))
-    });
-    assert!(
-        serve.try_wait().unwrap().is_none(),
-        "serve exited on a full disk"
-    );
+    holds_on_a_full_disk(&home, &mut serve);
     let table = home.drover(&["list"]);
     assert!(table.stdout.contains("cannot record"), "{}", table.stdout);
     assert!(table.stdout.contains("is full"), "{}", table.stdout);
@@ -267,15 +272,7 @@ fn serve_restarted_on_a_full_disk_comes_up_holding() {
 
     home.fill();
     let mut serve = home.serve();
-    wait_for("list to show the storage problem", || {
-        home.list()["storage"]["problem"]
-            .as_str()
-            .is_some_and(|p| p.contains("is full"))
-    });
-    assert!(
-        serve.try_wait().unwrap().is_none(),
-        "serve exited on a full disk"
-    );
+    holds_on_a_full_disk(&home, &mut serve);
     // The run due meanwhile is made (held in memory), but nothing starts.
     let held = home.runs("tick");
     assert!(held.len() >= before.len(), "{held:?}");
