@@ -76,13 +76,27 @@ fn parse_var(expr: &str) -> Result<Var, String> {
         ["params", ..] => return Err(format!("`{expr}` must be `params.NAME`")),
         ["outputs", ..] => return Err(format!("`{expr}` must be `outputs.TASK.KEY`")),
         _ => {
-            let hint = super::suggest::did_you_mean(expr, PLAIN.iter().copied());
+            let hint = hint_for(&parts);
             return Err(format!(
                 "unknown template variable `{expr}`{hint}; known: ds, ts, run_id, flow, task, try, params.NAME, outputs.TASK.KEY"
             ));
         }
     };
     Ok(var)
+}
+
+/// A "did you mean" for an unknown variable: a near name among the plain
+/// ones, or, for a dotted one (`param.epochs`), its first part put right
+/// (`params.epochs`).
+fn hint_for(parts: &[&str]) -> String {
+    match parts {
+        [one] => super::suggest::did_you_mean(one, PLAIN.iter().copied()),
+        [first, rest @ ..] => match super::suggest::closest(first, ["params", "outputs"]) {
+            Some(near) => format!(" (did you mean `{near}.{}`?)", rest.join(".")),
+            None => String::new(),
+        },
+        [] => String::new(),
+    }
 }
 
 impl Template {
@@ -239,6 +253,18 @@ mod tests {
             Template::parse("{{ params }}").unwrap_err()[0]
                 .message
                 .contains("params.NAME")
+        );
+        let e = &Template::parse("{{ param.epochs }}").unwrap_err()[0];
+        assert!(
+            e.message.contains("did you mean `params.epochs`"),
+            "{}",
+            e.message
+        );
+        let e = &Template::parse("{{ output.prep.rows }}").unwrap_err()[0];
+        assert!(
+            e.message.contains("did you mean `outputs.prep.rows`"),
+            "{}",
+            e.message
         );
         let all = Template::parse("{{ a }} {{ ds }} {{ b }} {{ c").unwrap_err();
         let offsets: Vec<usize> = all.iter().map(|e| e.offset).collect();
