@@ -83,10 +83,12 @@ pub fn backfill(root: &Path, flow_id: &str, from: &str, to: &str) -> Outcome {
     } else {
         String::new()
     };
+    // Run by the instance holding the home (a serve or a TUI), or by the
+    // next one to start.
     let who = if super::remote().is_some() {
-        "drover serve runs them now"
+        "the running instance runs them now"
     } else {
-        "drover serve runs them"
+        "the next `drover serve` or `drover` runs them"
     };
     print(&format!(
         "{made} backfill run{} of `{flow_id}` queued{already}; {who}, at most {} at a time\n",
