@@ -262,6 +262,13 @@ fn a_task_outlives_a_killed_serve_and_is_adopted_by_the_next() {
     let again = serve(&home);
     wait_for_log(&home, "✓ run long test__", 1);
     assert_eq!(stop(again), 0);
+    // drover's log says which try it took up.
+    let taken = log_lines(&home, "taken up: long test__");
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert!(
+        taken[0].contains(" work try 2, running since before this start"),
+        "{taken:?}"
+    );
     let out = home.drover(&["tasks", "long", "latest", "--json"]);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["state"], "success", "{v}");

@@ -76,6 +76,7 @@ impl Instance {
             store.clone(),
         );
         engine.resume().map_err(fail)?;
+        let taken_up = engine.running_tries();
         let mut engine = engine.with_scheduler().map_err(fail)?;
         if stop_tasks {
             engine = engine.stop_tasks_on_exit();
@@ -83,6 +84,10 @@ impl Instance {
         let (handle, join) = engine.spawn();
         let runtime = tokio::runtime::Handle::current();
         let (notes_tx, notes) = mpsc::unbounded_channel::<String>();
+        // Tries that ran on while no drover was there, now watched again.
+        for t in &taken_up {
+            let _ = notes_tx.send(format!("taken up: {t}, running since before this start"));
+        }
         let problems = Arc::new(Mutex::new(Problems::of(home)));
         // Other drover commands hand their work to this instance.
         let socket = crate::control::socket_path(&root_abs);

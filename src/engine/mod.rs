@@ -672,6 +672,24 @@ impl Engine {
         Ok(())
     }
 
+    /// The tries running now, as "flow run task try N": after `resume`,
+    /// those taken up from before the start.
+    pub fn running_tries(&self) -> Vec<String> {
+        let mut tries: Vec<String> = self
+            .running
+            .keys()
+            .filter_map(|k| {
+                let run = &self.runs.get(&k.run)?.run;
+                Some(format!(
+                    "{} {} {} try {}",
+                    run.flow, run.id, k.task, k.number
+                ))
+            })
+            .collect();
+        tries.sort();
+        tries
+    }
+
     /// Starts the loop on the current tokio runtime.
     pub fn spawn(self) -> (EngineHandle, tokio::task::JoinHandle<Result<()>>) {
         let (requests, rx) = mpsc::channel(256);
