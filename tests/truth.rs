@@ -398,3 +398,46 @@ fn a_run_waiting_for_a_slot_says_so_and_its_wait_is_not_its_duration() {
         );
     });
 }
+
+#[test]
+fn the_engine_notes_why_a_queued_runs_roots_wait_for_the_tui() {
+    let home = TestHome::new();
+    home.flow(
+        "q",
+        &format!(
+            "max_active_runs = 1\n[tasks.root]\ncmd = \"{}\"\n[tasks.after]\ncmd = \"true\"\ndeps = [\"root\"]\n",
+            gated(&home, "go")
+        ),
+    );
+    home.flow("barrier", "[tasks.t]\ncmd = \"true\"\n");
+    let mut serve = common::serve_ready(&home, &[]);
+    assert_eq!(home.drover(&["trigger", "q"]).code, 0);
+    let first = newest(&home, "q");
+    wait_until("the first run to run", || {
+        run_state(&home, "q", &first) == "running"
+    });
+    assert_eq!(home.drover(&["trigger", "q"]).code, 0);
+    // The engine has taken a step since (it answers requests in turn).
+    assert_eq!(home.drover(&["trigger", "barrier"]).code, 0);
+    let second = newest(&home, "q");
+    assert_ne!(second, first);
+    assert!(
+        serve.stop(Duration::from_secs(20)).is_some(),
+        "serve did not stop"
+    );
+    let store = drover::store::Store::open(&home.path().join(".drover/store")).expect("open store");
+    let run = store.run("q", &second).unwrap().expect("the second run");
+    assert_eq!(run.state, drover::store::RunState::Queued);
+    let tis = store.task_instances(&run).unwrap();
+    let root = tis.iter().find(|t| t.task == "root").unwrap();
+    let after = tis.iter().find(|t| t.task == "after").unwrap();
+    let says = drover::tui::app::explain(root);
+    assert_eq!(
+        says, "waiting for a run slot (max_active_runs = 1, 1 running)",
+        "{root:?}"
+    );
+    assert_eq!(
+        drover::tui::app::explain(after),
+        "waiting for its upstream tasks"
+    );
+}

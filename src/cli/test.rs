@@ -263,6 +263,11 @@ async fn watch(
                 reason,
                 ..
             }) if run_id == run.id => {
+                // While the run waits for a slot, its root tasks only get
+                // a note saying so (printed above already).
+                if waiting && state == TaskState::Pending {
+                    continue;
+                }
                 if !say(&transition(
                     flow.timezone,
                     &task,
