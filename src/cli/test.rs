@@ -143,7 +143,6 @@ fn start(
     }
 
     let store = open_store(&home)?;
-    let slot = slot_wait(&store, &flow, kind);
     let engine = Engine::new(
         root_abs.clone(),
         home.config.clone(),
@@ -180,7 +179,8 @@ fn start(
         // signal. None of them is left running.
         let stops = Stops::new()
             .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")))?;
-        let how = Watch { json, slot };
+        // This engine has no other run: it never waits for a slot.
+        let how = Watch { json, slot: None };
         let outcome = watch(&handle, &mut events, &flow, &run, &logs, Some(stops), how).await;
         handle.shutdown().await;
         let _ = join.await;
