@@ -100,6 +100,7 @@ pub fn backfill(root: &Path, flow_id: &str, from: &str, to: &str) -> Outcome {
 
 pub fn kill(root: &Path, flow_id: &str, run_ref: &str, task: &str) -> Outcome {
     let home = load_home(root)?;
+    super::require_home(&home)?;
     let store = open_store(&home)?;
     let run = find_run(&store, flow_id, run_ref)?;
     if let Some(r) = super::remote() {

@@ -80,7 +80,12 @@ pub fn clear(
                 .map_or(TaskState::Pending, |ti| ti.state)
         })
         .collect();
-    let cleared = store.clear(&mut run, &selection).map_err(store_err)?;
+    // A finished run that runs again takes a run slot of its flow, as a
+    // new one does: with none free it waits as queued.
+    let slot_free = store.running_runs(flow_id).map_err(store_err)? < flow.max_active_runs as usize;
+    let cleared = store
+        .clear(&mut run, &selection, slot_free)
+        .map_err(store_err)?;
     super::make_durable(&store)?;
     super::notify_changed(flow_id, &run.id);
     let mut rows = vec![vec![
@@ -103,10 +108,13 @@ pub fn clear(
         if cleared.len() == 1 { "" } else { "s" },
         run.id,
         run.state,
-        if super::remote().is_some() {
-            " and runs now"
-        } else {
-            ", for drover serve to run"
+        match (run.state, super::remote().is_some()) {
+            (crate::store::RunState::Queued, _) => format!(
+                ": it runs once a run slot is free (max_active_runs = {})",
+                flow.max_active_runs
+            ),
+            (_, true) => " and runs now".to_string(),
+            (_, false) => ", for drover serve to run".to_string(),
         },
         columns(&rows)
     ));

@@ -20,6 +20,7 @@ pub fn run(
     follow: bool,
 ) -> Outcome {
     let home = load_home(root)?;
+    super::require_home(&home)?;
     // A flow whose file is gone may still have runs with logs.
     if let Lookup::Missing = home.lookup(flow)
         && !super::state_dir(&home.root)
@@ -34,9 +35,22 @@ pub fn run(
     // While following, the process running the try (if any): the follow
     // ends when it ends, whether or not it marked the try's end.
     let mut writer: Option<u32> = None;
-    // No waiting for the store: if a drover process has it, the log files
-    // are read directly.
-    let files = match Store::open_waiting(&store_path, Duration::ZERO) {
+    // The running instance's store when the command runs in it, so that
+    // `latest` is the run created last, as in every other command. Else no
+    // waiting for the store: if a drover process has it, the log files are
+    // read directly. A home without a store has no runs (and none is made
+    // just to read).
+    let opened = match super::remote() {
+        Some(r) => Ok(r.store),
+        None if !store_path.exists() => {
+            return Err(Failure::new(
+                EXIT_NOT_FOUND,
+                format!("flow `{flow}` has no runs yet"),
+            ));
+        }
+        None => Store::open_waiting(&store_path, Duration::ZERO),
+    };
+    let files = match opened {
         Ok(store) => {
             let run = find_run(&store, flow, run_ref)?;
             let Some(ti) = store
@@ -217,10 +231,10 @@ fn pick_try(run_id: &str, task: &str, wanted: Option<u32>, tries: u32) -> Result
     }
 }
 
-/// Finds a try's files from the log folder alone (the store is busy):
-/// `latest` is the run folder written last; the try is the highest number.
-/// Finds a try's files from the log folder alone: `latest` is the run
-/// folder written last; the try is the highest number. When `waiting`, a
+/// Finds a try's files from the log folder alone (another drover process
+/// without a control socket has the store): `latest` is the run folder
+/// made last (the nearest the folders tell to the run created last); the
+/// try is the highest number. When `waiting`, a
 /// task that has written nothing yet is followed from try 1 on.
 fn from_disk(
     logs: &LogDir,
@@ -275,11 +289,18 @@ fn from_disk(
     Ok(logs.try_files(flow, &run_id, task, number))
 }
 
+/// The folder in `dir` made last (by its birth time where the file system
+/// keeps one, else its modification time: a try written later into an
+/// older run's folder does not make it newer where birth times exist).
 fn newest_dir(dir: &Path) -> Option<PathBuf> {
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .max_by_key(|e| {
+            e.metadata()
+                .and_then(|m| m.created().or_else(|_| m.modified()))
+                .ok()
+        })
         .map(|e| e.path())
 }

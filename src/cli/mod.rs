@@ -139,6 +139,10 @@ pub enum Command {
         /// Wait for the run to end, printing its transitions; exit 0 iff it succeeded.
         #[arg(long)]
         wait: bool,
+        /// Print the run as JSON (one entry of `runs --json`) instead of its
+        /// id; with --wait, once it has ended (the transitions go to stderr).
+        #[arg(long)]
+        json: bool,
     },
     /// A flow's runs, newest first.
     Runs {
@@ -267,7 +271,12 @@ fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
             test::run(&root, &flow, &params, date.as_deref())
         }
         Some(Command::Runs { flow, count, json }) => runs::runs(&root, &flow, count, json),
-        Some(Command::Trigger { flow, params, wait }) => test::trigger(&root, &flow, &params, wait),
+        Some(Command::Trigger {
+            flow,
+            params,
+            wait,
+            json,
+        }) => test::trigger(&root, &flow, &params, wait, json),
         Some(Command::Serve { stop_tasks }) => serve::run(&root, stop_tasks),
         Some(Command::Shim {
             files,
@@ -332,6 +341,7 @@ fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
 /// `list` and the read-only commands still work with one.
 fn load_runnable_home(root: &std::path::Path) -> Result<Home, Failure> {
     let home = load_home(root)?;
+    require_home(&home)?;
     if !home.errors.is_empty() {
         let lines: Vec<String> = home.errors.iter().map(ToString::to_string).collect();
         return Err(Failure::new(
@@ -529,6 +539,44 @@ fn open_store(home: &Home) -> Result<crate::store::Store, Failure> {
         .map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))
 }
 
+/// The store for a command that only reads, in a drover home: the running
+/// instance's, else the home's own. None when the home has no store yet
+/// (nothing has run there): a command that reads makes none.
+fn read_store(home: &Home) -> Result<Option<crate::store::Store>, Failure> {
+    require_home(home)?;
+    if let Some(r) = remote() {
+        return Ok(Some(r.store));
+    }
+    if !state_dir(&home.root).join("store").exists() {
+        return Ok(None);
+    }
+    open_store(home).map(Some)
+}
+
+/// Exit 3: a flow without runs (for `latest`, or a home with no store yet).
+fn no_runs(flow: &str) -> Failure {
+    Failure::new(EXIT_NOT_FOUND, format!("flow `{flow}` has no runs yet"))
+}
+
+/// The version of its flow a run was made from, as kept in the store
+/// (None for a run made before versions were kept, or a text that no
+/// longer parses).
+fn run_flow(
+    home: &Home,
+    store: &crate::store::Store,
+    run: &crate::store::Run,
+) -> Option<crate::flow::Flow> {
+    let version = run.flow_version.as_deref()?;
+    if let Lookup::Found(f) = home.lookup(&run.flow)
+        && f.version == version
+    {
+        return Some(f.clone());
+    }
+    let text = store.flow_version(&run.flow, version).ok()??;
+    let path = home.flows_dir().join(format!("{}.toml", run.flow));
+    crate::flow::parse_flow(&run.flow, &path, &text, &home.config).ok()
+}
+
 /// Makes a command's changes durable: in a running instance its engine
 /// commits them, in turn with its own (and says when it cannot); else the
 /// store is flushed here.
@@ -562,10 +610,7 @@ fn find_run(
     };
     match found.map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))? {
         Some(r) => Ok(r),
-        None if run == "latest" => Err(Failure::new(
-            EXIT_NOT_FOUND,
-            format!("flow `{flow}` has no runs yet"),
-        )),
+        None if run == "latest" => Err(no_runs(flow)),
         None => {
             let recent: Vec<String> = store
                 .latest_runs(flow, 3)

@@ -8,6 +8,7 @@ use super::{EXIT_FAILED, Failure, Outcome, find_flow, load_home, print};
 
 pub fn run(root: &Path, id: &str, count: usize, after: Option<&str>) -> Outcome {
     let home = load_home(root)?;
+    super::require_home(&home)?;
     let flow = find_flow(&home, id)?;
     if flow.schedule.is_none() {
         return Err(Failure::new(

@@ -7,17 +7,17 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::{Failure, Outcome, columns, find_run, human_duration, load_home, open_store, print};
+use super::{Failure, Outcome, columns, find_run, human_duration, load_home, print, read_store};
 use crate::home::{Home, Lookup};
 use crate::store::{Run, Store, TaskInstance, TaskState, Try};
 
 /// A flow id that has a definition or at least stored runs; its timezone.
-fn flow_zone(home: &Home, store: &Store, id: &str) -> Result<Tz, Failure> {
+fn flow_zone(home: &Home, store: Option<&Store>, id: &str) -> Result<Tz, Failure> {
     match home.lookup(id) {
         Lookup::Found(f) => Ok(f.timezone),
         // A broken flow's runs, or a removed one's, are still worth showing.
         Lookup::Broken(_) => Ok(home.config.timezone),
-        Lookup::Missing if store.run_count(id) > 0 => Ok(home.config.timezone),
+        Lookup::Missing if store.is_some_and(|s| s.run_count(id) > 0) => Ok(home.config.timezone),
         Lookup::Missing => Err(super::no_such_flow(home, id)),
     }
 }
@@ -50,7 +50,10 @@ struct RunRow<'a> {
     tasks: BTreeMap<&'static str, usize>,
 }
 
-fn run_duration(run: &Run) -> Option<chrono::Duration> {
+/// A run's duration, the one definition every command and the TUI use:
+/// from its start (not its creation: time queued behind `max_active_runs`
+/// does not count) to its end, or to now while it runs.
+pub fn run_duration(run: &Run) -> Option<chrono::Duration> {
     let start = run.started?;
     Some(run.ended.unwrap_or_else(Utc::now) - start)
 }
@@ -63,37 +66,51 @@ fn state_counts(tis: &[TaskInstance]) -> BTreeMap<TaskState, usize> {
     counts
 }
 
+fn run_row<'a>(run: &'a Run, tis: &[TaskInstance], tz: Tz) -> RunRow<'a> {
+    RunRow {
+        id: &run.id,
+        flow: &run.flow,
+        kind: run.kind.name(),
+        state: run.state.name(),
+        logical: rfc3339(run.logical, tz),
+        created: rfc3339(run.created, tz),
+        started: run.started.map(|t| rfc3339(t, tz)),
+        ended: run.ended.map(|t| rfc3339(t, tz)),
+        duration_s: run_duration(run).map(|d| d.num_milliseconds() as f64 / 1000.0),
+        params: &run.params,
+        commit: run.commit.as_deref(),
+        tasks: state_counts(tis)
+            .into_iter()
+            .map(|(s, n)| (s.name(), n))
+            .collect(),
+    }
+}
+
+/// One run as JSON, the shape of one entry of `runs --json`.
+pub fn run_json(run: &Run, tis: &[TaskInstance], tz: Tz) -> String {
+    serde_json::to_string_pretty(&run_row(run, tis, tz)).unwrap_or_default() + "\n"
+}
+
 pub fn runs(root: &Path, flow: &str, count: usize, json: bool) -> Outcome {
     let home = load_home(root)?;
-    let store = open_store(&home)?;
-    let tz = flow_zone(&home, &store, flow)?;
+    let store = read_store(&home)?;
+    let tz = flow_zone(&home, store.as_ref(), flow)?;
     let err = |e: crate::store::StoreError| Failure::new(super::EXIT_FAILED, e.to_string());
-    let runs = store.latest_runs(flow, count).map_err(err)?;
+    let runs = match &store {
+        Some(store) => store.latest_runs(flow, count).map_err(err)?,
+        None => Vec::new(),
+    };
     let mut with_tis = Vec::with_capacity(runs.len());
-    for run in runs {
-        let tis = store.task_instances(&run).map_err(err)?;
-        with_tis.push((run, tis));
+    if let Some(store) = &store {
+        for run in runs {
+            let tis = store.task_instances(&run).map_err(err)?;
+            with_tis.push((run, tis));
+        }
     }
     if json {
         let rows: Vec<RunRow<'_>> = with_tis
             .iter()
-            .map(|(run, tis)| RunRow {
-                id: &run.id,
-                flow: &run.flow,
-                kind: run.kind.name(),
-                state: run.state.name(),
-                logical: rfc3339(run.logical, tz),
-                created: rfc3339(run.created, tz),
-                started: run.started.map(|t| rfc3339(t, tz)),
-                ended: run.ended.map(|t| rfc3339(t, tz)),
-                duration_s: run_duration(run).map(|d| d.num_milliseconds() as f64 / 1000.0),
-                params: &run.params,
-                commit: run.commit.as_deref(),
-                tasks: state_counts(tis)
-                    .into_iter()
-                    .map(|(s, n)| (s.name(), n))
-                    .collect(),
-            })
+            .map(|(run, tis)| run_row(run, tis, tz))
             .collect();
         print(&(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"));
         return Ok(());
@@ -157,13 +174,28 @@ struct TasksView<'a> {
     tasks: Vec<TaskRow<'a>>,
 }
 
-/// Task instances in the flow's graph order (tasks no longer in the flow last).
-fn ordered(home: &Home, flow: &str, mut tis: Vec<TaskInstance>) -> Vec<TaskInstance> {
-    if let Lookup::Found(f) = home.lookup(flow) {
+/// Task instances in the graph order of the run's own flow version (kept
+/// in the store, so whatever the file says now, broken or changed), else
+/// of the flow file's; tasks neither has come last.
+fn ordered(flow: Option<&crate::flow::Flow>, mut tis: Vec<TaskInstance>) -> Vec<TaskInstance> {
+    if let Some(f) = flow {
         let pos = |t: &str| f.tasks.iter().position(|x| x.id == t).unwrap_or(usize::MAX);
         tis.sort_by_key(|ti| pos(&ti.task));
     }
     tis
+}
+
+/// Why a pending task instance of a queued run waits, when nothing else
+/// says: the run waits for a run slot of its flow.
+fn slot_note(store: &Store, run: &Run, flow: Option<&crate::flow::Flow>) -> Option<String> {
+    if run.state != crate::store::RunState::Queued || run.kind == crate::store::RunKind::Test {
+        return None;
+    }
+    let max = flow?.max_active_runs;
+    let running = store.running_runs(&run.flow).ok()?;
+    Some(format!(
+        "waiting for a run slot (max_active_runs = {max}, {running} running)"
+    ))
 }
 
 fn latest_tries(
@@ -183,14 +215,33 @@ fn latest_tries(
 
 pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
     let home = load_home(root)?;
-    let store = open_store(&home)?;
-    let tz = flow_zone(&home, &store, flow)?;
+    let store = read_store(&home)?;
+    let tz = flow_zone(&home, store.as_ref(), flow)?;
+    let Some(store) = store else {
+        return Err(super::no_runs(flow));
+    };
     let run = find_run(&store, flow, run_ref)?;
     let tis = store
         .task_instances(&run)
         .map_err(|e| Failure::new(super::EXIT_FAILED, e.to_string()))?;
-    let tis = ordered(&home, flow, tis);
+    let own = super::run_flow(&home, &store, &run);
+    let current = match home.lookup(flow) {
+        Lookup::Found(f) => Some(f),
+        _ => None,
+    };
+    let version = own.as_ref().or(current);
+    let tis = ordered(version, tis);
     let tries = latest_tries(&store, &run, &tis)?;
+    let waiting = slot_note(&store, &run, version);
+    // A pending instance of a run queued for a run slot waits for that
+    // first, whatever else its note says.
+    let note = |ti: &'_ TaskInstance| -> Option<String> {
+        match (&waiting, ti.state) {
+            (Some(w), TaskState::Pending) => Some(w.clone()),
+            _ => ti.note.clone(),
+        }
+    };
+    let notes: Vec<Option<String>> = tis.iter().map(note).collect();
     if json {
         let view = TasksView {
             flow,
@@ -199,7 +250,8 @@ pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
             tasks: tis
                 .iter()
                 .zip(&tries)
-                .map(|(ti, t)| TaskRow {
+                .zip(&notes)
+                .map(|((ti, t), note)| TaskRow {
                     task: &ti.task,
                     state: ti.state.name(),
                     try_number: ti.tries,
@@ -214,7 +266,7 @@ pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
                     reason: t.as_ref().and_then(|t| t.reason.as_deref()),
                     outputs: t.as_ref().map(|t| &t.outputs),
                     retry_at: ti.retry_at.map(|r| rfc3339(r, tz)),
-                    note: ti.note.as_deref(),
+                    note: note.as_deref(),
                 })
                 .collect(),
         };
@@ -236,10 +288,10 @@ pub fn tasks(root: &Path, flow: &str, run_ref: &str, json: bool) -> Outcome {
         "DURATION".into(),
         "RESULT".into(),
     ]];
-    for (ti, t) in tis.iter().zip(&tries) {
-        // A note (marked by hand, cleared, interrupted) tells more than
-        // the latest try does.
-        let result = match (&ti.note, t) {
+    for ((ti, t), note) in tis.iter().zip(&tries).zip(&notes) {
+        // A note (marked by hand, cleared, interrupted, waiting for a run
+        // slot) tells more than the latest try does.
+        let result = match (note, t) {
             (Some(note), _) => note.clone(),
             (None, Some(t)) => {
                 let mut parts = Vec::new();

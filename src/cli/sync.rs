@@ -29,6 +29,18 @@ pub fn run(root: &Path) -> Outcome {
             .unwrap_or_default();
         Failure::new(EXIT_FAILED, format!("{e}{keeping}"))
     })?;
+    // A running instance uses what was deployed before this returns (its
+    // watcher would take it up only at its next look).
+    if let Some(r) = super::remote() {
+        let deployed = crate::home::Home::load(&root).map_err(|e| Failure::new(EXIT_FAILED, e))?;
+        let updated: Vec<crate::flow::Flow> = deployed
+            .flows
+            .into_iter()
+            .filter(|f| synced.updated.contains(&f.id))
+            .collect();
+        r.runtime
+            .block_on(r.engine.reload(updated, synced.removed.clone()));
+    }
     let list = |ids: &[String]| {
         if ids.is_empty() {
             "none".to_string()

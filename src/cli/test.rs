@@ -51,14 +51,42 @@ pub fn parse_params(flow: &Flow, raw: &[String]) -> Result<BTreeMap<String, Stri
 }
 
 pub fn run(root: &Path, flow_id: &str, raw_params: &[String], date: Option<&str>) -> Outcome {
-    start(root, flow_id, raw_params, date, RunKind::Test, true)
+    start(root, flow_id, raw_params, date, RunKind::Test, true, false)
 }
 
 /// `drover trigger FLOW [-p K=V]... [--wait]`: a manual run. With a running
 /// instance, that instance runs it; without one, it is stored as queued for
 /// the next `drover serve` (or, with `--wait`, run here in the foreground).
-pub fn trigger(root: &Path, flow_id: &str, raw_params: &[String], wait: bool) -> Outcome {
-    start(root, flow_id, raw_params, None, RunKind::Manual, wait)
+/// Stdout is the run's id alone (or with `json` the run as JSON), so that
+/// `RUN=$(drover trigger FLOW)` needs no parsing; messages go to stderr.
+pub fn trigger(
+    root: &Path,
+    flow_id: &str,
+    raw_params: &[String],
+    wait: bool,
+    json: bool,
+) -> Outcome {
+    start(root, flow_id, raw_params, None, RunKind::Manual, wait, json)
+}
+
+/// What to print of a run just made, when not waiting for it: its id, or
+/// the run as JSON.
+fn made(store: &crate::store::Store, flow: &Flow, run: &Run, json: bool) {
+    if json {
+        let tis = store.task_instances(run).unwrap_or_default();
+        print(&super::runs::run_json(run, &tis, flow.timezone));
+    } else {
+        print(&format!("{}\n", run.id));
+    }
+}
+
+/// Whether a new run of `flow` will wait for a run slot: the flow's
+/// `max_active_runs` and how many of its runs are running, when they are
+/// as many (test runs never wait).
+fn slot_wait(store: &crate::store::Store, flow: &Flow, kind: RunKind) -> Option<(u32, usize)> {
+    let running = store.running_runs(&flow.id).ok()?;
+    (kind != RunKind::Test && running >= flow.max_active_runs as usize)
+        .then_some((flow.max_active_runs, running))
 }
 
 fn start(
@@ -68,16 +96,27 @@ fn start(
     date: Option<&str>,
     kind: RunKind,
     wait: bool,
+    json: bool,
 ) -> Outcome {
     let home = super::load_runnable_home(root)?;
     // A running instance may hold a flow's last good version while its file
-    // is broken: that version is the one new runs get.
+    // is broken: that version is the one new runs get. A valid file the
+    // instance has not loaded yet (its watcher looks every 400 ms) is
+    // handed to it first: whatever `list` shows can be triggered.
     let flow = match (super::remote(), find_flow(&home, flow_id)) {
         (Some(r), Err(failure)) => match r.runtime.block_on(r.engine.flow(flow_id)) {
             Some(flow) => (*flow).clone(),
             None => return Err(failure),
         },
-        (_, found) => found?.clone(),
+        (Some(r), Ok(found)) => {
+            let loaded = r.runtime.block_on(r.engine.flow(flow_id));
+            if loaded.is_none_or(|f| f.version != found.version || f.commit != found.commit) {
+                r.runtime
+                    .block_on(r.engine.reload(vec![found.clone()], Vec::new()));
+            }
+            found.clone()
+        }
+        (None, found) => found?.clone(),
     };
     let params = parse_params(&flow, raw_params)?;
     let logical = super::time_arg("--date", date, flow.timezone)?;
@@ -86,6 +125,7 @@ fn start(
 
     // In a running instance: its engine runs the flow.
     if let Some(remote) = super::remote() {
+        let slot = slot_wait(&remote.store, &flow, kind);
         return remote.runtime.block_on(async {
             let mut events = remote.engine.subscribe();
             let run = remote
@@ -94,10 +134,11 @@ fn start(
                 .await
                 .map_err(|e| Failure::new(EXIT_FAILED, e))?;
             if !wait {
-                print(&format!("triggered run {} of {}\n", run.id, flow.id));
+                made(&remote.store, &flow, &run, json);
                 return Ok(());
             }
-            watch(&remote.engine, &mut events, &flow, &run, &logs, None).await
+            let how = Watch { json, slot };
+            watch(&remote.engine, &mut events, &flow, &run, &logs, None, how).await
         });
     }
 
@@ -106,7 +147,7 @@ fn start(
         root_abs.clone(),
         home.config.clone(),
         home.flows.clone(),
-        store,
+        store.clone(),
     );
     if !wait {
         // Stored as queued: the next `drover serve` runs it.
@@ -114,8 +155,9 @@ fn start(
         let run = engine
             .create_run(&flow.id, kind, logical, params)
             .map_err(|e| Failure::new(EXIT_FAILED, e.to_string()))?;
-        print(&format!(
-            "queued run {} of {}; `drover serve` runs it\n",
+        made(&store, &flow, &run, json);
+        super::eprintln_safe(&format!(
+            "drover: queued run {} of {}; `drover serve` runs it",
             run.id, flow.id
         ));
         return Ok(());
@@ -137,16 +179,28 @@ fn start(
         // signal. None of them is left running.
         let stops = Stops::new()
             .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")))?;
-        let outcome = watch(&handle, &mut events, &flow, &run, &logs, Some(stops)).await;
+        // This engine has no other run: it never waits for a slot.
+        let how = Watch { json, slot: None };
+        let outcome = watch(&handle, &mut events, &flow, &run, &logs, Some(stops), how).await;
         handle.shutdown().await;
         let _ = join.await;
         outcome
     })
 }
 
+/// How a run is watched to its end.
+struct Watch {
+    /// The transitions to stderr, the run as JSON to stdout at the end.
+    json: bool,
+    /// `max_active_runs` and the runs running when the run was made, when
+    /// it waits for one of them to end.
+    slot: Option<(u32, usize)>,
+}
+
 /// Prints a run's transitions until it ends, then a summary and the tail of
 /// each failed task's log; Ok iff the run succeeded. With `stops`, signals
-/// stop the run's tasks.
+/// stop the run's tasks. The duration is the run's own (started → ended,
+/// as `drover runs` and the TUI show it), not counting time queued.
 async fn watch(
     handle: &EngineHandle,
     events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
@@ -154,14 +208,30 @@ async fn watch(
     run: &Run,
     logs: &LogDir,
     mut stops: Option<Stops>,
+    how: Watch,
 ) -> Outcome {
-    let started = Utc::now();
-    print(&format!(
+    let say = |text: &str| -> bool {
+        if how.json {
+            super::eprintln_safe(text.strip_suffix('\n').unwrap_or(text));
+            true
+        } else {
+            print(text)
+        }
+    };
+    let queued_at = Utc::now();
+    say(&format!(
         "run {} of {} (ds {})\n",
         run.id,
         flow.id,
         run.logical.with_timezone(&flow.timezone).format("%Y-%m-%d")
     ));
+    let mut waiting = how.slot.is_some();
+    if let Some((max, running)) = how.slot {
+        say(&format!(
+            "run {} waits for a run slot (max_active_runs = {max}, {running} running)\n",
+            run.id
+        ));
+    }
     let width = flow
         .tasks
         .iter()
@@ -175,7 +245,7 @@ async fn watch(
             name = next_stop(&mut stops), if signals_seen < 2 => {
                 signals_seen += 1;
                 let now = signals_seen > 1;
-                print(&if now {
+                say(&if now {
                     format!("{name} again: killing the run's tasks now\n")
                 } else {
                     format!("{name}: stopping the run's tasks (again to kill them at once)\n")
@@ -193,7 +263,12 @@ async fn watch(
                 reason,
                 ..
             }) if run_id == run.id => {
-                if !print(&transition(
+                // While the run waits for a slot, its root tasks only get
+                // a note saying so (printed above already).
+                if waiting && state == TaskState::Pending {
+                    continue;
+                }
+                if !say(&transition(
                     flow.timezone,
                     &task,
                     width,
@@ -211,6 +286,16 @@ async fn watch(
             {
                 break state;
             }
+            Ok(EngineEvent::RunChanged { run_id, state, .. })
+                if run_id == run.id && waiting && state == RunState::Running =>
+            {
+                waiting = false;
+                say(&format!(
+                    "run {} has a run slot after waiting {}\n",
+                    run.id,
+                    human_duration(Utc::now() - queued_at)
+                ));
+            }
             Ok(EngineEvent::Stopped { error }) => return Err(Failure::new(EXIT_FAILED, error)),
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => {
@@ -224,9 +309,9 @@ async fn watch(
         }
     };
     let snapshot = handle.snapshot(&flow.id, &run.id).await;
-    let elapsed = human_duration(Utc::now() - started);
     let mut out = String::new();
-    if let Some((_, tis)) = &snapshot {
+    if let Some((ended, tis)) = &snapshot {
+        let elapsed = super::runs::run_duration(ended).map_or("-".into(), human_duration);
         let mut counts: BTreeMap<TaskState, usize> = BTreeMap::new();
         for ti in tis {
             *counts.entry(ti.state).or_default() += 1;
@@ -253,7 +338,14 @@ async fn watch(
             out.push_str(&tail(&files.log, TAIL_LINES));
         }
     }
-    print(&out);
+    if !out.is_empty() {
+        say(&out);
+    }
+    if how.json
+        && let Some((ended, tis)) = &snapshot
+    {
+        print(&super::runs::run_json(ended, tis, flow.timezone));
+    }
     if final_state == RunState::Success {
         Ok(())
     } else {

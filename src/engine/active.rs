@@ -142,6 +142,27 @@ impl ActiveRun {
         self.tis[i].clone()
     }
 
+    /// Gives the pending root instances (no upstream) of a run that waits
+    /// for a run slot `note`, saying why they wait; their decision clears
+    /// it once the run is admitted. Returns copies of those whose note
+    /// changed (to store and announce).
+    pub fn note_waiting(&mut self, note: &str, now: DateTime<Utc>) -> Vec<TaskInstance> {
+        let mut changed = Vec::new();
+        for (i, slot) in self.tis.iter_mut().enumerate() {
+            let Some(ti) = slot.as_mut() else { continue };
+            if ti.state != TaskState::Pending
+                || !self.deps[i].is_empty()
+                || ti.note.as_deref() == Some(note)
+            {
+                continue;
+            }
+            ti.note = Some(note.to_string());
+            ti.updated = now;
+            changed.push(ti.clone());
+        }
+        changed
+    }
+
     /// Decides the pending instances whose upstream changed, and queues the
     /// retries whose time has come. Returns the positions that changed, with
     /// their new state.

@@ -20,7 +20,7 @@ pub mod scheduler;
 pub mod shim;
 mod supervise;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -1324,18 +1324,30 @@ impl Engine {
                 *active_per_flow.entry(active.run.flow.as_str()).or_default() += 1;
             }
         }
-        let mut admitted: HashSet<RunKey> = HashSet::new();
+        // Queued runs left waiting, with the runs holding their flow's slots.
+        let mut waiting: HashMap<RunKey, u32> = HashMap::new();
         for (key, active) in self.runs.iter() {
             if active.run.state == RunState::Queued {
                 let count = active_per_flow.entry(active.run.flow.as_str()).or_default();
                 if active.run.kind == RunKind::Test || *count < active.flow.max_active_runs {
                     *count += 1;
-                    admitted.insert(key.clone());
+                } else {
+                    waiting.insert(key.clone(), *count);
                 }
             }
         }
         for (key, active) in self.runs.iter_mut() {
-            if active.run.state == RunState::Queued && !admitted.contains(key) {
+            if let Some(&running) = waiting.get(key) {
+                // Its root tasks say why nothing starts (the TUI and
+                // `drover tasks` show the note).
+                let note = format!(
+                    "waiting for a run slot (max_active_runs = {}, {running} running)",
+                    active.flow.max_active_runs
+                );
+                for ti in active.note_waiting(&note, now) {
+                    self.store.put_task_instance(&active.run, &ti)?;
+                    self.pending_events.push(task_event(&active.run, &ti, None));
+                }
                 continue;
             }
             let changed = active.decide(now);

@@ -994,9 +994,17 @@ impl Store {
 
     /// Clears task instances the Airflow way: each goes back to `pending`, its
     /// try counter continues and it gets its retries again (`retries` per
-    /// task); earlier tries and their logs stay. A finished run runs again.
-    /// Returns the cleared instances. The caller flushes.
-    pub fn clear(&self, run: &mut Run, tasks: &[(String, u32)]) -> Result<Vec<TaskInstance>> {
+    /// task); earlier tries and their logs stay. A finished run runs again:
+    /// `running` when `slot_free` (its flow has a free run slot under
+    /// `max_active_runs`), else `queued` until the engine admits it; a
+    /// queued run stays queued. Returns the cleared instances. The caller
+    /// flushes.
+    pub fn clear(
+        &self,
+        run: &mut Run,
+        tasks: &[(String, u32)],
+        slot_free: bool,
+    ) -> Result<Vec<TaskInstance>> {
         let now = Utc::now();
         let mut cleared = Vec::new();
         for (task, retries) in tasks {
@@ -1011,8 +1019,12 @@ impl Store {
             self.put_task_instance(run, &ti)?;
             cleared.push(ti);
         }
-        if !cleared.is_empty() && run.state != RunState::Running {
-            run.state = RunState::Running;
+        if !cleared.is_empty() && run.state.is_done() {
+            run.state = if slot_free || run.kind == RunKind::Test {
+                RunState::Running
+            } else {
+                RunState::Queued
+            };
             run.ended = None;
             self.put_run(run)?;
         }
@@ -1087,6 +1099,20 @@ impl Store {
     pub fn run_count(&self, flow: &str) -> usize {
         self.t()
             .map_or(0, |t| t.runs.scan_prefix(prefix(flow)).keys().count())
+    }
+
+    /// How many of a flow's runs are `running` (what `max_active_runs`
+    /// counts; test runs are not held to it and are not counted).
+    pub fn running_runs(&self, flow: &str) -> Result<usize> {
+        let mut n = 0;
+        for item in self.t()?.runs.scan_prefix(prefix(flow)) {
+            let (k, v) = item.map_err(|e| self.err(&e))?;
+            let run = self.read_run(&k, &v)?;
+            if run.state == RunState::Running && run.kind != RunKind::Test {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }
 
