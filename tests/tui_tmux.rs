@@ -128,6 +128,22 @@ impl Tmux {
         screen
     }
 
+    /// Waits (at most `within`) until the screen satisfies `ok`: for what
+    /// must show soon, not merely eventually.
+    fn wait_within(&self, within: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("{what} not on screen within {within:?}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn wait_for(&self, text: &str) -> String {
         self.wait(&format!("`{text}`"), |s| s.contains(text))
     }
@@ -301,4 +317,60 @@ fn a_panic_gives_the_terminal_back() {
             .trim(),
         "0"
     );
+}
+
+/// How soon a change made elsewhere must be on screen: 100 ms is the aim;
+/// the bound is for a loaded 2-core machine (before the fix it never came).
+const SOON: Duration = Duration::from_secs(3);
+
+#[test]
+fn changes_made_by_commands_in_another_window_show_at_once() {
+    let home = TestHome::new();
+    home.flow(
+        "breaks",
+        "schedule = \"0 3 * * *\"\n[tasks.boom]\ncmd = \"exit 3\"\n",
+    );
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait_for("scheduler ok");
+    tmux.keys(&["t"]);
+    tmux.wait_for("trigger breaks");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the failed run in the strip", |s| {
+        line_with(s, "breaks ").trim_end().ends_with('✗')
+    });
+    // On the Grid: the task failed.
+    tmux.keys(&["Enter"]);
+    tmux.wait("the grid's ✗", |s| line_with(s, "boom").contains('✗'));
+    let marked = home.drover(&["mark", "breaks", "latest", "boom", "success"]);
+    assert_eq!(marked.code, 0, "{}{}", marked.stdout, marked.stderr);
+    assert!(
+        marked.stdout.contains("(run is success)"),
+        "{}",
+        marked.stdout
+    );
+    tmux.wait_within(SOON, "the mark on the Grid", |s| {
+        line_with(s, "boom").contains('✓') && !line_with(s, "boom").contains('✗')
+    });
+    // The Flows strip says it too.
+    tmux.keys(&["1"]);
+    tmux.wait_within(SOON, "the mark in the Flows strip", |s| {
+        line_with(s, "breaks ").trim_end().ends_with('✓')
+    });
+    // Pause and unpause from the command line.
+    let paused = home.drover(&["pause", "breaks"]);
+    assert_eq!(paused.code, 0, "{}{}", paused.stdout, paused.stderr);
+    tmux.wait_within(SOON, "the pause", |s| {
+        line_with(s, "breaks ").contains("paused")
+    });
+    let unpaused = home.drover(&["unpause", "breaks"]);
+    assert_eq!(unpaused.code, 0, "{}{}", unpaused.stdout, unpaused.stderr);
+    tmux.wait_within(SOON, "the unpause", |s| {
+        !line_with(s, "breaks ").contains("paused") && line_with(s, "breaks ").contains(" in ")
+    });
+    // Clear: the run runs (and fails) again.
+    let cleared = home.drover(&["clear", "breaks", "latest", "boom"]);
+    assert_eq!(cleared.code, 0, "{}{}", cleared.stdout, cleared.stderr);
+    tmux.wait_within(SOON, "the cleared run failing again", |s| {
+        line_with(s, "breaks ").trim_end().ends_with('✗')
+    });
 }

@@ -668,6 +668,12 @@ impl App {
                 }
                 changed
             }
+            // Paused or unpaused (its row reads the store), or a new
+            // version (the loop fetches the status at once).
+            EngineEvent::FlowChanged { flow } => {
+                self.stale.flows.insert(flow.clone());
+                true
+            }
             EngineEvent::Stopped { error } => {
                 self.message = Some(Message {
                     text: format!("the scheduler stopped: {error}"),

@@ -28,7 +28,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use crate::control::Answer;
-use crate::engine::{EngineHandle, Reader};
+use crate::engine::{EngineEvent, EngineHandle, Reader};
 use crate::home::Problems;
 use app::{App, Effect};
 
@@ -151,6 +151,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     let mut last_draw: Option<Instant> = None;
     let mut last_status = Instant::now();
     let mut status_wanted = false;
+    let mut status_now = false;
     let mut minute = app.now.timestamp() / 60;
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
@@ -178,6 +179,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Ok(event) => {
                     dirty |= app.on_engine(&event);
                     status_wanted = true;
+                    status_now |= matches!(event, EngineEvent::FlowChanged { .. });
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Too many to follow one by one: read everything anew.
@@ -216,6 +218,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Ok(event) => {
                     dirty |= app.on_engine(&event);
                     status_wanted = true;
+                    status_now |= matches!(event, EngineEvent::FlowChanged { .. });
                 }
                 Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
                     app.refresh_flows();
@@ -225,8 +228,10 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Err(_) => break,
             }
         }
-        if status_wanted && last_status.elapsed() >= Duration::from_millis(200) {
-            status_wanted = false;
+        // A flow's new version is shown at once; load changes at most
+        // five times a second.
+        if status_now || (status_wanted && last_status.elapsed() >= Duration::from_millis(200)) {
+            (status_wanted, status_now) = (false, false);
             last_status = Instant::now();
             if let Some(status) = deps.engine.status().await {
                 dirty |= app.set_status(status, problems());
