@@ -197,7 +197,7 @@ fn open_trigger_walk_the_views_resize_and_quit() {
     tmux.keys(&["4"]);
     let screen = tmux.wait_for("hello from drover");
     assert!(screen.contains("outputs greeting=hi"), "{screen}");
-    assert!(screen.contains("try 1 of 1"), "{screen}");
+    assert!(screen.contains("try 1 of up to 1"), "{screen}");
     // ?: help over the view; Esc closes it.
     tmux.keys(&["?"]);
     tmux.wait_for("Moving around");
@@ -373,4 +373,65 @@ fn changes_made_by_commands_in_another_window_show_at_once() {
     tmux.wait_within(SOON, "the cleared run failing again", |s| {
         line_with(s, "breaks ").trim_end().ends_with('✗')
     });
+}
+
+/// The first `hh:mm:ss` in `text`.
+fn clock_in(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(8).find_map(|w| {
+        let shape = w.iter().enumerate().all(|(i, c)| {
+            if i == 2 || i == 5 {
+                *c == ':'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+        shape.then(|| w.iter().collect())
+    })
+}
+
+#[test]
+fn times_are_in_the_flows_timezone_as_drover_tasks_shows_them() {
+    let home = TestHome::new();
+    home.flow(
+        "berlin",
+        "timezone = \"Europe/Berlin\"\n[tasks.hello]\ncmd = \"echo guten tag\"\n",
+    );
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait_for("scheduler ok");
+    tmux.keys(&["t"]);
+    tmux.wait_for("trigger berlin");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the run's ✓", |s| {
+        line_with(s, "berlin ").trim_end().ends_with('✓')
+    });
+    let tasks = home.drover(&["tasks", "berlin", "latest"]);
+    assert_eq!(tasks.code, 0, "{}{}", tasks.stdout, tasks.stderr);
+    let started = clock_in(line_with(&tasks.stdout, "hello"))
+        .unwrap_or_else(|| panic!("a start time in `drover tasks`:\n{}", tasks.stdout));
+    // The Grid's foot: the same time, with the zone.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("started ");
+    let foot = line_with(&screen, "started ");
+    assert!(
+        foot.contains(&format!("{started} CET")) || foot.contains(&format!("{started} CEST")),
+        "the Grid's start time is `drover tasks`'s {started}, zoned:\n{screen}"
+    );
+    // Log arrival times, in the same zone, which the header names.
+    tmux.keys(&["4"]);
+    tmux.wait_for("guten tag");
+    tmux.keys(&["a"]);
+    let screen = tmux.wait("arrival times", |s| {
+        clock_in(line_with(s, "guten tag")).is_some()
+    });
+    assert!(
+        screen.contains("times CET") || screen.contains("times CEST"),
+        "{screen}"
+    );
+    let arrived = clock_in(line_with(&screen, "guten tag")).unwrap_or_default();
+    assert_eq!(
+        arrived[..2],
+        started[..2],
+        "the log line arrived in the hour the try started (Berlin time):\n{screen}"
+    );
 }
