@@ -435,3 +435,47 @@ fn times_are_in_the_flows_timezone_as_drover_tasks_shows_them() {
         "the log line arrived in the hour the try started (Berlin time):\n{screen}"
     );
 }
+
+/// The "in 12s" of a Flows row, in seconds, if it says one.
+fn seconds_to_go(row: &str) -> Option<u32> {
+    let at = row.find(" in ")?;
+    let rest = &row[at + 4..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    rest[digits.len()..]
+        .starts_with('s')
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+#[test]
+fn relative_times_count_down_on_an_idle_screen() {
+    use chrono::Timelike;
+    let home = TestHome::new();
+    // Once a day, 25 s from now: nothing else happens on the screen.
+    let at = chrono::Utc::now() + chrono::Duration::seconds(25);
+    home.flow(
+        "soon",
+        &format!(
+            "schedule = \"{} {} {} * * *\"\n[tasks.a]\ncmd = \"true\"\n",
+            at.second(),
+            at.minute(),
+            at.hour()
+        ),
+    );
+    let tmux = Tmux::start(&home, 100, 30);
+    let screen = tmux.wait("the next run's countdown", |s| {
+        seconds_to_go(line_with(s, "soon ")).is_some()
+    });
+    let first = seconds_to_go(line_with(&screen, "soon ")).unwrap_or_default();
+    tmux.wait_within(SOON, "the countdown moving", |s| {
+        seconds_to_go(line_with(s, "soon ")).is_some_and(|n| n < first)
+    });
+    // Once the run fires, the next one is a day off, never "… ago".
+    tmux.wait_within(Duration::from_secs(40), "the scheduled run", |s| {
+        line_with(s, "soon ").trim_end().ends_with('✓')
+    });
+    tmux.wait_within(SOON, "the day's next run", |s| {
+        line_with(s, "soon ").contains(" in 23h") || line_with(s, "soon ").contains(" in 1d")
+    });
+    assert!(!line_with(&tmux.screen(), "soon ").contains("ago"));
+}

@@ -357,22 +357,21 @@ impl App {
         &self.themes[self.theme.min(self.themes.len() - 1)]
     }
 
-    /// Whether what is shown changes with the clock alone: durations of
-    /// running tries and runs, retry countdowns.
-    pub fn ticking(&self) -> bool {
-        self.running() > 0
-            || self
-                .grid
-                .instances
-                .values()
-                .flatten()
-                .any(|ti| ti.state == TaskState::UpForRetry)
-            || self
-                .grid
-                .runs
-                .iter()
-                .take(self.grid_columns() + self.grid.run_offset)
-                .any(|r| r.state == RunState::Running)
+    /// Moves the clock on to `now`. A flow whose next run is now past
+    /// gets its next one anew (the run may not have been made yet, or was
+    /// made while the clock stood still). Returns whether a row changed.
+    pub fn set_now(&mut self, now: DateTime<Utc>) -> bool {
+        self.now = now;
+        let due: Vec<String> = self
+            .flows
+            .iter()
+            .filter(|r| r.next.is_some_and(|t| t <= now))
+            .map(|r| r.id.clone())
+            .collect();
+        for id in &due {
+            self.refresh_flow_row(id);
+        }
+        !due.is_empty()
     }
 
     /// Running tries, as the engine last said.
