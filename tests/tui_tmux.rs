@@ -479,3 +479,35 @@ fn relative_times_count_down_on_an_idle_screen() {
     });
     assert!(!line_with(&tmux.screen(), "soon ").contains("ago"));
 }
+
+#[test]
+fn following_a_log_follows_the_task_to_its_next_try() {
+    let home = TestHome::new();
+    home.flow(
+        "flaky",
+        r#"[tasks.wobble]
+cmd = "if [ \"$DROVER_TRY\" = 1 ]; then echo first attempt; sleep 2; exit 1; fi; echo second attempt; sleep 3"
+retries = 1
+retry_delay = "1s"
+"#,
+    );
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait_for("scheduler ok");
+    tmux.keys(&["t"]);
+    tmux.wait_for("trigger flaky");
+    tmux.keys(&["Enter"]);
+    tmux.wait("the run to start", |s| {
+        line_with(s, "flaky ").trim_end().ends_with('▶')
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("the grid", |s| line_with(s, "wobble").contains('▶'));
+    tmux.keys(&["4"]);
+    let screen = tmux.wait_for("first attempt");
+    assert!(screen.contains("follow on"), "{screen}");
+    assert!(screen.contains("try 1 of up to 2"), "{screen}");
+    // Try 1 fails, try 2 starts: the view goes to it by itself.
+    let screen = tmux.wait("try 2 in the Logs view", |s| {
+        s.contains("second attempt") && s.contains("try 2 of up to 2")
+    });
+    assert!(!screen.contains("first attempt"), "{screen}");
+}

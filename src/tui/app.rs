@@ -859,7 +859,7 @@ impl App {
             Action::PrevMatch => self.next_match(false),
             Action::Follow => {
                 if let Some(log) = self.log.as_mut().filter(|_| self.view == View::Logs) {
-                    log.follow = !log.follow;
+                    log.toggle_follow(&self.reader);
                     let on = if log.follow { "on" } else { "off" };
                     self.say(format!("follow {on}"));
                 }
