@@ -546,6 +546,43 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
 }
 
 #[test]
+fn trigger_command_opens_the_named_flows_form_and_completes_names() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    // Flows are sorted: backup is selected, etl is named.
+    assert_eq!(app.selected_flow_id().as_deref(), Some("backup"));
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "trigger ");
+    assert_eq!(app.choices("trigger "), vec!["backup", "etl"]);
+    keys(&mut app, "e");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.input.as_ref().map(|i| i.text.as_str()),
+        Some("trigger etl")
+    );
+    key(&mut app, KeyCode::Enter);
+    match &app.overlay {
+        Some(Overlay::Trigger { flow, fields, .. }) => {
+            assert_eq!(flow, "etl");
+            assert_eq!(fields, &[("source".to_string(), "events".to_string())]);
+        }
+        other => panic!("etl's trigger form, not {other:?}"),
+    }
+    assert!(screen(&app).contains("trigger etl"));
+    // A name that is no flow says so, with a hint.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "trigger etk");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    let message = app.message.clone().expect("a message");
+    assert!(
+        message.error && message.text.contains("no flow `etk`") && message.text.contains("etl"),
+        "{message:?}"
+    );
+}
+
+#[test]
 fn command_line_and_filter() {
     let f = fixture();
     let mut app = app(&f, 80, 24);

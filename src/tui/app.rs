@@ -1259,6 +1259,11 @@ impl App {
         let Some(id) = self.action_flow() else {
             return self.complain("no flow selected");
         };
+        self.ask_trigger_of(id);
+    }
+
+    /// Opens the trigger form of flow `id`, pre-filled with its params.
+    fn ask_trigger_of(&mut self, id: String) {
         let Some(flow) = self.current_flow(&id) else {
             return self.complain(format!("flow `{id}` does not validate; fix its file first"));
         };
@@ -1712,7 +1717,9 @@ impl App {
         let (head, word) = split_last_word(line);
         let candidates: Vec<String> = match head.map(str::trim) {
             None => COMMANDS.iter().map(|c| c.to_string()).collect(),
-            Some("grid" | "graph" | "logs") => self.flows.iter().map(|r| r.id.clone()).collect(),
+            Some("grid" | "graph" | "logs" | "trigger") => {
+                self.flows.iter().map(|r| r.id.clone()).collect()
+            }
             Some("theme") => self.themes.iter().map(|t| t.name.clone()).collect(),
             Some(_) => Vec::new(),
         };
@@ -1780,7 +1787,18 @@ impl App {
                     names.join(", ")
                 ));
             }
-            ("trigger", _) => self.ask_trigger(),
+            ("trigger", Some(id)) => {
+                if self.flows.iter().any(|r| r.id == id) {
+                    self.ask_trigger_of(id.to_string());
+                } else {
+                    let hint = crate::flow::suggest::did_you_mean(
+                        id,
+                        self.flows.iter().map(|r| r.id.as_str()),
+                    );
+                    self.complain(format!("no flow `{id}`{hint}"));
+                }
+            }
+            ("trigger", None) => self.ask_trigger(),
             (other, _) => {
                 let hint = crate::flow::suggest::did_you_mean(other, COMMANDS.iter().copied());
                 self.complain(format!("unknown command `:{other}`{hint}; try :flows :grid NAME :graph NAME :theme NAME :q"));
