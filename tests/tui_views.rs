@@ -709,6 +709,24 @@ fn engine_events_refresh_what_they_touch_before_the_next_frame() {
     assert!(!app.on_engine(&other));
 }
 
+#[test]
+fn a_flow_changed_event_shows_its_pause_on_the_flows_view() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    assert!(!line(&screen(&app), "▶ etl").contains("paused"));
+    // `drover pause etl` in another window writes the store...
+    f.store
+        .put_flow_state("etl", &drover::store::FlowState { paused: true })
+        .unwrap();
+    f.store.commit().unwrap();
+    // ...and the engine says the flow changed.
+    let event = drover::engine::EngineEvent::FlowChanged { flow: "etl".into() };
+    assert!(app.on_engine(&event), "a flow's change asks for a frame");
+    app.catch_up();
+    let shown = screen(&app);
+    assert!(line(&shown, "▶ etl").contains("⏸ paused"), "{shown}");
+}
+
 /// The log file of a try in the fixture's failed run.
 fn home_log(f: &Fixture, task: &str, try_number: u32) -> std::path::PathBuf {
     f._home.path().join(format!(
