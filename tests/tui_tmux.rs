@@ -511,3 +511,27 @@ retry_delay = "1s"
     });
     assert!(!screen.contains("first attempt"), "{screen}");
 }
+
+#[test]
+fn an_idle_screen_writes_next_to_nothing() {
+    let home = TestHome::new();
+    // Manual: nothing on screen depends on the clock.
+    home.flow("hello", FLOW);
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait_for("scheduler ok");
+    let out = home.path().join("pane-output");
+    tmux.tmux(&[
+        "pipe-pane",
+        "-t",
+        "t",
+        &format!("cat >> '{}'", out.display()),
+    ]);
+    // Three seconds of clock ticks and status polls.
+    let start = Instant::now();
+    tmux.wait_within(Duration::from_secs(10), "three idle seconds", |_| {
+        start.elapsed() >= Duration::from_secs(3)
+    });
+    tmux.tmux(&["pipe-pane", "-t", "t"]);
+    let written = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    assert!(written < 64, "an idle screen wrote {written} bytes in 3 s");
+}
