@@ -244,8 +244,19 @@ fn logs_view_with_search() {
     // `[` goes to the previous try, `]` back.
     key(&mut app, KeyCode::Char('['));
     assert_eq!(app.log.as_ref().unwrap().try_number, 2);
+    // An older try is not followed, even at its end: following is of the
+    // task's newest try.
+    assert!(!app.log.as_ref().unwrap().follow);
+    key(&mut app, KeyCode::Char('G'));
+    assert!(!app.log.as_ref().unwrap().follow);
     key(&mut app, KeyCode::Char(']'));
     assert_eq!(app.log.as_ref().unwrap().try_number, 3);
+    key(&mut app, KeyCode::Char('G'));
+    assert!(
+        app.log.as_ref().unwrap().follow,
+        "the newest try's end follows"
+    );
+    key(&mut app, KeyCode::Char('f'));
     // l scrolls sideways while lines are not wrapped.
     key(&mut app, KeyCode::Char('l'));
     let shown = screen(&app);

@@ -282,14 +282,15 @@ impl LogModel {
     }
 
     /// Scrolls by `by` lines in a view `height` lines high. Scrolling up
-    /// stops following; reaching the end follows again.
+    /// stops following; reaching the end of the newest try follows again
+    /// (the end of an older one does not: following is of the newest).
     pub fn scroll_by(&mut self, by: isize, height: usize) {
         let len = self.line_count();
         let bottom = len.saturating_sub(height);
         let from = if self.follow { bottom } else { self.top };
         let to = (from as isize).saturating_add(by).clamp(0, bottom as isize) as usize;
         self.top = to;
-        if by > 0 && to >= bottom {
+        if by > 0 && to >= bottom && self.try_number >= self.latest_try() {
             self.follow = true;
         } else if by < 0 {
             self.follow = false;
