@@ -76,7 +76,9 @@ pub enum Request {
     },
     /// Changes the store in turn with the engine's own changes (`clear`,
     /// `mark`, `pause` of a running instance); the run it names, if any,
-    /// is then taken up again as it now is.
+    /// is then taken up again as it now is. Once the change is committed,
+    /// listeners hear of it like any other: `TaskChanged` for each of the
+    /// run's task instances and `RunChanged`, or `FlowChanged`.
     Apply {
         op: StoreOp,
         /// Err when the change was refused (the store cannot record now)
