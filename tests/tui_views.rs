@@ -1,5 +1,5 @@
 //! The TUI's views drawn on ratatui's TestBackend from a real store, as
-//! insta snapshots (local times filtered), plus checks of colours that
+//! insta snapshots, plus checks of colours that
 //! carry meaning and of what keys do to the app.
 
 mod common;
@@ -133,12 +133,11 @@ fn screen(app: &App) -> String {
     text(&buffer(app))
 }
 
-/// Snapshots with local times (the machine's zone) filtered.
+/// Snapshots. Every time shown is in the flow's timezone, so none
+/// depends on the machine's and nothing is filtered.
 macro_rules! snapshot {
     ($name:expr, $text:expr) => {
-        insta::with_settings!({filters => vec![(r"\d\d-\d\d \d\d:\d\d", "[local time]")]}, {
-            insta::assert_snapshot!($name, $text);
-        });
+        insta::assert_snapshot!($name, $text);
     };
 }
 
@@ -245,8 +244,19 @@ fn logs_view_with_search() {
     // `[` goes to the previous try, `]` back.
     key(&mut app, KeyCode::Char('['));
     assert_eq!(app.log.as_ref().unwrap().try_number, 2);
+    // An older try is not followed, even at its end: following is of the
+    // task's newest try.
+    assert!(!app.log.as_ref().unwrap().follow);
+    key(&mut app, KeyCode::Char('G'));
+    assert!(!app.log.as_ref().unwrap().follow);
     key(&mut app, KeyCode::Char(']'));
     assert_eq!(app.log.as_ref().unwrap().try_number, 3);
+    key(&mut app, KeyCode::Char('G'));
+    assert!(
+        app.log.as_ref().unwrap().follow,
+        "the newest try's end follows"
+    );
+    key(&mut app, KeyCode::Char('f'));
     // l scrolls sideways while lines are not wrapped.
     key(&mut app, KeyCode::Char('l'));
     let shown = screen(&app);
@@ -268,11 +278,9 @@ fn logs_view_with_search() {
     std::fs::write(files.with_extension("idx"), idx).unwrap();
     key(&mut app, KeyCode::Char('a'));
     let shown = screen(&app);
-    let local = |t: chrono::DateTime<Utc>| {
-        t.with_timezone(&chrono::Local)
-            .format("%H:%M:%S%.3f")
-            .to_string()
-    };
+    // In the flow's timezone (etl's is UTC), which the header names.
+    assert!(shown.contains("times UTC · follow"), "{shown}");
+    let local = |t: chrono::DateTime<Utc>| t.format("%H:%M:%S%.3f").to_string();
     assert!(
         shown.contains(&format!("{} reading batch.csv", local(t0))),
         "{shown}"
@@ -294,6 +302,25 @@ fn logs_view_with_search() {
         message.error && message.text.contains("no line matches `zebra`"),
         "{message:?}"
     );
+}
+
+#[test]
+fn logs_header_and_grid_foot_say_tries_alike() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    key(&mut app, KeyCode::Char('h'));
+    keys(&mut app, "jj");
+    assert_eq!(app.grid.selected_task(), Some("clean_b"));
+    let shown = screen(&app);
+    assert!(shown.contains("try 3 of up to 3"), "{shown}");
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&app);
+    assert!(shown.contains("\ntry 3 of up to 3 · ✗ failed"), "{shown}");
+    key(&mut app, KeyCode::Char('['));
+    let shown = screen(&app);
+    assert!(shown.contains("\ntry 2 of up to 3 · ✗ failed"), "{shown}");
 }
 
 #[test]
@@ -530,6 +557,43 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
 }
 
 #[test]
+fn trigger_command_opens_the_named_flows_form_and_completes_names() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    // Flows are sorted: backup is selected, etl is named.
+    assert_eq!(app.selected_flow_id().as_deref(), Some("backup"));
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "trigger ");
+    assert_eq!(app.choices("trigger "), vec!["backup", "etl"]);
+    keys(&mut app, "e");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.input.as_ref().map(|i| i.text.as_str()),
+        Some("trigger etl")
+    );
+    key(&mut app, KeyCode::Enter);
+    match &app.overlay {
+        Some(Overlay::Trigger { flow, fields, .. }) => {
+            assert_eq!(flow, "etl");
+            assert_eq!(fields, &[("source".to_string(), "events".to_string())]);
+        }
+        other => panic!("etl's trigger form, not {other:?}"),
+    }
+    assert!(screen(&app).contains("trigger etl"));
+    // A name that is no flow says so, with a hint.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "trigger etk");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    let message = app.message.clone().expect("a message");
+    assert!(
+        message.error && message.text.contains("no flow `etk`") && message.text.contains("etl"),
+        "{message:?}"
+    );
+}
+
+#[test]
 fn command_line_and_filter() {
     let f = fixture();
     let mut app = app(&f, 80, 24);
@@ -654,6 +718,24 @@ fn engine_events_refresh_what_they_touch_before_the_next_frame() {
         reason: None,
     };
     assert!(!app.on_engine(&other));
+}
+
+#[test]
+fn a_flow_changed_event_shows_its_pause_on_the_flows_view() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    assert!(!line(&screen(&app), "▶ etl").contains("paused"));
+    // `drover pause etl` in another window writes the store...
+    f.store
+        .put_flow_state("etl", &drover::store::FlowState { paused: true })
+        .unwrap();
+    f.store.commit().unwrap();
+    // ...and the engine says the flow changed.
+    let event = drover::engine::EngineEvent::FlowChanged { flow: "etl".into() };
+    assert!(app.on_engine(&event), "a flow's change asks for a frame");
+    app.catch_up();
+    let shown = screen(&app);
+    assert!(line(&shown, "▶ etl").contains("⏸ paused"), "{shown}");
 }
 
 /// The log file of a try in the fixture's failed run.

@@ -160,6 +160,7 @@ pub fn pause(root: &Path, flow_id: &str, paused: bool) -> Outcome {
         .put_flow_state(flow_id, &crate::store::FlowState { paused })
         .map_err(store_err)?;
     super::make_durable(&store)?;
+    super::notify_flow_changed(flow_id);
     let what = if paused {
         "paused: no new scheduled runs"
     } else {

@@ -213,6 +213,7 @@ pub fn describe(event: &EngineEvent) -> Option<String> {
             ))
         }
         EngineEvent::TaskChanged { .. } => None,
+        EngineEvent::FlowChanged { .. } => None,
         EngineEvent::Stopped { error } => Some(format!("stopped: {error}")),
         EngineEvent::Storage {
             problem: Some(why), ..

@@ -440,9 +440,9 @@ pub struct Remote {
 thread_local! {
     /// Set while a command runs for a client.
     static REMOTE: std::cell::RefCell<Option<Remote>> = const { std::cell::RefCell::new(None) };
-    /// The run a command changed in a running instance's store, for the
+    /// What a command changed in a running instance's store, for the
     /// engine to take up again.
-    static CHANGED: std::cell::RefCell<Option<(String, String)>> = const { std::cell::RefCell::new(None) };
+    static CHANGED: std::cell::RefCell<Option<crate::engine::Changed>> = const { std::cell::RefCell::new(None) };
 }
 
 fn remote() -> Option<Remote> {
@@ -526,7 +526,20 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
 /// to take up again once the command is done.
 fn notify_changed(flow: &str, run_id: &str) {
     if remote().is_some() {
-        CHANGED.with(|c| *c.borrow_mut() = Some((flow.to_string(), run_id.to_string())));
+        CHANGED.with(|c| {
+            *c.borrow_mut() = Some(crate::engine::Changed::Run {
+                flow: flow.to_string(),
+                run_id: run_id.to_string(),
+            });
+        });
+    }
+}
+
+/// Notes that this command changed a flow's stored state (pause), for a
+/// running instance's engine to tell its listeners.
+fn notify_flow_changed(flow: &str) {
+    if remote().is_some() {
+        CHANGED.with(|c| *c.borrow_mut() = Some(crate::engine::Changed::Flow(flow.to_string())));
     }
 }
 

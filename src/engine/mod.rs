@@ -76,7 +76,9 @@ pub enum Request {
     },
     /// Changes the store in turn with the engine's own changes (`clear`,
     /// `mark`, `pause` of a running instance); the run it names, if any,
-    /// is then taken up again as it now is.
+    /// is then taken up again as it now is. Once the change is committed,
+    /// listeners hear of it like any other: `TaskChanged` for each of the
+    /// run's task instances and `RunChanged`, or `FlowChanged`.
     Apply {
         op: StoreOp,
         /// Err when the change was refused (the store cannot record now)
@@ -185,9 +187,18 @@ struct Holding {
     delay: Duration,
 }
 
-/// A change to the store made inside the engine; returns the run it
-/// changed (flow, run id), to take up again.
-pub type StoreOp = Box<dyn FnOnce(&Store) -> Option<(String, String)> + Send>;
+/// A change to the store made inside the engine; returns what it changed,
+/// to take up again and tell listeners about.
+pub type StoreOp = Box<dyn FnOnce(&Store) -> Option<Changed> + Send>;
+
+/// What a `StoreOp` changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// A run and (some of) its task instances (`clear`, `mark`).
+    Run { flow: String, run_id: String },
+    /// A flow's stored state (`pause`, `unpause`).
+    Flow(String),
+}
 
 /// What changed; listeners fetch details with `Request::Snapshot`.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,6 +217,9 @@ pub enum EngineEvent {
         run_id: String,
         state: RunState,
     },
+    /// A flow itself changed: paused or unpaused, a new version of its
+    /// file, or its file is gone.
+    FlowChanged { flow: String },
     /// The engine stopped because of an error it cannot work around.
     Stopped { error: String },
     /// The store cannot record (`problem` says why), or can again (None,
@@ -1000,8 +1014,22 @@ impl Engine {
                         self.holding.as_ref().map_or("", |h| h.why.as_str())
                     ))
                 };
-                if let Some((flow, run_id)) = changed {
-                    self.refresh(&flow, &run_id)?;
+                match changed {
+                    Some(Changed::Run { flow, run_id }) => {
+                        self.refresh(&flow, &run_id)?;
+                        self.changed_by_hand(&flow, &run_id)?;
+                    }
+                    Some(Changed::Flow(flow)) => {
+                        self.pending_events.push(EngineEvent::FlowChanged { flow });
+                    }
+                    None => {}
+                }
+                // The change is committed (or held): listeners hear of it
+                // now, or once it is recorded.
+                if self.holding.is_none() {
+                    for event in self.pending_events.drain(..) {
+                        let _ = self.events.send(event);
+                    }
                 }
                 let _ = done.send(answer);
             }
@@ -1048,9 +1076,12 @@ impl Engine {
             Request::Reload { flows, removed } => {
                 for id in removed {
                     self.flows.remove(&id);
+                    let _ = self.events.send(EngineEvent::FlowChanged { flow: id });
                 }
                 for flow in flows {
-                    self.flows.insert(flow.id.clone(), Arc::new(flow));
+                    let id = flow.id.clone();
+                    self.flows.insert(id.clone(), Arc::new(flow));
+                    let _ = self.events.send(EngineEvent::FlowChanged { flow: id });
                 }
             }
             Request::Shutdown { .. } => {}
@@ -1183,6 +1214,23 @@ impl Engine {
         if let Some(active) = active {
             self.add_run(active);
         }
+        Ok(())
+    }
+
+    /// Notes events for a run a command changed by hand (`mark`, `clear`):
+    /// the run as it is now and each of its task instances.
+    fn changed_by_hand(&mut self, flow_id: &str, run_id: &str) -> Result<()> {
+        let Some(run) = self.store.run(flow_id, run_id)? else {
+            return Ok(());
+        };
+        for ti in self.store.task_instances(&run)? {
+            self.pending_events.push(task_event(&run, &ti, None));
+        }
+        self.pending_events.push(EngineEvent::RunChanged {
+            flow: run.flow.clone(),
+            run_id: run.id.clone(),
+            state: run.state,
+        });
         Ok(())
     }
 

@@ -357,22 +357,21 @@ impl App {
         &self.themes[self.theme.min(self.themes.len() - 1)]
     }
 
-    /// Whether what is shown changes with the clock alone: durations of
-    /// running tries and runs, retry countdowns.
-    pub fn ticking(&self) -> bool {
-        self.running() > 0
-            || self
-                .grid
-                .instances
-                .values()
-                .flatten()
-                .any(|ti| ti.state == TaskState::UpForRetry)
-            || self
-                .grid
-                .runs
-                .iter()
-                .take(self.grid_columns() + self.grid.run_offset)
-                .any(|r| r.state == RunState::Running)
+    /// Moves the clock on to `now`. A flow whose next run is now past
+    /// gets its next one anew (the run may not have been made yet, or was
+    /// made while the clock stood still). Returns whether a row changed.
+    pub fn set_now(&mut self, now: DateTime<Utc>) -> bool {
+        self.now = now;
+        let due: Vec<String> = self
+            .flows
+            .iter()
+            .filter(|r| r.next.is_some_and(|t| t <= now))
+            .map(|r| r.id.clone())
+            .collect();
+        for id in &due {
+            self.refresh_flow_row(id);
+        }
+        !due.is_empty()
     }
 
     /// Running tries, as the engine last said.
@@ -668,6 +667,12 @@ impl App {
                 }
                 changed
             }
+            // Paused or unpaused (its row reads the store), or a new
+            // version (the loop fetches the status at once).
+            EngineEvent::FlowChanged { flow } => {
+                self.stale.flows.insert(flow.clone());
+                true
+            }
             EngineEvent::Stopped { error } => {
                 self.message = Some(Message {
                     text: format!("the scheduler stopped: {error}"),
@@ -854,7 +859,7 @@ impl App {
             Action::PrevMatch => self.next_match(false),
             Action::Follow => {
                 if let Some(log) = self.log.as_mut().filter(|_| self.view == View::Logs) {
-                    log.follow = !log.follow;
+                    log.toggle_follow(&self.reader);
                     let on = if log.follow { "on" } else { "off" };
                     self.say(format!("follow {on}"));
                 }
@@ -1254,6 +1259,11 @@ impl App {
         let Some(id) = self.action_flow() else {
             return self.complain("no flow selected");
         };
+        self.ask_trigger_of(id);
+    }
+
+    /// Opens the trigger form of flow `id`, pre-filled with its params.
+    fn ask_trigger_of(&mut self, id: String) {
         let Some(flow) = self.current_flow(&id) else {
             return self.complain(format!("flow `{id}` does not validate; fix its file first"));
         };
@@ -1707,7 +1717,9 @@ impl App {
         let (head, word) = split_last_word(line);
         let candidates: Vec<String> = match head.map(str::trim) {
             None => COMMANDS.iter().map(|c| c.to_string()).collect(),
-            Some("grid" | "graph" | "logs") => self.flows.iter().map(|r| r.id.clone()).collect(),
+            Some("grid" | "graph" | "logs" | "trigger") => {
+                self.flows.iter().map(|r| r.id.clone()).collect()
+            }
             Some("theme") => self.themes.iter().map(|t| t.name.clone()).collect(),
             Some(_) => Vec::new(),
         };
@@ -1775,7 +1787,18 @@ impl App {
                     names.join(", ")
                 ));
             }
-            ("trigger", _) => self.ask_trigger(),
+            ("trigger", Some(id)) => {
+                if self.flows.iter().any(|r| r.id == id) {
+                    self.ask_trigger_of(id.to_string());
+                } else {
+                    let hint = crate::flow::suggest::did_you_mean(
+                        id,
+                        self.flows.iter().map(|r| r.id.as_str()),
+                    );
+                    self.complain(format!("no flow `{id}`{hint}"));
+                }
+            }
+            ("trigger", None) => self.ask_trigger(),
             (other, _) => {
                 let hint = crate::flow::suggest::did_you_mean(other, COMMANDS.iter().copied());
                 self.complain(format!("unknown command `:{other}`{hint}; try :flows :grid NAME :graph NAME :theme NAME :q"));

@@ -94,9 +94,17 @@ impl LogModel {
         self.tries.iter().find(|t| t.number == self.try_number)
     }
 
-    /// Re-reads the instance and its tries; a new try is taken up when
-    /// the latest was shown.
+    /// The newest try's number (0: none yet).
+    pub fn latest_try(&self) -> u32 {
+        self.tries.iter().map(|t| t.number).max().unwrap_or(0)
+    }
+
+    /// Re-reads the instance and its tries. A new try is taken up when
+    /// following (following follows the task: its newest try) or when the
+    /// newest was shown.
     pub fn reload_meta(&mut self, reader: &Reader) {
+        // Whether the newest try was shown, as it was before this read.
+        let was_latest = self.try_number >= self.latest_try();
         if let Ok(Some(run)) = reader.run(&self.flow, &self.run_id) {
             self.run = run;
         }
@@ -105,16 +113,19 @@ impl LogModel {
             .ok()
             .and_then(|tis| tis.into_iter().find(|ti| ti.task == self.task));
         self.tries = reader.tries(&self.run, &self.task).unwrap_or_default();
-        let latest = self.tries.iter().map(|t| t.number).max().unwrap_or(0);
-        let was_latest = self.try_number == 0
-            || self
-                .tries
-                .iter()
-                .filter(|t| t.number != latest)
-                .all(|t| t.number < self.try_number)
-            || self.try_number > latest;
-        if latest != self.try_number && was_latest {
+        let latest = self.latest_try();
+        if latest != self.try_number && (self.follow || was_latest) {
             self.show_try(latest);
+        }
+    }
+
+    /// Turns follow on or off; on, it goes to the newest try.
+    pub fn toggle_follow(&mut self, reader: &Reader) {
+        self.follow = !self.follow;
+        let latest = self.latest_try();
+        if self.follow && latest != self.try_number {
+            self.show_try(latest);
+            self.poll(reader);
         }
     }
 
@@ -143,6 +154,10 @@ impl LogModel {
         };
         if target == 0 || !self.tries.iter().any(|t| t.number == target) {
             return false;
+        }
+        // Reading an older try is not following the task.
+        if target != self.latest_try() {
+            self.follow = false;
         }
         self.show_try(target);
         self.poll(reader);
@@ -267,14 +282,15 @@ impl LogModel {
     }
 
     /// Scrolls by `by` lines in a view `height` lines high. Scrolling up
-    /// stops following; reaching the end follows again.
+    /// stops following; reaching the end of the newest try follows again
+    /// (the end of an older one does not: following is of the newest).
     pub fn scroll_by(&mut self, by: isize, height: usize) {
         let len = self.line_count();
         let bottom = len.saturating_sub(height);
         let from = if self.follow { bottom } else { self.top };
         let to = (from as isize).saturating_add(by).clamp(0, bottom as isize) as usize;
         self.top = to;
-        if by > 0 && to >= bottom {
+        if by > 0 && to >= bottom && self.try_number >= self.latest_try() {
             self.follow = true;
         } else if by < 0 {
             self.follow = false;

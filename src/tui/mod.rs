@@ -4,7 +4,9 @@
 //! thread), answers to commands, and signals; engine events come from the
 //! engine's broadcast and a tick polls the shown log. The loop drains what
 //! is pending, then draws once if anything changed (at most every 16 ms),
-//! so an idle screen writes next to nothing to the terminal.
+//! so an idle screen writes next to nothing to the terminal. Once a second
+//! the clock moves on and the view is drawn off screen: only if that frame
+//! differs from the one shown ("in 23s" became "in 22s") is it drawn.
 //!
 //! May call: `engine` (its handle and read model), `flow`, `store` records
 //! (plain data), `logs` paths, `control` answers. Never sled, git2 or child
@@ -28,7 +30,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use crate::control::Answer;
-use crate::engine::{EngineHandle, Reader};
+use crate::engine::{EngineEvent, EngineHandle, Reader};
 use crate::home::Problems;
 use app::{App, Effect};
 
@@ -151,11 +153,15 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     let mut last_draw: Option<Instant> = None;
     let mut last_status = Instant::now();
     let mut status_wanted = false;
-    let mut minute = app.now.timestamp() / 60;
+    let mut status_now = false;
+    // The last frame drawn, and where the clock's redraws are tried out.
+    let mut shown: Option<ratatui::buffer::Buffer> = None;
+    let mut clock = Offscreen::default();
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
             app.catch_up();
-            screen.draw(|frame| views::draw(&app, frame))?;
+            let drawn = screen.draw(|frame| views::draw(&app, frame))?;
+            shown = Some(drawn.buffer.clone());
             last_draw = Some(Instant::now());
             dirty = false;
             // For the end-to-end test that a panic gives the terminal back.
@@ -178,6 +184,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Ok(event) => {
                     dirty |= app.on_engine(&event);
                     status_wanted = true;
+                    status_now |= matches!(event, EngineEvent::FlowChanged { .. });
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Too many to follow one by one: read everything anew.
@@ -193,11 +200,15 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
             _ = tick.tick() => {
                 dirty |= app.poll_log();
                 let now = chrono::Utc::now();
-                let this_minute = now.timestamp() / 60;
-                if now.timestamp() != app.now.timestamp() && (app.ticking() || this_minute != minute) {
-                    minute = this_minute;
-                    app.now = now;
-                    dirty = true;
+                // Once a second the clock moves on; the screen is drawn
+                // again only if text that depends on it reads differently.
+                if now.timestamp() != app.now.timestamp() {
+                    dirty |= app.set_now(now);
+                    if !dirty
+                        && let Some(shown) = &shown
+                    {
+                        dirty = clock.differs(&app, shown);
+                    }
                 }
                 if last_status.elapsed() >= STATUS_EVERY {
                     status_wanted = true;
@@ -216,6 +227,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Ok(event) => {
                     dirty |= app.on_engine(&event);
                     status_wanted = true;
+                    status_now |= matches!(event, EngineEvent::FlowChanged { .. });
                 }
                 Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
                     app.refresh_flows();
@@ -225,8 +237,10 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Err(_) => break,
             }
         }
-        if status_wanted && last_status.elapsed() >= Duration::from_millis(200) {
-            status_wanted = false;
+        // A flow's new version is shown at once; load changes at most
+        // five times a second.
+        if status_now || (status_wanted && last_status.elapsed() >= Duration::from_millis(200)) {
+            (status_wanted, status_now) = (false, false);
             last_status = Instant::now();
             if let Some(status) = deps.engine.status().await {
                 dirty |= app.set_status(status, problems());
@@ -248,6 +262,32 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Draws frames nobody sees, to find out whether the clock alone changed
+/// what the screen would show ("in 23s", a running try's duration): a
+/// frame is cheap, a redraw of an idle screen over a slow link is not.
+#[derive(Default)]
+struct Offscreen {
+    terminal: Option<ratatui::Terminal<ratatui::backend::TestBackend>>,
+}
+
+impl Offscreen {
+    /// Whether `app`, drawn now, differs from the frame `shown`.
+    fn differs(&mut self, app: &App, shown: &ratatui::buffer::Buffer) -> bool {
+        let (w, h) = (shown.area.width, shown.area.height);
+        let terminal = match &mut self.terminal {
+            Some(t) if t.backend().buffer().area == shown.area => t,
+            slot => match ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)) {
+                Ok(t) => slot.insert(t),
+                Err(never) => match never {},
+            },
+        };
+        match terminal.draw(|frame| views::draw(app, frame)) {
+            Ok(frame) => frame.buffer != shown,
+            Err(never) => match never {},
         }
     }
 }

@@ -157,7 +157,7 @@ impl Theme {
             up_for_retry: Color::Indexed(221),    // #ffd75f yellow
             upstream_failed: Color::Indexed(208), // #ff8700 orange
             skipped: Color::Indexed(212),         // #ff87d7 pink
-            pending: Color::Indexed(242),         // #6c6c6c dark gray
+            pending: Color::Indexed(244),         // #808080 gray
             text: Color::Reset,
             dim: Color::Indexed(245),          // #8a8a8a
             title: Color::Indexed(111),        // #87afff
@@ -166,7 +166,7 @@ impl Theme {
             selection_fg: Color::Indexed(255), // #eeeeee
             selection_bg: Color::Indexed(24),  // #005f87
             status_fg: Color::Indexed(252),    // #d0d0d0
-            status_bg: Color::Indexed(236),    // #303030
+            status_bg: Color::Indexed(234),    // #1c1c1c
             match_fg: Color::Indexed(16),      // black
             match_bg: Color::Indexed(220),     // #ffd700
             error: Color::Indexed(203),
@@ -184,39 +184,40 @@ impl Theme {
             success: Color::Indexed(28),          // #008700 green
             failed: Color::Indexed(160),          // #d70000 red
             running: Color::Indexed(25),          // #005faf blue
-            queued: Color::Indexed(94),           // #875f00 brown
-            up_for_retry: Color::Indexed(136),    // #af8700 dark yellow
-            upstream_failed: Color::Indexed(166), // #d75f00 orange
+            queued: Color::Indexed(95),           // #875f5f rosy brown
+            up_for_retry: Color::Indexed(58),     // #5f5f00 olive
+            upstream_failed: Color::Indexed(130), // #af5f00 dark orange
             skipped: Color::Indexed(127),         // #af00af magenta
-            pending: Color::Indexed(245),         // #8a8a8a gray
+            pending: Color::Indexed(242),         // #6c6c6c gray
             text: Color::Reset,
-            dim: Color::Indexed(242),          // #6c6c6c
+            dim: Color::Indexed(241),          // #626262
             title: Color::Indexed(25),         // #005faf
             border: Color::Indexed(250),       // #bcbcbc
             border_focus: Color::Indexed(25),  // #005faf
             selection_fg: Color::Indexed(16),  // black
             selection_bg: Color::Indexed(153), // #afd7ff pale blue
             status_fg: Color::Indexed(235),    // #262626
-            status_bg: Color::Indexed(254),    // #e4e4e4
+            status_bg: Color::Indexed(255),    // #eeeeee
             match_fg: Color::Indexed(16),      // black
             match_bg: Color::Indexed(220),     // #ffd700
             error: Color::Indexed(160),
-            warning: Color::Indexed(130), // #af5f00
-            key: Color::Indexed(30),      // #008787 teal
+            warning: Color::Indexed(94), // #875f00 brown
+            key: Color::Indexed(23),     // #005f5f dark teal
             bold: false,
             no_color: false,
         }
     }
 
-    /// `high-contrast`: the bright ANSI colours, black on bright
-    /// backgrounds, and bold.
+    /// `high-contrast`: the bright ANSI colours on black and on a navy
+    /// status bar, black on bright selection and matches, and bold.
     fn high_contrast() -> Theme {
         Theme {
             name: "high-contrast".into(),
             success: Color::LightGreen,
             failed: Color::LightRed,
             running: Color::LightCyan,
-            queued: Color::LightBlue,
+            // LightBlue (#5c5cff in xterm) is too dark on black.
+            queued: Color::Indexed(111), // #87afff
             up_for_retry: Color::LightYellow,
             upstream_failed: Color::Yellow,
             skipped: Color::LightMagenta,
@@ -228,11 +229,13 @@ impl Theme {
             border_focus: Color::LightYellow,
             selection_fg: Color::Black,
             selection_bg: Color::LightCyan,
-            status_fg: Color::Black,
-            status_bg: Color::White,
+            // Navy, not white: the title, keys and messages on the bar
+            // are in the same bright colours as on the black screen.
+            status_fg: Color::White,
+            status_bg: Color::Indexed(17), // #00005f
             match_fg: Color::Black,
             match_bg: Color::LightYellow,
-            error: Color::LightRed,
+            error: Color::Indexed(203), // #ff5f5f, lighter than LightRed
             warning: Color::LightYellow,
             key: Color::LightCyan,
             bold: true,
@@ -268,7 +271,7 @@ impl Theme {
             selection_fg: Color::Rgb(0xff, 0xff, 0xff),
             selection_bg: BLUE,
             status_fg: Color::Rgb(0xee, 0xee, 0xee),
-            status_bg: Color::Rgb(0x30, 0x30, 0x30),
+            status_bg: Color::Rgb(0x12, 0x12, 0x12),
             match_fg: Color::Rgb(0x00, 0x00, 0x00),
             match_bg: YELLOW,
             error: VERMILLION,
@@ -429,6 +432,162 @@ impl Theme {
     pub fn key(&self) -> Style {
         self.fg(self.key).add_modifier(Modifier::BOLD)
     }
+}
+
+/// The WCAG contrast ratio text needs against its background (level AA
+/// for normal text).
+pub const MIN_CONTRAST: f64 = 4.5;
+
+impl Theme {
+    /// The terminal's own background and foreground this theme is made
+    /// for (what [`Color::Reset`] stands for): white and black for
+    /// `light`, black and white otherwise.
+    pub fn terminal_colors(&self) -> (Rgb, Rgb) {
+        if self.name == "light" {
+            ((255, 255, 255), (0, 0, 0))
+        } else {
+            ((0, 0, 0), (255, 255, 255))
+        }
+    }
+
+    /// Every text role with the background role it is drawn on: (text
+    /// role, its colour, background role, its colour). "terminal" is the
+    /// terminal's own background.
+    pub fn text_on_backgrounds(&self) -> Vec<(&'static str, Color, &'static str, Color)> {
+        let on_terminal = [
+            ("success", self.success),
+            ("failed", self.failed),
+            ("running", self.running),
+            ("queued", self.queued),
+            ("up_for_retry", self.up_for_retry),
+            ("upstream_failed", self.upstream_failed),
+            ("skipped", self.skipped),
+            ("pending", self.pending),
+            ("text", self.text),
+            ("dim", self.dim),
+            ("title", self.title),
+            ("error", self.error),
+            ("warning", self.warning),
+            ("key", self.key),
+        ];
+        // The status bar: tabs, hints, messages, the typed line, health.
+        let on_status = [
+            ("status_fg", self.status_fg),
+            ("title", self.title),
+            ("key", self.key),
+            ("dim", self.dim),
+            ("error", self.error),
+            ("warning", self.warning),
+        ];
+        let mut pairs: Vec<_> = on_terminal
+            .into_iter()
+            .map(|(role, c)| (role, c, "terminal", Color::Reset))
+            .collect();
+        pairs.extend(
+            on_status
+                .into_iter()
+                .map(|(role, c)| (role, c, "status_bg", self.status_bg)),
+        );
+        pairs.push((
+            "selection_fg",
+            self.selection_fg,
+            "selection_bg",
+            self.selection_bg,
+        ));
+        pairs.push(("match_fg", self.match_fg, "match_bg", self.match_bg));
+        pairs
+    }
+
+    /// The text roles whose contrast with their background is below
+    /// [`MIN_CONTRAST`]: (text role, background role, ratio).
+    pub fn low_contrast(&self) -> Vec<(&'static str, &'static str, f64)> {
+        let (term_bg, term_fg) = self.terminal_colors();
+        self.text_on_backgrounds()
+            .into_iter()
+            .map(|(fg_role, fg, bg_role, bg)| {
+                let ratio = contrast(rgb(fg, term_fg), rgb(bg, term_bg));
+                (fg_role, bg_role, ratio)
+            })
+            .filter(|(_, _, ratio)| *ratio < MIN_CONTRAST)
+            .collect()
+    }
+}
+
+/// A colour as red, green and blue.
+pub type Rgb = (u8, u8, u8);
+
+/// A colour's RGB as xterm draws it: ANSI names with xterm's palette,
+/// 256-colour indexes from its cube and gray ramp; [`Color::Reset`] is
+/// `reset`, the terminal's own colour.
+pub fn rgb(color: Color, reset: Rgb) -> Rgb {
+    const ANSI: [Rgb; 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    let ansi = |i: usize| ANSI[i];
+    match color {
+        Color::Reset => reset,
+        Color::Black => ansi(0),
+        Color::Red => ansi(1),
+        Color::Green => ansi(2),
+        Color::Yellow => ansi(3),
+        Color::Blue => ansi(4),
+        Color::Magenta => ansi(5),
+        Color::Cyan => ansi(6),
+        Color::Gray => ansi(7),
+        Color::DarkGray => ansi(8),
+        Color::LightRed => ansi(9),
+        Color::LightGreen => ansi(10),
+        Color::LightYellow => ansi(11),
+        Color::LightBlue => ansi(12),
+        Color::LightMagenta => ansi(13),
+        Color::LightCyan => ansi(14),
+        Color::White => ansi(15),
+        Color::Rgb(r, g, b) => (r, g, b),
+        Color::Indexed(i @ 0..16) => ansi(i as usize),
+        Color::Indexed(i @ 16..232) => {
+            let level = |n: u8| if n == 0 { 0 } else { 55 + 40 * n };
+            let n = i - 16;
+            (level(n / 36), level(n / 6 % 6), level(n % 6))
+        }
+        Color::Indexed(i) => {
+            let v = 8 + 10 * (i - 232);
+            (v, v, v)
+        }
+    }
+}
+
+/// WCAG relative luminance of an sRGB colour.
+fn luminance((r, g, b): Rgb) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.039_28 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+/// The WCAG contrast ratio of two colours, 1 to 21.
+pub fn contrast(a: Rgb, b: Rgb) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
 /// True when `NO_COLOR` is set to a non-empty value (no-color.org).
@@ -678,6 +837,34 @@ fn read_text(path: &Path) -> Result<String, Vec<Diagnostic>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_resolve_to_xterm_rgb() {
+        assert_eq!(rgb(Color::Indexed(16), (1, 1, 1)), (0, 0, 0));
+        assert_eq!(rgb(Color::Indexed(24), (1, 1, 1)), (0x00, 0x5f, 0x87));
+        assert_eq!(rgb(Color::Indexed(231), (1, 1, 1)), (255, 255, 255));
+        assert_eq!(rgb(Color::Indexed(245), (1, 1, 1)), (0x8a, 0x8a, 0x8a));
+        assert_eq!(rgb(Color::LightCyan, (1, 1, 1)), (0, 255, 255));
+        assert_eq!(rgb(Color::Reset, (1, 2, 3)), (1, 2, 3));
+        assert!((contrast((0, 0, 0), (255, 255, 255)) - 21.0).abs() < 1e-9);
+        assert!((contrast((9, 9, 9), (9, 9, 9)) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn every_builtin_theme_has_readable_text() {
+        let mut failures = Vec::new();
+        for name in BUILTIN {
+            let theme = Theme::builtin(name).expect("a built-in");
+            for (fg, bg, ratio) in theme.low_contrast() {
+                failures.push(format!("{name}: {fg} on {bg} is {ratio:.2}:1"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "text below {MIN_CONTRAST}:1 against its background:\n{}",
+            failures.join("\n")
+        );
+    }
 
     fn parse_text(text: &str) -> Result<Theme, Vec<String>> {
         parse("mine", Path::new("themes/mine.toml"), text)

@@ -279,9 +279,7 @@ pub fn instance_details(app: &App, area: Rect, buf: &mut Buffer) {
         (None, Some(t)) if !waiting => {
             let mut parts = vec![format!(
                 "started {}",
-                t.started
-                    .with_timezone(&chrono::Local)
-                    .format("%m-%d %H:%M:%S")
+                super::zoned_seconds(t.started, super::flow_tz(app, &grid.flow_id))
             )];
             parts.push(short_duration(t.ended.unwrap_or(app.now) - t.started));
             if let Some(reason) = &t.reason {

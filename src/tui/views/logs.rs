@@ -58,6 +58,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let height = body.height as usize;
     let width = body.width as usize;
+    // Arrival times are in the flow's timezone; the header names it.
+    let tz = super::flow_tz(app, &log.flow);
     let search = Search::new(log.search.as_deref().unwrap_or(""));
     let current = log.current_match();
     // Lines to show: from `top`, or the last screenful when following
@@ -118,11 +120,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let stamp = log.times.then(|| {
             let at = log
                 .arrived(i)
-                .map(|t| {
-                    t.with_timezone(&chrono::Local)
-                        .format("%H:%M:%S%.3f ")
-                        .to_string()
-                })
+                .map(|t| t.with_timezone(&tz).format("%H:%M:%S%.3f ").to_string())
                 .unwrap_or_else(|| "             ".to_string());
             Span::styled(at, theme.dim())
         });
@@ -152,6 +150,10 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
         if log.follow { "on" } else { "off" },
         if log.wrap { "on" } else { "off" }
     );
+    if log.times {
+        let zone = app.now.with_timezone(&super::flow_tz(app, &log.flow));
+        flags = format!("times {} · {flags}", zone.format("%Z"));
+    }
     if log.left > 0 && !log.wrap {
         flags = format!("→{} · {flags}", log.left);
     }
@@ -185,7 +187,14 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
     match log.shown_try() {
         Some(t) => {
             spans.push(Span::styled(
-                format!("try {} of {}", t.number, log.tries.len()),
+                format!(
+                    "try {} of up to {}",
+                    t.number,
+                    log.instance
+                        .as_ref()
+                        .map_or(log.tries.len() as u32, |ti| ti.max_tries)
+                        .max(t.number)
+                ),
                 theme.text(),
             ));
             spans.push(Span::styled(

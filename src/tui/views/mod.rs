@@ -387,6 +387,22 @@ pub fn zoned_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     at.with_timezone(&tz).format("%m-%d %H:%M %Z").to_string()
 }
 
+/// A time of day to the second in a flow's timezone, with the zone's
+/// abbreviation: "12-02 15:43:50 CET".
+pub fn zoned_seconds(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    at.with_timezone(&tz)
+        .format("%m-%d %H:%M:%S %Z")
+        .to_string()
+}
+
+/// The timezone a flow's times are shown in (as `drover tasks` shows
+/// them): its own, UTC for a flow the engine does not have.
+pub fn flow_tz(app: &App, flow: &str) -> chrono_tz::Tz {
+    app.current_flow(flow)
+        .or_else(|| app.grid.flow.clone().filter(|f| f.id == flow))
+        .map_or(chrono_tz::UTC, |f| f.timezone)
+}
+
 /// `key=value` pairs (params, outputs) joined by `sep`, control characters
 /// shown escaped: they come from users and tasks.
 pub fn pairs(map: &std::collections::BTreeMap<String, String>, sep: &str) -> String {
