@@ -627,6 +627,36 @@ fn accepted_forms() -> String {
     )
 }
 
+/// A colour as a theme file writes it: its name, its 256-colour index, or
+/// `"#rrggbb"`.
+pub fn color_text(color: Color) -> String {
+    match color {
+        Color::Indexed(i) => i.to_string(),
+        Color::Rgb(r, g, b) => format!("\"#{r:02x}{g:02x}{b:02x}\""),
+        named => COLOR_NAMES
+            .iter()
+            .find(|(_, c)| *c == named)
+            .map_or_else(|| "\"reset\"".to_string(), |(n, _)| format!("\"{n}\"")),
+    }
+}
+
+impl Theme {
+    /// This theme as a complete `themes/NAME.toml`: every role, over the
+    /// built-in `base` (which brings what no role says, such as bold).
+    pub fn to_file(&self, base: &str) -> String {
+        let mut out = format!(
+            "# The built-in `{}` theme, every role spelt out. Copy it to a name of\n# your own (themes/mine.toml) and change what you like.\n{BASE_KEY} = \"{base}\"\n",
+            self.name
+        );
+        for role in ROLES {
+            if let Some(color) = self.color(role) {
+                out.push_str(&format!("{role} = {}\n", color_text(color)));
+            }
+        }
+        out
+    }
+}
+
 /// Reads one colour: `"#rrggbb"` (either case), a 256-colour index
 /// `"0"`..`"255"`, or an ANSI colour name (`red`, `light_red`/`lightred`,
 /// `gray`/`grey`, `dark_gray`, ..., `reset`/`default` for the terminal's
@@ -1062,6 +1092,30 @@ mod tests {
             for s in TaskState::ALL {
                 assert_eq!(t.task(s).fg, None, "{name}: {s}");
             }
+        }
+    }
+
+    #[test]
+    fn the_shipped_theme_files_are_the_builtins_spelt_out() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("themes");
+        for name in BUILTIN {
+            let builtin = Theme::builtin(name).unwrap();
+            let path = dir.join(format!("{name}.toml"));
+            // After a deliberate change to a built-in: DROVER_BLESS_THEMES=1.
+            if std::env::var_os("DROVER_BLESS_THEMES").is_some() {
+                fs::create_dir_all(&dir).unwrap();
+                fs::write(&path, builtin.to_file(name)).unwrap();
+            }
+            let text =
+                fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(
+                text,
+                builtin.to_file(name),
+                "{} is not the built-in spelt out: write it again with Theme::to_file",
+                path.display()
+            );
+            let loaded = parse(name, &path, &text).unwrap();
+            assert_eq!(loaded, builtin, "{}", path.display());
         }
     }
 
