@@ -886,3 +886,37 @@ fn control_characters_from_flow_files_show_escaped() {
     assert!(shown.contains("— \\u{1b}]0;PWNED\\u{7}"), "{shown}");
     assert!(shown.contains("params msg=\\u{1b}[2J"), "{shown}");
 }
+
+#[test]
+fn a_broken_flow_with_a_last_good_version_keeps_its_schedule_and_next_run() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    // etl's file no longer validates; the engine keeps its last good version.
+    app.problems.flows.insert(
+        "etl".into(),
+        "flows/etl.toml:3:12: `schedule`: bad cron field".into(),
+    );
+    app.refresh_flows();
+    let buf = buffer(&app);
+    let shown = text(&buf);
+    let row = line(&shown, "▶ etl");
+    assert!(row.contains("⚠ 0 3 * * *"), "{shown}");
+    assert!(row.contains("12-02 03:00 UTC in 15h"), "{shown}");
+    let y = row_of(&buf, "▶ etl");
+    let x = find(&buf, y, "⚠").expect("⚠ on the row");
+    assert_eq!(
+        buf[(x, y)].fg,
+        app.theme().warning().fg.unwrap_or_default(),
+        "the marker is a warning"
+    );
+    // A file that never validated says only that.
+    app.problems
+        .flows
+        .insert("nova".into(), "flows/nova.toml:1:1: bad".into());
+    app.refresh_flows();
+    let shown = screen(&app);
+    assert!(
+        line(&shown, "✗ nova").contains("⚠ does not validate"),
+        "{shown}"
+    );
+}

@@ -86,50 +86,56 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             id_w,
             base(theme.text().add_modifier(Modifier::BOLD)),
         );
+        // A file that does not validate: with no good version there is
+        // nothing to show but that; with a last good version in use, its
+        // schedule and next run are shown behind the ⚠.
+        let mut x_sched_text = x_sched;
+        let mut sched_room = sched_w;
         if row.error.is_some() {
-            let what = if row.flow.is_some() {
-                "⚠ file broken, last good in use"
-            } else {
-                "⚠ does not validate"
-            };
-            put(
-                buf,
-                x_sched,
-                y,
-                what,
-                sched_w + next_w + 1,
-                base(theme.warning()),
-            );
             if row.flow.is_none() {
+                put(
+                    buf,
+                    x_sched,
+                    y,
+                    "⚠ does not validate",
+                    sched_w + next_w + 1,
+                    base(theme.warning()),
+                );
                 continue;
             }
-        } else {
-            let sched = row
-                .flow
-                .as_ref()
-                .and_then(|f| f.schedule.as_ref())
-                .map_or_else(|| "manual".to_string(), |s| s.source().to_string());
-            put(buf, x_sched, y, &sched, sched_w, base(theme.text()));
-            let next = if row.paused {
-                Span::styled("⏸ paused", base(theme.warning()))
-            } else {
-                match row.next {
-                    Some(at) => Span::styled(
-                        format!(
-                            "{} {}",
-                            zoned_time(
-                                at,
-                                row.flow.as_ref().map_or(chrono_tz::UTC, |f| f.timezone)
-                            ),
-                            relative(at, app.now)
-                        ),
-                        base(theme.text()),
-                    ),
-                    None => Span::styled("—", base(theme.dim())),
-                }
-            };
-            buf.set_span(x_next, y, &next, next_w);
+            put(buf, x_sched, y, "⚠", 1, base(theme.warning()));
+            x_sched_text += 2;
+            sched_room -= 2;
         }
+        let sched = row
+            .flow
+            .as_ref()
+            .and_then(|f| f.schedule.as_ref())
+            .map_or_else(|| "manual".to_string(), |s| s.source().to_string());
+        put(
+            buf,
+            x_sched_text,
+            y,
+            &crate::escape::line(&sched),
+            sched_room,
+            base(theme.text()),
+        );
+        let next = if row.paused {
+            Span::styled("⏸ paused", base(theme.warning()))
+        } else {
+            match row.next {
+                Some(at) => Span::styled(
+                    format!(
+                        "{} {}",
+                        zoned_time(at, row.flow.as_ref().map_or(chrono_tz::UTC, |f| f.timezone)),
+                        relative(at, app.now)
+                    ),
+                    base(theme.text()),
+                ),
+                None => Span::styled("—", base(theme.dim())),
+            }
+        };
+        buf.set_span(x_next, y, &next, next_w);
         // The strip: newest run rightmost.
         let n = (strip_w as usize).min(row.strip.len());
         let spans: Vec<Span> = row.strip[..n]
