@@ -413,20 +413,45 @@ pub fn pairs(map: &std::collections::BTreeMap<String, String>, sep: &str) -> Str
     shown.join(sep)
 }
 
-/// `text` in pieces at most `width` cells wide.
+/// `text` in lines at most `width` display cells wide, broken at spaces;
+/// a word is broken only when it alone is wider than a line (it then
+/// starts a line of its own and fills as many as it takes). The space a
+/// line is broken at is dropped.
 pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
     let mut out = vec![String::new()];
+    // Display width of the last line.
     let mut w = 0;
-    for c in text.chars() {
-        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if w + cw > width.max(1) {
+    for (i, word) in text.split(' ').enumerate() {
+        let ww = word.width();
+        let gap = usize::from(i > 0);
+        if w + gap + ww <= width {
+            if let Some(last) = out.last_mut() {
+                if i > 0 {
+                    last.push(' ');
+                }
+                last.push_str(word);
+            }
+            w += gap + ww;
+            continue;
+        }
+        // The word goes on a new line (unless this one is still empty).
+        if w > 0 {
             out.push(String::new());
             w = 0;
         }
-        if let Some(last) = out.last_mut() {
-            last.push(c);
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if w + cw > width && w > 0 {
+                out.push(String::new());
+                w = 0;
+            }
+            if let Some(last) = out.last_mut() {
+                last.push(c);
+            }
+            w += cw;
         }
-        w += cw;
     }
     out
 }
@@ -482,4 +507,36 @@ pub fn put(buf: &mut Buffer, x: u16, y: u16, text: &str, width: u16, style: Styl
 /// details.
 pub fn rule(buf: &mut Buffer, x: u16, y: u16, width: u16, style: Style) {
     buf.set_stringn(x, y, "─".repeat(width as usize), width as usize, style);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_text;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn wrap_text_breaks_at_spaces_by_display_width() {
+        assert_eq!(
+            wrap_text("flows/etl.toml:3:12: unknown key `shedule`", 24),
+            ["flows/etl.toml:3:12:", "unknown key `shedule`"]
+        );
+        // Wide characters count two cells each.
+        assert_eq!(
+            wrap_text("名前 が 長すぎます ok", 10),
+            ["名前 が", "長すぎます", "ok"]
+        );
+        // A word wider than the line is broken, on a line of its own.
+        assert_eq!(
+            wrap_text("see averyveryverylongword now", 8),
+            ["see", "averyver", "yverylon", "gword", "now"]
+        );
+        assert_eq!(wrap_text("", 5), [""]);
+        assert_eq!(wrap_text("exactly10!", 10), ["exactly10!"]);
+        for width in 1..30 {
+            let text = "a bb ccc dddd 長い eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee f";
+            for line in wrap_text(text, width) {
+                assert!(line.width() <= width.max(2), "{line:?} wider than {width}");
+            }
+        }
+    }
 }
