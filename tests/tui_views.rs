@@ -806,10 +806,10 @@ fn every_view_draws_at_every_size_without_panicking() {
             "message",
             Box::new(|a: &mut App| {
                 a.view = View::Flows;
-                a.message = Some(drover::tui::app::Message {
-                    text: "a long answer ".repeat(20),
-                    error: true,
-                });
+                a.message = Some(drover::tui::app::Message::sticky(
+                    "a long answer ".repeat(20),
+                    true,
+                ));
             }),
         ),
     ];
@@ -862,10 +862,7 @@ fn git_commit_in_use_and_sync_errors_show() {
         status.contains("⚠ git 0badc0d: sync failed (L)"),
         "short beside the hints: {status}"
     );
-    app.message = Some(drover::tui::app::Message {
-        text: "ok".into(),
-        error: false,
-    });
+    app.message = Some(drover::tui::app::Message::sticky("ok", false));
     (app.width, app.height) = (140, 24);
     let status = screen(&app).lines().nth(23).unwrap_or("").to_string();
     assert!(
@@ -919,4 +916,59 @@ fn a_broken_flow_with_a_last_good_version_keeps_its_schedule_and_next_run() {
         line(&shown, "✗ nova").contains("⚠ does not validate"),
         "{shown}"
     );
+}
+
+#[test]
+fn an_answer_shows_for_a_few_seconds_and_all_of_it_goes_to_the_log() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    let hints = line(&screen(&app), " ? help").to_string();
+    assert!(hints.contains("q quit"), "{hints}");
+    let answer = drover::control::Answer {
+        out: "triggered etl manual__2026-12-01T12:00:00Z with source=events, \
+              a long answer that does not fit in the status bar at 80 columns\n\
+              second line \u{1b}[2J\n"
+            .into(),
+        err: String::new(),
+        code: 0,
+    };
+    app.answered("trigger etl", &answer);
+    let bar = screen(&app).lines().nth(23).unwrap_or("").to_string();
+    assert!(bar.starts_with(" triggered etl manual__"), "{bar}");
+    assert!(
+        bar.contains("… (L)"),
+        "a cut answer points at the log: {bar}"
+    );
+    // The clock's tick takes it away after MESSAGE_FOR, and not before.
+    let now = tui_fixture::now();
+    assert!(!app.set_now(now + Duration::seconds(4)));
+    assert!(screen(&app).contains(" triggered etl"));
+    assert!(
+        app.set_now(now + Duration::seconds(5)),
+        "its going asks for a frame"
+    );
+    assert!(app.message.is_none());
+    assert_eq!(screen(&app).lines().nth(23).unwrap_or(""), hints);
+    // drover's log gets every line, whole and escaped.
+    assert_eq!(
+        drover::tui::app::answer_log("trigger etl", &answer),
+        [
+            "trigger etl: triggered etl manual__2026-12-01T12:00:00Z with source=events, \
+             a long answer that does not fit in the status bar at 80 columns",
+            "trigger etl: second line \\u{1b}[2J",
+        ]
+    );
+    let failed = drover::control::Answer {
+        out: String::new(),
+        err: "drover: no run `x`\n".into(),
+        code: 1,
+    };
+    assert_eq!(
+        drover::tui::app::answer_log("clear", &failed),
+        ["clear: drover: no run `x`"]
+    );
+    // A command under way stays until its answer.
+    app.message = Some(drover::tui::app::Message::sticky("clear 2 tasks…", false));
+    assert!(!app.set_now(now + Duration::seconds(60)));
+    assert!(app.message.is_some());
 }

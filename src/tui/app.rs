@@ -263,11 +263,47 @@ pub enum InputKind {
     Command,
 }
 
+/// How long an answer stays in the status bar before the bar shows its
+/// hints again (the whole answer is in drover's log, `L`).
+pub const MESSAGE_FOR: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
 /// A line in the status bar after an action.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub text: String,
     pub error: bool,
+    /// When the bar returns to normal; None: at the next key.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Message {
+    /// A message that stays until the next key (a problem, a command
+    /// under way).
+    pub fn sticky(text: impl Into<String>, error: bool) -> Message {
+        Message {
+            text: text.into(),
+            error,
+            until: None,
+        }
+    }
+}
+
+/// The lines drover's own log gets for a command's answer: every line it
+/// printed (out, then err), escaped, each after `what`; "done" when it
+/// printed nothing.
+pub fn answer_log(what: &str, answer: &crate::control::Answer) -> Vec<String> {
+    let what = crate::escape::line(what);
+    let lines: Vec<String> = [&answer.out, &answer.err]
+        .into_iter()
+        .flat_map(|t| t.lines())
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{what}: {}", crate::escape::line(l.trim_end())))
+        .collect();
+    if lines.is_empty() {
+        vec![format!("{what}: done")]
+    } else {
+        lines
+    }
 }
 
 pub struct App {
@@ -315,16 +351,18 @@ impl App {
                 .collect();
         }
         let index = themes.iter().position(|t| t.name == theme).unwrap_or(0);
-        let message = theme_errors.first().cloned().map(|e| Message {
-            text: format!(
-                "theme file not loaded: {e}{}",
-                if theme_errors.len() > 1 {
-                    format!(" (and {} more)", theme_errors.len() - 1)
-                } else {
-                    String::new()
-                }
-            ),
-            error: true,
+        let message = theme_errors.first().cloned().map(|e| {
+            Message::sticky(
+                format!(
+                    "theme file not loaded: {e}{}",
+                    if theme_errors.len() > 1 {
+                        format!(" (and {} more)", theme_errors.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+                true,
+            )
         });
         App {
             reader,
@@ -359,9 +397,19 @@ impl App {
 
     /// Moves the clock on to `now`. A flow whose next run is now past
     /// gets its next one anew (the run may not have been made yet, or was
-    /// made while the clock stood still). Returns whether a row changed.
+    /// made while the clock stood still). An answer shown for
+    /// `MESSAGE_FOR` goes. Returns whether a row or the message changed.
     pub fn set_now(&mut self, now: DateTime<Utc>) -> bool {
         self.now = now;
+        // An answer shown long enough gives the bar back to the hints.
+        let expired = self
+            .message
+            .as_ref()
+            .and_then(|m| m.until)
+            .is_some_and(|until| until <= now);
+        if expired {
+            self.message = None;
+        }
         let due: Vec<String> = self
             .flows
             .iter()
@@ -371,7 +419,7 @@ impl App {
         for id in &due {
             self.refresh_flow_row(id);
         }
-        !due.is_empty()
+        expired || !due.is_empty()
     }
 
     /// Running tries, as the engine last said.
@@ -674,10 +722,10 @@ impl App {
                 true
             }
             EngineEvent::Stopped { error } => {
-                self.message = Some(Message {
-                    text: format!("the scheduler stopped: {error}"),
-                    error: true,
-                });
+                self.message = Some(Message::sticky(
+                    format!("the scheduler stopped: {error}"),
+                    true,
+                ));
                 true
             }
             // The status bar says it, from the status this event fetches.
@@ -900,9 +948,15 @@ impl App {
     }
 
     fn say(&mut self, text: impl Into<String>) {
+        self.tell(text.into(), false);
+    }
+
+    /// Shows `text` in the status bar for `MESSAGE_FOR`.
+    fn tell(&mut self, text: String, error: bool) {
         self.message = Some(Message {
-            text: text.into(),
-            error: false,
+            text,
+            error,
+            until: Some(self.now + MESSAGE_FOR),
         });
     }
 
@@ -911,11 +965,12 @@ impl App {
         Vec::new()
     }
 
+    /// Says what went wrong in the status bar, and in drover's log (the
+    /// bar may be too narrow for all of it).
     fn complain(&mut self, text: impl Into<String>) {
-        self.message = Some(Message {
-            text: text.into(),
-            error: true,
-        });
+        let text = text.into();
+        log::info!("{}", crate::escape::line(&text));
+        self.tell(text, true);
     }
 
     /// Log lines on screen: all but the tabs, the status bar, the log's
@@ -1825,15 +1880,14 @@ impl App {
         } else {
             first
         };
-        if answer.code == 0 {
-            log::info!("{what}: {}", crate::escape::line(&text));
-        } else {
-            log::warn!("{what}: {}", crate::escape::line(&text));
+        for line in answer_log(what, answer) {
+            if answer.code == 0 {
+                log::info!("{line}");
+            } else {
+                log::warn!("{line}");
+            }
         }
-        self.message = Some(Message {
-            text,
-            error: answer.code != 0,
-        });
+        self.tell(text, answer.code != 0);
         self.refresh_flows();
         if !self.grid.flow_id.is_empty() {
             self.load_runs();

@@ -193,7 +193,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                     dirty = true;
                 }
                 Err(RecvError::Closed) => {
-                    app.message = Some(app::Message { text: "the scheduler has stopped".into(), error: true });
+                    app.message = Some(app::Message::sticky("the scheduler has stopped", true));
                     dirty = true;
                 }
             },
@@ -250,10 +250,8 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
             match effect {
                 Effect::Quit { stop_tasks } => return Ok(Quit { stop_tasks }),
                 Effect::Command { args, what } => {
-                    app.message = Some(app::Message {
-                        text: format!("{what}…"),
-                        error: false,
-                    });
+                    // Until the answer comes.
+                    app.message = Some(app::Message::sticky(format!("{what}…"), false));
                     dirty = true;
                     let (command, tx) = (deps.command.clone(), tx.clone());
                     tokio::task::spawn_blocking(move || {

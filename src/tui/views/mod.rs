@@ -182,7 +182,7 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let width = area.width as usize;
     // What the left part needs at least.
     let wanted = match &app.message {
-        Some(m) => m.text.width() + 2,
+        Some(m) => crate::escape::line(&m.text).width() + 2,
         // Help, quit and a few of the view's keys.
         None => 40,
     };
@@ -194,7 +194,10 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let room = area.width.saturating_sub(right_w + 1);
     let left = match &app.message {
         Some(m) => Line::from(Span::styled(
-            format!(" {}", fit(&m.text, (room as usize).saturating_sub(1))),
+            format!(
+                " {}",
+                fit_message(&m.text, (room as usize).saturating_sub(1))
+            ),
             if m.error {
                 theme.error()
             } else {
@@ -212,6 +215,17 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
             right_w,
         );
     }
+}
+
+/// A status-bar message, escaped, cut to `width` cells; a cut one ends in
+/// `… (L)`: the whole of it is in drover's log.
+fn fit_message(text: &str, width: usize) -> String {
+    let text = crate::escape::line(text);
+    const MORE: &str = " (L)";
+    if text.width() <= width || width <= 2 * MORE.len() {
+        return fit(&text, width);
+    }
+    format!("{}{MORE}", fit(&text, width - MORE.len()))
 }
 
 /// Key hints for the view, as many as fit in `room` cells.
