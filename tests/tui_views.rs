@@ -972,3 +972,68 @@ fn an_answer_shows_for_a_few_seconds_and_all_of_it_goes_to_the_log() {
     assert!(!app.set_now(now + Duration::seconds(60)));
     assert!(app.message.is_some());
 }
+
+/// Whether screen row `y` holds a box's bottom border (`└───┘`).
+fn box_bottom_on(row: &str) -> bool {
+    row.split('└').skip(1).any(|rest| {
+        let dashes = rest.chars().take_while(|&c| c == '─').count();
+        dashes >= 3 && rest.chars().nth(dashes) == Some('┘')
+    })
+}
+
+#[test]
+fn the_graph_scrolls_by_whole_rows_of_boxes_at_every_size() {
+    let home = TestHome::new();
+    // One source feeding eight tasks: a layer taller than a small screen.
+    let mut toml = String::from("[tasks.root]\ncmd = \"true\"\n");
+    for i in 0..8 {
+        toml.push_str(&format!(
+            "[tasks.leaf{i}]\ncmd = \"true\"\ndeps = [\"root\"]\n"
+        ));
+    }
+    home.flow("fan", &toml);
+    let (store, flows) = tui_fixture::open(home.path());
+    let mut app = tui_fixture::app(&store, &flows, 0, 60, 16);
+    app.open_flow("fan");
+    app.view = View::Grid;
+    app.update(drover::tui::keymap::Action::Graph);
+    key(&mut app, KeyCode::Char('l'));
+    // The canvas starts under the tabs, the run header and a blank row.
+    let canvas_top = 3;
+    for (w, h) in [(60, 16), (60, 17), (60, 18), (60, 19), (61, 21), (80, 24)] {
+        (app.width, app.height) = (w, h);
+        key(&mut app, KeyCode::Char('g'));
+        for step in 0..9 {
+            let selected = app.grid.selected_task().unwrap_or("").to_string();
+            let buf = buffer(&app);
+            let shown = text(&buf);
+            let rows: Vec<&str> = shown.lines().collect();
+            // Under it: the rule, two rows of details and the status bar.
+            let canvas_bottom = h as usize - 4;
+            let first = rows[canvas_top];
+            assert!(
+                !box_bottom_on(first) && !first.contains("│ ·"),
+                "{w}×{h}, {selected}: the first row of boxes is cut:\n{shown}"
+            );
+            // Every label on the canvas has its box's top border above it,
+            // on the canvas; the selected one its bottom border too.
+            for (y, row) in rows.iter().enumerate().take(canvas_bottom).skip(canvas_top) {
+                for (col, _) in row.match_indices("│ · ") {
+                    let x = row[..col].chars().count() as u16;
+                    assert!(
+                        y > canvas_top && buf[(x, y as u16 - 1)].symbol() == "┌",
+                        "{w}×{h}, {selected}: a box on row {y} lost its top:\n{shown}"
+                    );
+                }
+            }
+            let y = row_of(&buf, &format!("· {selected} "));
+            assert!(
+                (y as usize) < canvas_bottom - 1 && y as usize > canvas_top,
+                "{w}×{h}: the selection {selected} is whole on the canvas:\n{shown}"
+            );
+            if step < 8 {
+                key(&mut app, KeyCode::Char('j'));
+            }
+        }
+    }
+}

@@ -74,7 +74,7 @@ pub const MAX_BOX_WIDTH: u16 = 40;
 pub const BOX_HEIGHT: u16 = 3;
 
 /// Rows from one slot to the next: a box plus one blank row.
-const SLOT_PITCH: usize = 4;
+pub const SLOT_PITCH: usize = 4;
 
 /// Narrowest routing gap between two layer columns, in cells.
 pub const MIN_GAP: u16 = 6;

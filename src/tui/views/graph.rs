@@ -9,6 +9,7 @@ use ratatui::style::Modifier;
 use super::{fit, put};
 use crate::store::TaskState;
 use crate::tui::app::App;
+use crate::tui::graph_layout::{BOX_HEIGHT, SLOT_PITCH};
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
@@ -57,6 +58,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             oy = (node.y + 1)
                 .saturating_sub(canvas.height / 2)
                 .min(layout.height - canvas.height);
+            // Rows of boxes start every SLOT_PITCH rows: scroll by whole
+            // rows so the top one is not cut through (its top border
+            // gone); one row further when that would cut the selection's
+            // bottom instead.
+            let pitch = SLOT_PITCH as u16;
+            oy -= oy % pitch;
+            if node.y + BOX_HEIGHT > oy + canvas.height && oy + pitch <= node.y {
+                oy += pitch;
+            }
         }
     }
     let inside = |x: u16, y: u16| -> Option<(u16, u16)> {
