@@ -1037,3 +1037,52 @@ fn the_graph_scrolls_by_whole_rows_of_boxes_at_every_size() {
         }
     }
 }
+
+#[test]
+fn every_bad_theme_file_is_reported() {
+    let f = fixture();
+    let dir = f._home.path().join("themes");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("aaa.toml"), "this is = = not toml\n").unwrap();
+    std::fs::write(dir.join("zzz.toml"), "no_such_slot = \"red\"\n").unwrap();
+    let mut app = drover::tui::new_app(
+        drover::engine::Reader::new(f.store.clone()),
+        f._home.path(),
+        "default",
+    );
+    app.now = tui_fixture::now();
+    (app.width, app.height) = (100, 30);
+    app.set_status(tui_fixture::status(&f.flows, 0), Default::default());
+    app.refresh_flows();
+    assert!(app.theme_errors.len() >= 2, "{:?}", app.theme_errors);
+    assert_eq!(app.bad_themes(), ["aaa", "zzz"]);
+    let message = app.message.clone().expect("a message at start");
+    assert!(message.error);
+    assert!(
+        message
+            .text
+            .starts_with("2 theme files not loaded (L, :theme list them): ")
+            && message.text.contains("aaa.toml:1:"),
+        "{}",
+        message.text
+    );
+    // `:theme` lists them; `:theme NAME` says why one did not load.
+    keys(&mut app, ":theme");
+    key(&mut app, KeyCode::Enter);
+    let listing = app.message.clone().expect("the listing").text;
+    assert!(listing.contains("not loaded: aaa, zzz"), "{listing}");
+    keys(&mut app, ":theme zzz");
+    key(&mut app, KeyCode::Enter);
+    let why = app.message.clone().expect("why").text;
+    assert!(
+        why.starts_with("theme `zzz` did not load: ") && why.contains("zzz.toml:1:"),
+        "{why}"
+    );
+    // The help overlay lists each.
+    key(&mut app, KeyCode::Char('?'));
+    let shown = screen(&app);
+    assert!(shown.contains("Theme files not loaded"), "{shown}");
+    for name in ["aaa.toml:1:", "zzz.toml:1:"] {
+        assert!(shown.contains(name), "{name} in the help:\n{shown}");
+    }
+}

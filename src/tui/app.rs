@@ -288,6 +288,35 @@ impl Message {
     }
 }
 
+/// Theme names (file stems) of `errors`, in order, each once.
+fn bad_theme_names(errors: &[crate::flow::Diagnostic]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for e in errors {
+        let name = e.path.file_stem().map_or_else(
+            || e.path.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// What the status bar says at start about theme files that did not
+/// load: how many, and the first problem (`L`, `:theme` and `?` list them
+/// all).
+pub fn theme_problem(errors: &[crate::flow::Diagnostic]) -> Option<String> {
+    let first = errors.first()?;
+    let files = bad_theme_names(errors).len();
+    let more = errors.len() - 1;
+    Some(match (files, more) {
+        (1, 0) => format!("theme file not loaded: {first}"),
+        (1, n) => format!("theme file not loaded: {first} (and {n} more; L lists them)"),
+        (n, _) => format!("{n} theme files not loaded (L, :theme list them): {first}"),
+    })
+}
+
 /// The lines drover's own log gets for a command's answer: every line it
 /// printed (out, then err), escaped, each after `what`; "done" when it
 /// printed nothing.
@@ -327,8 +356,8 @@ pub struct App {
     pub problems: Problems,
     pub themes: Vec<Theme>,
     pub theme: usize,
-    /// Theme files that did not load: `path:line:col: message` each.
-    pub theme_errors: Vec<String>,
+    /// Problems of the theme files that did not load, file by file.
+    pub theme_errors: Vec<crate::flow::Diagnostic>,
     /// Where drover's own log is scrolled to, and the view it was opened from.
     pub own_log: tui_logger::TuiWidgetState,
     pub own_log_from: View,
@@ -342,7 +371,12 @@ pub struct App {
 impl App {
     /// An app on the Flows view. `themes` holds at least one theme;
     /// `theme_errors` are shown at once.
-    pub fn new(reader: Reader, themes: Vec<Theme>, theme: &str, theme_errors: Vec<String>) -> App {
+    pub fn new(
+        reader: Reader,
+        themes: Vec<Theme>,
+        theme: &str,
+        theme_errors: Vec<crate::flow::Diagnostic>,
+    ) -> App {
         let mut themes = themes;
         if themes.is_empty() {
             themes = super::theme::BUILTIN
@@ -351,19 +385,7 @@ impl App {
                 .collect();
         }
         let index = themes.iter().position(|t| t.name == theme).unwrap_or(0);
-        let message = theme_errors.first().cloned().map(|e| {
-            Message::sticky(
-                format!(
-                    "theme file not loaded: {e}{}",
-                    if theme_errors.len() > 1 {
-                        format!(" (and {} more)", theme_errors.len() - 1)
-                    } else {
-                        String::new()
-                    }
-                ),
-                true,
-            )
-        });
+        let message = theme_problem(&theme_errors).map(|text| Message::sticky(text, true));
         App {
             reader,
             now: Utc::now(),
@@ -389,6 +411,12 @@ impl App {
             width: 100,
             height: 30,
         }
+    }
+
+    /// The names (file stems) of the theme files that did not load, in
+    /// file order, each once.
+    pub fn bad_themes(&self) -> Vec<String> {
+        bad_theme_names(&self.theme_errors)
     }
 
     pub fn theme(&self) -> &Theme {
@@ -1822,9 +1850,19 @@ impl App {
                     self.say(format!("theme: {theme}"));
                 }
                 None => {
-                    let file = format!("themes/{theme}.toml:");
-                    if let Some(e) = self.theme_errors.iter().find(|e| e.contains(&file)) {
-                        return self.complain_and(format!("theme `{theme}` did not load: {e}"));
+                    let errors: Vec<String> = self
+                        .theme_errors
+                        .iter()
+                        .filter(|e| e.path.file_stem().is_some_and(|s| s == theme))
+                        .map(ToString::to_string)
+                        .collect();
+                    if let Some(first) = errors.first() {
+                        let more = match errors.len() - 1 {
+                            0 => String::new(),
+                            n => format!(" (and {n} more: L)"),
+                        };
+                        return self
+                            .complain_and(format!("theme `{theme}` did not load: {first}{more}"));
                     }
                     let names: Vec<&str> = self.themes.iter().map(|t| t.name.as_str()).collect();
                     let hint = crate::flow::suggest::did_you_mean(theme, names.iter().copied());
@@ -1836,11 +1874,22 @@ impl App {
             },
             ("theme", None) => {
                 let names: Vec<&str> = self.themes.iter().map(|t| t.name.as_str()).collect();
-                self.say(format!(
-                    "theme {}; themes: {}",
+                let bad = self.bad_themes();
+                let not_loaded = if bad.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not loaded: {} (:theme NAME says why)", bad.join(", "))
+                };
+                let text = format!(
+                    "theme {}; themes: {}{not_loaded}",
                     self.theme().name,
                     names.join(", ")
-                ));
+                );
+                if bad.is_empty() {
+                    self.say(text);
+                } else {
+                    self.complain(text);
+                }
             }
             ("trigger", Some(id)) => {
                 if self.flows.iter().any(|r| r.id == id) {

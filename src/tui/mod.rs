@@ -80,7 +80,6 @@ pub fn new_app(reader: Reader, home: &std::path::Path, theme_name: &str) -> App 
         .into_iter()
         .map(theme::Theme::honour_no_color)
         .collect();
-    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
     for e in &errors {
         log::warn!(
             "theme file not loaded: {}",

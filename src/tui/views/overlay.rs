@@ -66,6 +66,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             while lines.last().is_some_and(|l| l.width() == 0) {
                 lines.pop();
             }
+            // Theme files that did not load, each, as wide as the keys
+            // (drover's log has them whole).
+            if !app.theme_errors.is_empty() {
+                let w = lines.iter().map(Line::width).max().unwrap_or(0).max(40);
+                lines.push(Line::from(""));
+                lines.push(Line::from(Span::styled(
+                    "Theme files not loaded (whole in L)",
+                    theme.title(),
+                )));
+                for e in &app.theme_errors {
+                    let shown = crate::escape::line(&e.to_string()).into_owned();
+                    lines.push(Line::from(Span::styled(
+                        format!(" {}", super::fit(&shown, w - 1)),
+                        theme.error(),
+                    )));
+                }
+            }
             let skip = (*scroll as usize).min(lines.len().saturating_sub(1));
             ("keys".into(), lines.into_iter().skip(skip).collect())
         }
