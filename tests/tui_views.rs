@@ -1086,3 +1086,29 @@ fn every_bad_theme_file_is_reported() {
         assert!(shown.contains(name), "{name} in the help:\n{shown}");
     }
 }
+
+#[test]
+fn a_problems_event_asks_for_a_frame_and_the_new_problems_show() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    assert!(app.on_engine(&drover::engine::EngineEvent::ProblemsChanged));
+    // What the loop then reads from the instance, at once.
+    let mut problems = drover::home::Problems::default();
+    problems
+        .flows
+        .insert("nova".into(), "flows/nova.toml:1:1: bad".into());
+    problems.git = Some(drover::gitsync::SyncState {
+        commit: Some("0badc0de0123456789abcdef0123456789abcdef".into()),
+        error: Some("cannot fetch".into()),
+        ..Default::default()
+    });
+    assert!(app.set_status(tui_fixture::status(&f.flows, 1), problems));
+    let shown = screen(&app);
+    assert!(
+        line(&shown, "✗ nova").contains("⚠ does not validate"),
+        "{shown}"
+    );
+    let bar = shown.lines().nth(29).unwrap_or("");
+    assert!(bar.contains("⚠1 "), "compact beside the hints: {bar}");
+    assert!(bar.contains("⚠ git 0badc0d"), "{bar}");
+}

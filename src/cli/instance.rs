@@ -214,6 +214,8 @@ pub fn describe(event: &EngineEvent) -> Option<String> {
         }
         EngineEvent::TaskChanged { .. } => None,
         EngineEvent::FlowChanged { .. } => None,
+        // The watcher's notes say what the problems are.
+        EngineEvent::ProblemsChanged => None,
         EngineEvent::Stopped { error } => Some(format!("stopped: {error}")),
         EngineEvent::Storage {
             problem: Some(why), ..
@@ -368,19 +370,24 @@ async fn watch_flows(
         .into_iter()
         .map(|f| (f.id, (f.version, f.commit)))
         .collect();
-    let mut reported: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    // What the caller already reported at start is not noted again.
+    let at_start = problems.lock().map(|p| p.clone()).unwrap_or_default();
+    let mut reported: std::collections::HashMap<String, String> =
+        at_start.flows.into_iter().collect();
     let config_path = root.join("drover.toml");
     let config_signature = || {
         std::fs::metadata(&config_path)
             .ok()
             .map(|m| (m.len(), m.modified().ok()))
     };
-    let mut last = (signature(), config_signature());
+    // None: the first turn looks at the files whatever they are, so a
+    // change made between the caller's load and this task's start counts.
+    let mut last = None;
     let mut config = crate::home::load_config(&root).map(|(c, _)| c).ok();
-    let mut config_reported = String::new();
+    let mut config_reported = at_start.config.unwrap_or_default();
     loop {
         tokio::time::sleep(WATCH_EVERY).await;
-        let now = (signature(), config_signature());
+        let now = Some((signature(), config_signature()));
         if now == last {
             continue;
         }
@@ -394,8 +401,18 @@ async fn watch_flows(
         };
         // A drover.toml with errors changes nothing (flows read against its
         // defaults would be wrong too) until it is fixed.
-        if let Ok(mut p) = problems.lock() {
-            *p = Problems::of(&home);
+        // Written first, then announced: whoever hears the event reads
+        // them new (the TUI asks at once, not at its next status poll).
+        let now_problems = Problems::of(&home);
+        let announce = match problems.lock() {
+            Ok(mut p) if *p != now_problems => {
+                *p = now_problems;
+                true
+            }
+            _ => false,
+        };
+        if announce {
+            engine.problems_changed();
         }
         if let Some(first) = home.errors.first() {
             let text = first.to_string();
@@ -478,5 +495,62 @@ async fn watch_flows(
         if !changed.is_empty() || !removed.is_empty() {
             engine.reload(changed, removed).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits (at most 10 s) for the next `ProblemsChanged`, skipping other
+    /// events.
+    async fn next_problems_event(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>) {
+        let wait = async {
+            loop {
+                match events.recv().await {
+                    Ok(EngineEvent::ProblemsChanged) => return,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(e) => panic!("events ended: {e}"),
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+            .await
+            .expect("a ProblemsChanged event within 10 s of the file changing");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_watcher_announces_broken_flow_files_once_it_has_written_them() {
+        let dir = tempfile::tempdir().expect("temp home");
+        let root = dir.path();
+        std::fs::create_dir(root.join("flows")).expect("flows/");
+        std::fs::write(root.join("flows/ok.toml"), "[tasks.a]\ncmd = \"true\"\n").expect("ok");
+        let home = Home::load(root).expect("load home");
+        let store = open_home_store(&home).expect("store");
+        let instance = Instance::start(&home, root.to_path_buf(), store, false).expect("start");
+        let mut events = instance.engine.subscribe();
+        // A flow file that does not validate: the event follows the write.
+        std::fs::write(root.join("flows/bad.toml"), "[tasks.a]\ncmd = 3\n").expect("bad");
+        next_problems_event(&mut events).await;
+        let error = instance
+            .problems
+            .lock()
+            .expect("problems")
+            .flows
+            .get("bad")
+            .cloned();
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("bad.toml:2:")),
+            "{error:?}"
+        );
+        // Fixed: announced again, and gone from the problems.
+        std::fs::write(
+            root.join("flows/bad.toml"),
+            "[tasks.a]\ncmd = \"echo fixed\"\n",
+        )
+        .expect("fixed");
+        next_problems_event(&mut events).await;
+        assert!(instance.problems.lock().expect("problems").flows.is_empty());
+        instance.stop(false).await.expect("stop");
     }
 }

@@ -228,6 +228,11 @@ pub enum EngineEvent {
         problem: Option<String>,
         since: DateTime<Utc>,
     },
+    /// The home's load problems changed: a flow file or drover.toml that
+    /// does not validate (or does again), a new git commit or sync error.
+    /// Sent by the instance's watcher once it has written them; listeners
+    /// read them from the instance.
+    ProblemsChanged,
 }
 
 #[derive(Debug)]
@@ -264,6 +269,13 @@ pub struct EngineHandle {
 impl EngineHandle {
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
         self.events.subscribe()
+    }
+
+    /// Tells every listener that the home's load problems changed (see
+    /// [`EngineEvent::ProblemsChanged`]); call it after writing them.
+    pub fn problems_changed(&self) {
+        // No listener is no error: nobody is looking.
+        let _ = self.events.send(EngineEvent::ProblemsChanged);
     }
 
     pub async fn trigger(

@@ -758,6 +758,9 @@ impl App {
             }
             // The status bar says it, from the status this event fetches.
             EngineEvent::Storage { .. } => true,
+            // The loop fetches the status and problems at once; the Flows
+            // rows and the status bar change with them.
+            EngineEvent::ProblemsChanged => true,
         }
     }
 

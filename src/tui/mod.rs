@@ -183,7 +183,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Ok(event) => {
                     dirty |= app.on_engine(&event);
                     status_wanted = true;
-                    status_now |= matches!(event, EngineEvent::FlowChanged { .. });
+                    status_now |= shows_at_once(&event);
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Too many to follow one by one: read everything anew.
@@ -226,7 +226,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Ok(event) => {
                     dirty |= app.on_engine(&event);
                     status_wanted = true;
-                    status_now |= matches!(event, EngineEvent::FlowChanged { .. });
+                    status_now |= shows_at_once(&event);
                 }
                 Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
                     app.refresh_flows();
@@ -236,7 +236,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Err(_) => break,
             }
         }
-        // A flow's new version is shown at once; load changes at most
+        // A flow's new version and the home's problems are shown at once; load changes at most
         // five times a second.
         if status_now || (status_wanted && last_status.elapsed() >= Duration::from_millis(200)) {
             (status_wanted, status_now) = (false, false);
@@ -261,6 +261,15 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
             }
         }
     }
+}
+
+/// Whether an engine event needs the status (flow versions, problems)
+/// fetched at once rather than at the next poll.
+fn shows_at_once(event: &EngineEvent) -> bool {
+    matches!(
+        event,
+        EngineEvent::FlowChanged { .. } | EngineEvent::ProblemsChanged
+    )
 }
 
 /// Draws frames nobody sees, to find out whether the clock alone changed
@@ -380,5 +389,23 @@ fn spawn_signals(tx: mpsc::UnboundedSender<Incoming>) {
                 let _ = tx.send(Incoming::Signal(name));
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_problems_and_flow_versions_are_fetched_at_once() {
+        assert!(shows_at_once(&EngineEvent::ProblemsChanged));
+        assert!(shows_at_once(&EngineEvent::FlowChanged {
+            flow: "a".into()
+        }));
+        assert!(!shows_at_once(&EngineEvent::RunChanged {
+            flow: "a".into(),
+            run_id: "r".into(),
+            state: crate::store::RunState::Running,
+        }));
     }
 }
