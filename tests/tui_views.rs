@@ -1112,3 +1112,70 @@ fn a_problems_event_asks_for_a_frame_and_the_new_problems_show() {
     assert!(bar.contains("⚠1 "), "compact beside the hints: {bar}");
     assert!(bar.contains("⚠ git 0badc0d"), "{bar}");
 }
+
+#[test]
+fn the_graph_lights_the_selected_tasks_edges_and_neighbours() {
+    let f = fixture();
+    let mut app = app(&f, 80, 24);
+    app.open_flow("etl");
+    app.view = View::Grid;
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.grid.selected_task(), Some("clean_a"));
+    let buf = buffer(&app);
+    let theme = app.theme().clone();
+    let lit = theme.border(true).fg.expect("a focus colour");
+    let plain = theme.border(false).fg.expect("a border colour");
+    assert_ne!(lit, plain, "the default theme tells them apart");
+    let fg = |x: u16, y: u16| buf[(x, y)].fg;
+    let shown = text(&buf);
+    // Where a box's label row starts: its left border.
+    let box_left = |task: &str| {
+        let y = row_of(&buf, &format!(" {task} "));
+        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        // "│ · task": the border, a space, the glyph, a space.
+        let col = row
+            .split(&format!(" {task} "))
+            .next()
+            .unwrap()
+            .chars()
+            .count() as u16;
+        let x = col - 3;
+        assert_eq!(buf[(x, y)].symbol(), "│", "{task}:\n{shown}");
+        (x, y)
+    };
+    // The arrowhead just left of a box.
+    let arrow_into = |task: &str| {
+        let (x, y) = box_left(task);
+        assert_eq!(buf[(x - 1, y)].symbol(), "▶", "{task}:\n{shown}");
+        (x - 1, y)
+    };
+    // Into clean_a (from extract) and out of it (into load): lit.
+    let (x, y) = arrow_into("clean_a");
+    assert_eq!(fg(x, y), lit, "extract → clean_a:\n{shown}");
+    assert_eq!(fg(x - 1, y), lit, "the line before it too");
+    // The line out of extract's box, part of extract → clean_a.
+    let extract_x = find(&buf, y, "─").expect("a line out of extract");
+    assert_eq!(fg(extract_x, y), lit, "out of extract's box");
+    let (x, y) = arrow_into("load");
+    assert_eq!(fg(x, y), lit, "clean_a → load:\n{shown}");
+    // Edges of other tasks stay plain: into clean_b, out of load.
+    let (x, y) = arrow_into("clean_b");
+    assert_eq!(fg(x, y), plain, "extract → clean_b:\n{shown}");
+    let (x, y) = arrow_into("report");
+    assert_eq!(fg(x, y), plain, "load → report:\n{shown}");
+    // The neighbours' boxes are lit, the others keep their state's colour.
+    let top_left = |task: &str| {
+        let (x, y) = box_left(task);
+        (x, y - 1)
+    };
+    for task in ["extract", "load"] {
+        let (x, y) = top_left(task);
+        assert_eq!(buf[(x, y)].symbol(), "┌");
+        assert_eq!(fg(x, y), lit, "{task} is a neighbour:\n{shown}");
+    }
+    for task in ["clean_b", "report"] {
+        let (x, y) = top_left(task);
+        assert_ne!(fg(x, y), lit, "{task} is not a neighbour:\n{shown}");
+    }
+}

@@ -152,10 +152,20 @@ pub struct Layout {
     ups: Vec<Vec<usize>>,
     /// Downstreams of each node (sorted, deduplicated).
     downs: Vec<Vec<usize>>,
-    /// Every routed segment, so tests can check lines per edge.
-    #[cfg(test)]
+    /// Every routed segment (tests check lines per edge; the view lights
+    /// the selected node's), with the real `(dep, node)` edge it is part of.
     routes: Vec<SegRoute>,
+    route_edges: Vec<Edge>,
+    /// Lines across a layer's column, `(x0, x1, y)` with `x1` excluded, and
+    /// the real edge each is part of: `(dep, usize::MAX)` for the line out
+    /// of a real box, shared by all of `dep`'s edges.
+    runs: Vec<(Run, Edge)>,
 }
+
+/// A line across a layer's column: `(x0, x1, y)`, `x1` excluded.
+type Run = (u16, u16, u16);
+/// A real edge, `(dep, node)`.
+type Edge = (usize, usize);
 
 /// Lays out a DAG: `labels[i]` is the text of node `i`, `deps[i]` the nodes
 /// node `i` depends on (edges go `dep -> i`, drawn left to right).
@@ -208,8 +218,8 @@ pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
     // 4 + 5 + 6: columns left to right, routing each gap as we go.
     let mut col_x = vec![0usize; n_layers];
     let mut cells: Vec<(usize, usize, char)> = Vec::new();
-    #[cfg(test)]
     let mut all_routes = Vec::new();
+    let mut runs = Vec::new();
     let mut x = 0usize;
     for l in 0..n_layers {
         col_x[l] = x;
@@ -222,12 +232,17 @@ pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
             let start = if dag.is_real(v) { x + box_w[v] } else { x };
             let y = row_of(pos[v]);
             cells.extend((start..col_end).map(|cx| (cx, y, glyph(E | W))));
+            let edge = if dag.is_real(v) {
+                (v, usize::MAX)
+            } else {
+                dag.real_edge(v, v)
+            };
+            runs.push(((to_u16(start), to_u16(col_end), to_u16(y)), edge));
         }
         x = col_end;
         if l + 1 < n_layers {
             let (gap, routes) = route_gap(&dag, &order[l], order[l + 1].len(), &pos, x);
             draw_gap(&dag, &routes, x, gap, &mut cells);
-            #[cfg(test)]
             all_routes.extend(routes);
             x += gap;
         }
@@ -276,12 +291,52 @@ pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
         hidden_edges,
         ups,
         downs,
-        #[cfg(test)]
+        route_edges: all_routes
+            .iter()
+            .map(|r| dag.real_edge(r.from, r.to))
+            .collect(),
         routes: all_routes,
+        runs,
     }
 }
 
 impl Layout {
+    /// The cells of every edge into or out of node `node` (arrowheads
+    /// included), for the view to light them; a cell shared with other
+    /// lines (a fork, a crossing) is in it too.
+    pub fn edge_cells(&self, node: usize) -> std::collections::HashSet<(u16, u16)> {
+        let mut out = std::collections::HashSet::new();
+        let touches = |&(dep, to): &(usize, usize)| dep == node || to == node;
+        for (r, edge) in self.routes.iter().zip(&self.route_edges) {
+            if touches(edge) {
+                r.for_each_cell(|x, y, _| {
+                    out.insert((to_u16(x), to_u16(y)));
+                });
+            }
+        }
+        // The line out of a box is part of each of its edges: lit for the
+        // box itself and for each of its downstreams.
+        let ups = self.ups.get(node).map_or(&[][..], Vec::as_slice);
+        for &((x0, x1, y), edge) in &self.runs {
+            let lit = match edge {
+                (dep, usize::MAX) => dep == node || ups.binary_search(&dep).is_ok(),
+                edge => touches(&edge),
+            };
+            if lit {
+                out.extend((x0..x1).map(|x| (x, y)));
+            }
+        }
+        out
+    }
+
+    /// The direct upstreams and downstreams of node `node`.
+    pub fn adjacent(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
+        let none: &[usize] = &[];
+        let ups = self.ups.get(node).map_or(none, Vec::as_slice);
+        let downs = self.downs.get(node).map_or(none, Vec::as_slice);
+        ups.iter().chain(downs).copied()
+    }
+
     /// The node to select when moving from node `from` in `dir`, or `None`
     /// when there is nothing that way (or `from` is not a node).
     ///
@@ -507,6 +562,25 @@ impl Dag {
     fn is_real(&self, v: usize) -> bool {
         v < self.real
     }
+
+    /// The real `(dep, node)` edge the segment `from -> to` is part of:
+    /// dummies are followed up and down to the real ends (a dummy has one
+    /// neighbour each way).
+    fn real_edge(&self, mut from: usize, mut to: usize) -> (usize, usize) {
+        while !self.is_real(from) {
+            match self.up[from].first() {
+                Some(&u) => from = u,
+                None => break,
+            }
+        }
+        while !self.is_real(to) {
+            match self.down[to].first() {
+                Some(&d) => to = d,
+                None => break,
+            }
+        }
+        (from, to)
+    }
 }
 
 /// Orders every layer to reduce crossings; returns the layers and each
@@ -629,7 +703,8 @@ fn to_u16(v: usize) -> u16 {
 /// One edge segment between adjacent layers, as routed through their gap.
 #[derive(Debug, Clone)]
 struct SegRoute {
-    /// Virtual node id (dummies included) of the target.
+    /// Virtual node ids (dummies included) of the source and the target.
+    from: usize,
     to: usize,
     /// Middle rows of the source and the target.
     y_from: usize,
@@ -928,6 +1003,7 @@ fn route_gap(
                     (row, track_x(jog_track[b]))
                 });
                 routes.push(SegRoute {
+                    from: u,
                     to: v,
                     y_from: row_of(a),
                     y_to: row_of(b),
@@ -999,6 +1075,33 @@ mod tests {
     use std::collections::hash_map::Entry;
     use std::collections::{HashMap, HashSet, VecDeque};
     use std::time::Instant;
+
+    #[test]
+    fn edge_cells_follow_a_long_edge_through_its_dummies() {
+        // a -> b -> c and a -> c: the long edge passes b's column.
+        let l = layout(&["a", "b", "c"], &[vec![], vec![0], vec![0, 1]]);
+        let drawn: HashSet<(u16, u16)> = l.edges.iter().map(|&(x, y, _)| (x, y)).collect();
+        let (of_a, of_b, of_c) = (l.edge_cells(0), l.edge_cells(1), l.edge_cells(2));
+        for cells in [&of_a, &of_b, &of_c] {
+            assert!(cells.is_subset(&drawn), "only drawn cells are lit");
+        }
+        // a and c share the long edge: the cells across b's column that are
+        // neither b's box nor its lines are lit for both, not for b.
+        let b = &l.nodes[1];
+        let across: Vec<(u16, u16)> = (b.x..b.x + b.width)
+            .flat_map(|x| (0..l.height).map(move |y| (x, y)))
+            .filter(|c| drawn.contains(c))
+            .collect();
+        assert!(!across.is_empty(), "the long edge crosses b's column");
+        for c in &across {
+            assert!(of_a.contains(c) && of_c.contains(c), "{c:?}");
+            assert!(!of_b.contains(c), "{c:?} is not b's");
+        }
+        // Every drawn cell is some node's.
+        let all: HashSet<(u16, u16)> = of_a.union(&of_b).chain(&of_c).copied().collect();
+        assert_eq!(all, drawn);
+        assert_eq!(l.adjacent(1).collect::<Vec<_>>(), [0, 2]);
+    }
 
     /// Direction bits of a glyph as drawn (arrowheads join left and right).
     fn bits_of(c: char) -> u8 {

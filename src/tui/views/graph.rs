@@ -73,9 +73,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let (x, y) = (x.checked_sub(ox)?, y.checked_sub(oy)?);
         (x < canvas.width && y < canvas.height).then_some((canvas.x + x, canvas.y + y))
     };
+    // The selected task's edges and the boxes at their other ends are
+    // lit (the focused border's colour; bold without colour), so its
+    // neighbours stand out in a large graph.
+    let lit_edges = selected.map(|i| layout.edge_cells(i)).unwrap_or_default();
+    let lit_nodes: std::collections::HashSet<usize> = selected
+        .map(|i| layout.adjacent(i).collect())
+        .unwrap_or_default();
+    let lit = theme.border(true).add_modifier(Modifier::BOLD);
     for &(x, y, glyph) in &layout.edges {
         if let Some((sx, sy)) = inside(x, y) {
-            buf.set_stringn(sx, sy, glyph.to_string(), 1, theme.border(false));
+            let style = if lit_edges.contains(&(x, y)) {
+                lit
+            } else {
+                theme.border(false)
+            };
+            buf.set_stringn(sx, sy, glyph.to_string(), 1, style);
         }
     }
     let run = app.grid.selected_run();
@@ -93,6 +106,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         };
         let border = if is_selected {
             theme.border(true).add_modifier(Modifier::BOLD)
+        } else if lit_nodes.contains(&i) {
+            theme.border(true)
         } else {
             state_style
         };
