@@ -1740,8 +1740,9 @@ impl App {
                 if let Some(log) = self.log.as_mut() {
                     log.set_search(&input.text, h);
                     if !input.text.is_empty() && log.matches.is_empty() {
+                        // Said as it is typed: not logged at each key.
                         let text = format!("no line matches `{}`", input.text);
-                        self.complain(text);
+                        self.tell(text, true);
                     } else {
                         self.message = None;
                     }
