@@ -32,6 +32,9 @@ pub const GRID_FOOT: u16 = 3 + 1;
 /// Runs the Grid reads at a time when scrolling back (at least two
 /// screens).
 pub const GRID_RUN_PAGE: usize = 64;
+/// Runs beyond the screen whose task instances the Grid reads with the
+/// ones it lacks, so that scrolling reads once every few steps.
+pub const GRID_READ_AHEAD: usize = 8;
 /// Widest task-name column in the Grid.
 pub const GRID_NAME_MAX: u16 = 28;
 
@@ -162,10 +165,13 @@ impl GridModel {
 
     /// The state of `task` in run `run_id`, if loaded.
     pub fn instance(&self, run_id: &str, task: &str) -> Option<&TaskInstance> {
-        self.instances
-            .get(run_id)?
-            .iter()
-            .find(|ti| ti.task == task)
+        let tis = self.instances.get(run_id)?;
+        // The store hands a run's instances out in key order, which is the
+        // tasks' name order: a cell costs a search, not a scan of them all.
+        match tis.binary_search_by(|ti| ti.task.as_str().cmp(task)) {
+            Ok(i) => tis.get(i),
+            Err(_) => tis.iter().find(|ti| ti.task == task),
+        }
     }
 }
 
@@ -617,10 +623,10 @@ impl App {
         true
     }
 
-    /// Loads task instances of the runs on screen, and of a screen more
-    /// on each side in one read when any is missing, so that a step
-    /// reads nothing and a page reads once. Drops the rest: at most three
-    /// screens of runs keep their instances.
+    /// Loads task instances of the runs on screen, and of
+    /// `GRID_READ_AHEAD` more on each side in one read when any is
+    /// missing. Drops the instances of runs more than a screen away: at
+    /// most three screens of runs keep theirs.
     fn load_window(&mut self) {
         let cols = self.grid_columns();
         let len = self.grid.runs.len();
@@ -638,15 +644,20 @@ impl App {
         if !missing {
             return;
         }
-        // The missing span of the kept screens, read in one scan.
+        // The missing runs on screen and a few beyond it, read in one scan:
+        // a step reads a few runs now and then, a page a screen.
+        let (ahead_lo, ahead_hi) = (
+            lo.saturating_sub(GRID_READ_AHEAD),
+            (hi + GRID_READ_AHEAD).min(len),
+        );
+        let near = &self.grid.runs[ahead_lo..ahead_hi];
         let absent = |r: &Run| !self.grid.instances.contains_key(&r.id);
-        let Some(first) = self.grid.runs[keep_lo..keep_hi].iter().position(absent) else {
+        let (Some(first), Some(last)) =
+            (near.iter().position(absent), near.iter().rposition(absent))
+        else {
             return;
         };
-        let Some(last) = self.grid.runs[keep_lo..keep_hi].iter().rposition(absent) else {
-            return;
-        };
-        let span = &self.grid.runs[keep_lo + first..=keep_lo + last];
+        let span = &near[first..=last];
         let read = self.reader.task_instances_of(span).unwrap_or_default();
         for (run, tis) in span.iter().zip(read) {
             self.grid.instances.entry(run.id.clone()).or_insert(tis);
