@@ -7,7 +7,10 @@
 //! (b) bytes written to the terminal by the real binary in a pty (`script`),
 //!     idle, and while a task prints 1,000 lines a second with its log
 //!     open (set against the bytes the task itself writes);
-//! (c) RSS of the TUI with 10,000 stored runs, against none.
+//! (c) RSS of the TUI with 10,000 stored runs, against none;
+//! (d) Grid scroll steps (`h`, `<`) back through 300 runs × 200 tasks,
+//!     each step a key and a redraw, on a store just opened (cold) and
+//!     again (warm), median and worst, against one redraw with no scroll.
 
 mod common;
 #[path = "../tests/common/tui_fixture.rs"]
@@ -180,6 +183,95 @@ fn render_figures() {
             size.1,
             graph / base
         );
+    }
+}
+
+/// Times each of `steps` presses of `action` with the redraw after it, in ms.
+fn steps_ms(
+    app: &mut drover::tui::app::App,
+    terminal: &mut Terminal<TestBackend>,
+    action: Action,
+    steps: usize,
+) -> Vec<f64> {
+    (0..steps)
+        .map(|_| {
+            let start = Instant::now();
+            let _ = app.update(action);
+            terminal.draw(|f| drover::tui::views::draw(app, f)).unwrap();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect()
+}
+
+fn worst(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
+}
+
+fn scroll_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(dir.path().join("flows/big.toml"), flow_text(200, false)).unwrap();
+    {
+        let (store, flows) = tui_fixture::open(dir.path());
+        let names: Vec<String> = flows[0].tasks.iter().map(|t| t.id.clone()).collect();
+        let set: Vec<(&str, TaskState, u32)> = names
+            .iter()
+            .map(|n| (n.as_str(), TaskState::Success, 1))
+            .collect();
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
+        let made = Instant::now();
+        for r in 0..300 {
+            tui_fixture::add_run(
+                &store,
+                &flows[0],
+                start + chrono::Duration::days(r),
+                RunState::Success,
+                Some(60 + r),
+                &set,
+            );
+        }
+        eprintln!(
+            "(stored 300 runs × 200 tasks in {:.1} s)",
+            made.elapsed().as_secs_f64()
+        );
+    }
+    println!("(d) Grid scroll over 300 runs × 200 tasks, a key and a redraw a step (TestBackend):");
+    for (w, h) in [(100u16, 30u16), (200, 60)] {
+        // A store just opened: nothing of it read yet.
+        let (store, flows) = tui_fixture::open(dir.path());
+        let mut app = tui_fixture::app(&store, &flows, 0, w, h);
+        app.open_flow("big");
+        app.view = View::Grid;
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let cold = steps_ms(&mut app, &mut terminal, Action::Left, 299);
+        let back = steps_ms(&mut app, &mut terminal, Action::Right, 299);
+        let warm = steps_ms(&mut app, &mut terminal, Action::Left, 299);
+        let _ = steps_ms(&mut app, &mut terminal, Action::Right, 299);
+        let screens = 300 / app.grid_columns();
+        let pages = steps_ms(&mut app, &mut terminal, Action::OlderRuns, screens);
+        // Baseline: one redraw with nothing moved, same app, same run.
+        let mut redraws = Vec::new();
+        for _ in 0..200 {
+            let start = Instant::now();
+            terminal
+                .draw(|f| drover::tui::views::draw(&app, f))
+                .unwrap();
+            redraws.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        let base = median(redraws);
+        let line = |name: &str, v: &[f64]| {
+            let (m, x) = (median(v.to_vec()), worst(v));
+            println!(
+                "    {w}×{h} {name}: median {m:.2} ms ({:.1}x), worst {x:.2} ms ({:.1}x)",
+                m / base,
+                x / base
+            );
+        };
+        println!("    {w}×{h} baseline, one redraw with no scroll: {base:.2} ms");
+        line("h × 299, cold", &cold);
+        line("l × 299 back", &back);
+        line("h × 299, warm", &warm);
+        line("< a screen at a time", &pages);
     }
 }
 
@@ -372,6 +464,9 @@ fn main() {
     let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     if wanted("render") {
         render_figures();
+    }
+    if wanted("scroll") {
+        scroll_figures();
     }
     if wanted("terminal") {
         terminal_figures();

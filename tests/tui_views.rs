@@ -677,8 +677,210 @@ fn grid_scrolls_back_through_many_runs() {
     let shown = screen(&app);
     assert!(shown.contains("run 1 of 300"), "{shown}");
     assert!(
-        app.grid.instances.len() <= app.grid_columns(),
-        "only runs on screen keep their instances"
+        app.grid.instances.len() <= 3 * app.grid_columns(),
+        "only runs on screen and a screen either side keep their instances"
+    );
+}
+
+/// A flow of `tasks` chained tasks, `runs` daily runs from 2026-01-01 of
+/// which the newest `queued` have not started; all tasks succeed in the
+/// runs that ran.
+fn big_grid(tasks: usize, runs: i64, queued: i64) -> (TestHome, Store, Vec<Arc<Flow>>) {
+    let home = TestHome::new();
+    let mut text = String::from("schedule = \"0 3 * * *\"\n");
+    for i in 0..tasks {
+        text.push_str(&format!("[tasks.t{i:03}]\ncmd = \"true\"\n"));
+        if i > 0 {
+            text.push_str(&format!("deps = [\"t{:03}\"]\n", i - 1));
+        }
+    }
+    home.flow("big", &text);
+    let (store, flows) = tui_fixture::open(home.path());
+    let big = flows[0].clone();
+    let names: Vec<String> = big.tasks.iter().map(|t| t.id.clone()).collect();
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
+    for d in 0..runs {
+        let ran = d < runs - queued;
+        let set: Vec<(&str, TaskState, u32)> = if ran {
+            names
+                .iter()
+                .map(|n| (n.as_str(), TaskState::Success, 1))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut run = add_run(
+            &store,
+            &big,
+            start + Duration::days(d),
+            RunState::Success,
+            Some(60 + d),
+            &set,
+        );
+        if !ran {
+            run.state = RunState::Queued;
+            run.started = None;
+            run.ended = None;
+            store.put_run(&run).expect("put run");
+            store.commit().expect("commit");
+        }
+    }
+    (home, store, flows)
+}
+
+#[test]
+fn grid_task_counter_never_covers_run_cells() {
+    let (_home, store, flows) = big_grid(200, 40, 0);
+    let mut app = tui_fixture::app(&store, &flows, 0, 80, 24);
+    app.open_flow("big");
+    app.view = View::Grid;
+    let buf = buffer(&app);
+    let shown = text(&buf);
+    let cols = app.grid_columns();
+    let x0 = app.grid_name_width() + 1;
+    let states_y = row_of(&buf, "runs");
+    // Every run column on the states row and on every task row holds a
+    // glyph, up to the newest run at the right.
+    for y in states_y..states_y + 1 + app.grid_height() as u16 {
+        for c in 0..cols as u16 {
+            let cell = buf[(x0 + c * 2, y)].symbol();
+            assert!(
+                cell == "✓",
+                "column {c} of row {y} shows `{cell}`, not its run's glyph:\n{shown}"
+            );
+        }
+    }
+    // The counter sits on the rule above the details.
+    let rule = row_of(&buf, "tasks 1-");
+    assert!(rule > states_y + app.grid_height() as u16, "{shown}");
+    assert!(
+        line(&shown, "──").contains(&format!("tasks 1-{} of 200", app.grid_height())),
+        "{shown}"
+    );
+    assert_eq!(shown.matches(" of 200").count(), 1, "{shown}");
+}
+
+#[test]
+fn queued_runs_have_no_duration_bar_and_no_say_in_the_scale() {
+    let (_home, store, flows) = big_grid(3, 6, 2);
+    let mut app = tui_fixture::app(&store, &flows, 0, 80, 24);
+    app.open_flow("big");
+    app.view = View::Grid;
+    let buf = buffer(&app);
+    let shown = text(&buf);
+    let x0 = app.grid_name_width() + 1;
+    let bars_top = 2;
+    // Newest first: columns 4 and 5 are the two queued runs.
+    for c in 4..6u16 {
+        for y in bars_top..bars_top + 4 {
+            assert_eq!(
+                buf[(x0 + c * 2, y)].symbol(),
+                " ",
+                "queued run {c} has no bar:\n{shown}"
+            );
+        }
+    }
+    for c in 0..4u16 {
+        assert_ne!(
+            buf[(x0 + c * 2, bars_top + 3)].symbol(),
+            " ",
+            "run {c} ran:\n{shown}"
+        );
+    }
+    // The scale is the longest run that ran: 63 s.
+    let scale = shown.lines().nth(bars_top as usize).unwrap_or("");
+    assert!(
+        scale.trim_start().starts_with("1m 03s") || scale.contains("63"),
+        "{shown}"
+    );
+    assert!(!shown.contains("1ms"), "{shown}");
+
+    // Only queued runs: no bars, no scale.
+    let (_home, store, flows) = big_grid(3, 2, 2);
+    let mut app = tui_fixture::app(&store, &flows, 0, 80, 24);
+    app.open_flow("big");
+    app.view = View::Grid;
+    let buf = buffer(&app);
+    let shown = text(&buf);
+    for y in bars_top..bars_top + 4 {
+        assert_eq!(shown.lines().nth(y as usize), Some(""), "no bars:\n{shown}");
+    }
+}
+
+#[test]
+fn runs_page_by_screen_and_jump_to_a_date() {
+    let (_home, store, flows) = big_grid(200, 300, 0);
+    let mut app = tui_fixture::app(&store, &flows, 0, 80, 24);
+    app.open_flow("big");
+    app.view = View::Grid;
+    let cols = app.grid_columns();
+    key(&mut app, KeyCode::Char('<'));
+    assert_eq!(app.grid.run, cols, "a screen older");
+    assert_eq!(app.grid.run_offset, cols, "the selection keeps its column");
+    let mut presses = 1;
+    while app.grid.run < 299 {
+        key(&mut app, KeyCode::Char('<'));
+        presses += 1;
+        assert!(
+            presses <= 300 / cols + 1,
+            "reaches the oldest run a screen at a time"
+        );
+    }
+    assert_eq!(
+        app.grid
+            .selected_run()
+            .map(|r| r.logical.date_naive().to_string()),
+        Some("2026-01-01".into())
+    );
+    assert!(screen(&app).contains("run 1 of 300"));
+    key(&mut app, KeyCode::Char('>'));
+    assert_eq!(app.grid.run, 299 - cols);
+    for _ in 0..presses {
+        key(&mut app, KeyCode::Char('>'));
+    }
+    assert_eq!(app.grid.run, 0, "back to the newest");
+    assert!(
+        app.grid.instances.len() <= 3 * cols,
+        "instances are kept for three screens at most, not every run seen"
+    );
+
+    // :run DATE selects the newest run at or before it, in view.
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "run 2026-03-01");
+    key(&mut app, KeyCode::Enter);
+    let run = app.grid.selected_run().expect("a run selected");
+    assert_eq!(
+        run.logical,
+        Utc.with_ymd_and_hms(2026, 3, 1, 3, 0, 0).unwrap()
+    );
+    let c = (0..cols).find(|&c| app.grid.column_run(c, cols) == Some(app.grid.run));
+    assert!(c.is_some(), "the run is on screen");
+    let shown = screen(&app);
+    assert!(shown.contains("scheduled__2026-03-01T03:00:00Z"), "{shown}");
+    assert!(shown.contains("run 60 of 300"), "{shown}");
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "run 2026-03-01T02:59");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.grid.selected_run().map(|r| r.logical),
+        Some(Utc.with_ymd_and_hms(2026, 2, 28, 3, 0, 0).unwrap()),
+        "a time: the run before it"
+    );
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "run 2025-06-01");
+    key(&mut app, KeyCode::Enter);
+    let message = app.message.clone().expect("a message");
+    assert!(
+        message.error && message.text.contains("no run at or before 2025-06-01"),
+        "{message:?}"
+    );
+    key(&mut app, KeyCode::Char(':'));
+    keys(&mut app, "run yesterday");
+    key(&mut app, KeyCode::Enter);
+    let message = app.message.clone().expect("a message");
+    assert!(
+        message.error && message.text.contains("is not a date"),
+        "{message:?}"
     );
 }
 

@@ -17,9 +17,8 @@ pub struct ActiveRun {
     /// Task instances in the flow's (topological) order; `None` for a flow
     /// task this run has no instance of (the flow gained it later).
     tis: Vec<Option<TaskInstance>>,
-    index: HashMap<String, usize>,
-    deps: Vec<Vec<usize>>,
-    dependents: Vec<Vec<usize>>,
+    /// The flow's graph by position, shared by every run of the version.
+    shape: Arc<Shape>,
     /// Pending instances to decide again: their upstream changed.
     dirty: BTreeSet<usize>,
     /// Instances waiting for their retry time.
@@ -32,8 +31,16 @@ pub struct ActiveRun {
     outputs: Vec<BTreeMap<String, String>>,
 }
 
-impl ActiveRun {
-    pub fn new(run: Run, flow: Arc<Flow>, stored: Vec<TaskInstance>) -> ActiveRun {
+/// A flow version's graph by task position: what every run of it would
+/// otherwise hold a copy of (a backfill holds hundreds of runs at once).
+pub struct Shape {
+    index: HashMap<String, usize>,
+    deps: Vec<Vec<usize>>,
+    dependents: Vec<Vec<usize>>,
+}
+
+impl Shape {
+    pub fn of(flow: &Flow) -> Shape {
         let index: HashMap<String, usize> = flow
             .tasks
             .iter()
@@ -47,6 +54,23 @@ impl ActiveRun {
                 dependents[d].push(i);
             }
         }
+        Shape {
+            index,
+            deps,
+            dependents,
+        }
+    }
+}
+
+impl ActiveRun {
+    /// A run of `flow`, whose `shape` is `Shape::of(&flow)`.
+    pub fn new(
+        run: Run,
+        flow: Arc<Flow>,
+        shape: Arc<Shape>,
+        stored: Vec<TaskInstance>,
+    ) -> ActiveRun {
+        let index = &shape.index;
         let mut tis: Vec<Option<TaskInstance>> = vec![None; flow.tasks.len()];
         for ti in stored {
             if let Some(&i) = index.get(&ti.task) {
@@ -57,9 +81,7 @@ impl ActiveRun {
             run,
             flow,
             tis,
-            index,
-            deps,
-            dependents,
+            shape,
             dirty: BTreeSet::new(),
             retrying: BTreeSet::new(),
             unfinished: 0,
@@ -89,7 +111,7 @@ impl ActiveRun {
     }
 
     pub fn position(&self, task: &str) -> Option<usize> {
-        self.index.get(task).copied()
+        self.shape.index.get(task).copied()
     }
 
     pub fn ti(&self, i: usize) -> Option<&TaskInstance> {
@@ -127,7 +149,7 @@ impl ActiveRun {
         }
         if after.is_done() {
             self.failed += usize::from(after.is_failure());
-            self.dirty.extend(self.dependents[i].iter().copied());
+            self.dirty.extend(self.shape.dependents[i].iter().copied());
         } else {
             self.unfinished += 1;
         }
@@ -151,7 +173,7 @@ impl ActiveRun {
         for (i, slot) in self.tis.iter_mut().enumerate() {
             let Some(ti) = slot.as_mut() else { continue };
             if ti.state != TaskState::Pending
-                || !self.deps[i].is_empty()
+                || !self.shape.deps[i].is_empty()
                 || ti.note.as_deref() == Some(note)
             {
                 continue;
@@ -182,7 +204,7 @@ impl ActiveRun {
             if self.ti(i).is_none_or(|t| t.state != TaskState::Pending) {
                 continue;
             }
-            let upstream: Vec<TaskState> = self.deps[i]
+            let upstream: Vec<TaskState> = self.shape.deps[i]
                 .iter()
                 .filter_map(|&d| self.ti(d).map(|t| t.state))
                 .collect();
@@ -208,7 +230,7 @@ impl ActiveRun {
     pub fn upstream_outputs(&self, i: usize) -> BTreeMap<String, BTreeMap<String, String>> {
         let mut out = BTreeMap::new();
         let mut seen = HashSet::new();
-        let mut stack = self.deps[i].clone();
+        let mut stack = self.shape.deps[i].clone();
         while let Some(u) = stack.pop() {
             if !seen.insert(u) {
                 continue;
@@ -216,7 +238,7 @@ impl ActiveRun {
             if !self.outputs[u].is_empty() {
                 out.insert(self.flow.tasks[u].id.clone(), self.outputs[u].clone());
             }
-            stack.extend(self.deps[u].iter().copied());
+            stack.extend(self.shape.deps[u].iter().copied());
         }
         out
     }

@@ -440,6 +440,8 @@ pub struct Engine {
     held_finished: Vec<RunKey>,
     /// Outcomes of tries that came while the store could not record them.
     held_outcomes: Vec<ExecEvent>,
+    /// Graph shapes of the flow versions active runs use (see `shape_of`).
+    shapes: std::sync::Mutex<Vec<(std::sync::Weak<Flow>, Arc<active::Shape>)>>,
 }
 
 impl Engine {
@@ -480,6 +482,7 @@ impl Engine {
             held_launches: Vec::new(),
             held_finished: Vec::new(),
             held_outcomes: Vec::new(),
+            shapes: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -600,6 +603,25 @@ impl Engine {
     pub fn stop_tasks_on_exit(mut self) -> Engine {
         self.stop_tasks_on_exit = true;
         self
+    }
+
+    /// The graph shape of a flow version, made once while any of its runs
+    /// is active and shared by them all.
+    fn shape_of(&self, flow: &Arc<Flow>) -> Arc<active::Shape> {
+        let mut shapes = self
+            .shapes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        shapes.retain(|(f, _)| f.strong_count() > 0);
+        if let Some((_, shape)) = shapes
+            .iter()
+            .find(|(f, _)| std::ptr::eq(f.as_ptr(), Arc::as_ptr(flow)))
+        {
+            return shape.clone();
+        }
+        let shape = Arc::new(active::Shape::of(flow));
+        shapes.push((Arc::downgrade(flow), shape.clone()));
+        shape
     }
 
     fn add_run(&mut self, active: ActiveRun) {
@@ -1137,7 +1159,8 @@ impl Engine {
     /// finished tasks (for the tasks downstream of them).
     fn load_active(&self, run: Run, flow: Arc<Flow>) -> Result<ActiveRun> {
         let tis = self.store.task_instances(&run)?;
-        let mut active = ActiveRun::new(run, flow, tis);
+        let shape = self.shape_of(&flow);
+        let mut active = ActiveRun::new(run, flow, shape, tis);
         let done: Vec<(usize, String)> = active
             .instances()
             .filter(|(_, ti)| ti.state.is_done() && ti.tries > 0)
@@ -1358,7 +1381,8 @@ impl Engine {
             run_id: run.id.clone(),
             state: run.state,
         });
-        self.add_run(ActiveRun::new(run.clone(), flow, tis));
+        let shape = self.shape_of(&flow);
+        self.add_run(ActiveRun::new(run.clone(), flow, shape, tis));
         Ok(run)
     }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::logs::{LogDir, TryFiles};
-use crate::store::{Run, Store, StoreError, TaskInstance, Try};
+use crate::store::{Run, RunKey, Store, StoreError, TaskInstance, Try};
 
 /// Reads a home's runs and logs; cheap to clone.
 #[derive(Clone)]
@@ -25,6 +25,25 @@ impl Reader {
     /// The newest `n` runs of a flow, newest first.
     pub fn runs(&self, flow: &str, n: usize) -> Result<Vec<Run>> {
         self.store.latest_runs(flow, n)
+    }
+
+    /// Up to `n` runs older than `before`, newest first.
+    pub fn runs_before(&self, flow: &str, before: &RunKey, n: usize) -> Result<Vec<Run>> {
+        self.store.runs_before(flow, before, n)
+    }
+
+    /// The newest run at or before `at`, with how many runs are newer.
+    pub fn run_at_or_before(
+        &self,
+        flow: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<(usize, Run)>> {
+        self.store.run_at_or_before(flow, at)
+    }
+
+    /// Task instances of consecutive runs (newest first), in one read.
+    pub fn task_instances_of(&self, runs: &[Run]) -> Result<Vec<Vec<TaskInstance>>> {
+        self.store.task_instances_of(runs)
     }
 
     pub fn run(&self, flow: &str, run_id: &str) -> Result<Option<Run>> {

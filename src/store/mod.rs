@@ -844,6 +844,46 @@ impl Store {
             .collect()
     }
 
+    /// Up to `n` runs of a flow older (by logical time) than the run with
+    /// store key `before`, newest first: the next page when scrolling back.
+    pub fn runs_before(&self, flow: &str, before: &RunKey, n: usize) -> Result<Vec<Run>> {
+        self.t()?
+            .runs
+            .range(prefix(flow)..before.0.clone())
+            .rev()
+            .take(n)
+            .map(|item| {
+                let (k, v) = item.map_err(|e| self.err(&e))?;
+                self.read_run(&k, &v)
+            })
+            .collect()
+    }
+
+    /// The newest run of a flow whose logical time is at or before `at`,
+    /// with how many of the flow's runs are newer than it (its index in
+    /// `latest_runs`).
+    pub fn run_at_or_before(&self, flow: &str, at: DateTime<Utc>) -> Result<Option<(usize, Run)>> {
+        let t = self.t()?;
+        let start = prefix(flow);
+        let mut end = start.clone();
+        // Keys continue with the logical time: everything up to `at` (its
+        // whole millisecond) sorts below the next millisecond's bytes.
+        end.extend_from_slice(&time_bytes(at + chrono::Duration::milliseconds(1)));
+        let Some(item) = t.runs.range(start..end.clone()).next_back() else {
+            return Ok(None);
+        };
+        let (k, v) = item.map_err(|e| self.err(&e))?;
+        let run = self.read_run(&k, &v)?;
+        let mut after = k.to_vec();
+        after.push(0);
+        let mut flow_end = prefix(flow);
+        if let Some(last) = flow_end.last_mut() {
+            *last = 1;
+        }
+        let newer = t.runs.range(after..flow_end).keys().count();
+        Ok(Some((newer, run)))
+    }
+
     /// The run of a flow created last (whatever its logical date): what a
     /// person means by `latest` right after starting one.
     pub fn newest_run(&self, flow: &str) -> Result<Option<Run>> {
@@ -906,6 +946,34 @@ impl Store {
                 decode("tis", &k, &v)
             })
             .collect()
+    }
+
+    /// The task instances of several runs of one flow in one scan of the
+    /// store: `runs` must be consecutive in `latest_runs` order (newest
+    /// first), as a page of the Grid is. Returns each run's instances, in
+    /// the order of `runs`.
+    pub fn task_instances_of(&self, runs: &[Run]) -> Result<Vec<Vec<TaskInstance>>> {
+        let (Some(newest), Some(oldest)) = (runs.first(), runs.last()) else {
+            return Ok(Vec::new());
+        };
+        let mut end = newest.key.0.clone();
+        end.push(0xff);
+        let mut out: Vec<Vec<TaskInstance>> = vec![Vec::new(); runs.len()];
+        // Oldest first in key order: walk the runs from the back.
+        let mut at = runs.len() - 1;
+        for item in self.t()?.tis.range(oldest.key.0.clone()..end) {
+            let (k, v) = item.map_err(|e| self.err(&e))?;
+            while !k.starts_with(&runs[at].key.0) {
+                if at == 0 || k.as_ref() < runs[at - 1].key.0.as_slice() {
+                    break;
+                }
+                at -= 1;
+            }
+            if k.starts_with(&runs[at].key.0) {
+                out[at].push(decode("tis", &k, &v)?);
+            }
+        }
+        Ok(out)
     }
 
     pub fn task_instance(&self, run: &Run, task: &str) -> Result<Option<TaskInstance>> {

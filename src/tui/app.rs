@@ -29,6 +29,12 @@ pub const GRID_ROWS_TOP: u16 = 1 + 1 + GRID_BARS + 1;
 pub const GRID_BARS: u16 = 4;
 /// Rows under the Grid's tasks: the details pane and the status bar.
 pub const GRID_FOOT: u16 = 3 + 1;
+/// Runs the Grid reads at a time when scrolling back (at least two
+/// screens).
+pub const GRID_RUN_PAGE: usize = 64;
+/// Runs beyond the screen whose task instances the Grid reads with the
+/// ones it lacks, so that scrolling reads once every few steps.
+pub const GRID_READ_AHEAD: usize = 8;
 /// Widest task-name column in the Grid.
 pub const GRID_NAME_MAX: u16 = 28;
 
@@ -159,10 +165,13 @@ impl GridModel {
 
     /// The state of `task` in run `run_id`, if loaded.
     pub fn instance(&self, run_id: &str, task: &str) -> Option<&TaskInstance> {
-        self.instances
-            .get(run_id)?
-            .iter()
-            .find(|ti| ti.task == task)
+        let tis = self.instances.get(run_id)?;
+        // The store hands a run's instances out in key order, which is the
+        // tasks' name order: a cell costs a search, not a scan of them all.
+        match tis.binary_search_by(|ti| ti.task.as_str().cmp(task)) {
+            Ok(i) => tis.get(i),
+            Err(_) => tis.iter().find(|ti| ti.task == task),
+        }
     }
 }
 
@@ -205,8 +214,35 @@ fn split_last_word(line: &str) -> (Option<&str>, &str) {
 
 /// The `:` commands, for completion and suggestions.
 const COMMANDS: &[&str] = &[
-    "flows", "grid", "graph", "logs", "log", "theme", "trigger", "help", "quit", "q",
+    "flows", "grid", "graph", "logs", "log", "run", "theme", "trigger", "help", "quit", "q",
 ];
+
+/// The latest moment `:run WHEN` means: a date (its whole day), a date
+/// and time to the minute or second in the flow's timezone `tz`, or an
+/// RFC 3339 time.
+pub fn parse_run_time(when: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+    if let Ok(t) = DateTime::parse_from_rfc3339(when) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let local = if let Ok(d) = NaiveDate::parse_from_str(when, "%Y-%m-%d") {
+        d.succ_opt()?.and_hms_opt(0, 0, 0)? - chrono::Duration::milliseconds(1)
+    } else {
+        ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(when, f).ok())?
+    };
+    // In a gap (clocks going forward) the moment after it; in a fold, the
+    // later of the two.
+    match tz.from_local_datetime(&local) {
+        chrono::LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        chrono::LocalResult::Ambiguous(_, late) => Some(late.with_timezone(&Utc)),
+        chrono::LocalResult::None => tz
+            .from_local_datetime(&(local + chrono::Duration::hours(1)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc)),
+    }
+}
 
 /// A modal box over the view.
 #[derive(Debug, Clone, PartialEq)]
@@ -618,7 +654,8 @@ impl App {
     }
 
     /// Loads the runs the Grid shows (and a page more), keeping the
-    /// selected run selected.
+    /// selected run selected. Reads the run list afresh (a run was added);
+    /// scrolling back reads only the older runs, with `load_older`.
     pub fn load_runs(&mut self) {
         let id = self.grid.flow_id.clone();
         if id.is_empty() {
@@ -626,7 +663,9 @@ impl App {
         }
         let keep = self.grid.selected_run().map(|r| r.id.clone());
         let stick_newest = self.grid.run == 0;
-        let want = (self.grid.run_offset + 2 * self.grid_columns()).max(64);
+        let want = (self.grid.run_offset + 2 * self.grid_columns())
+            .max(self.grid.runs.len())
+            .max(GRID_RUN_PAGE);
         self.grid.runs = self.reader.runs(&id, want).unwrap_or_default();
         self.grid.total_runs = self.reader.run_count(&id).max(self.grid.runs.len());
         if !stick_newest
@@ -636,25 +675,68 @@ impl App {
         }
         self.grid.run = self.grid.run.min(self.grid.runs.len().saturating_sub(1));
         self.grid.instances.clear();
-        self.load_window();
+        self.follow_run_selection();
         self.grid_tasks();
     }
 
-    /// Loads task instances of the runs on screen (dropping the others).
+    /// Appends the next page of older runs to the Grid's run list, without
+    /// reading again the runs it has; false when there are no more.
+    fn load_older(&mut self) -> bool {
+        let Some(oldest) = self.grid.runs.last() else {
+            return false;
+        };
+        let page = GRID_RUN_PAGE.max(2 * self.grid_columns());
+        let older = self
+            .reader
+            .runs_before(&self.grid.flow_id, &oldest.key, page)
+            .unwrap_or_default();
+        if older.is_empty() {
+            self.grid.total_runs = self.grid.runs.len();
+            return false;
+        }
+        self.grid.runs.extend(older);
+        self.grid.total_runs = self.grid.total_runs.max(self.grid.runs.len());
+        true
+    }
+
+    /// Loads task instances of the runs on screen, and of
+    /// `GRID_READ_AHEAD` more on each side in one read when any is
+    /// missing. Drops the instances of runs more than a screen away: at
+    /// most three screens of runs keep theirs.
     fn load_window(&mut self) {
         let cols = self.grid_columns();
-        let lo = self.grid.run_offset;
-        let hi = (lo + cols).min(self.grid.runs.len());
-        let on_screen: HashSet<String> = self.grid.runs[lo.min(hi)..hi]
+        let len = self.grid.runs.len();
+        let lo = self.grid.run_offset.min(len);
+        let hi = (lo + cols).min(len);
+        let (keep_lo, keep_hi) = (lo.saturating_sub(cols), (hi + cols).min(len));
+        let kept: HashSet<&str> = self.grid.runs[keep_lo..keep_hi]
             .iter()
-            .map(|r| r.id.clone())
+            .map(|r| r.id.as_str())
             .collect();
-        self.grid.instances.retain(|k, _| on_screen.contains(k));
-        for run in &self.grid.runs[lo.min(hi)..hi] {
-            if !self.grid.instances.contains_key(&run.id) {
-                let tis = self.reader.task_instances(run).unwrap_or_default();
-                self.grid.instances.insert(run.id.clone(), tis);
-            }
+        self.grid.instances.retain(|k, _| kept.contains(k.as_str()));
+        let missing = self.grid.runs[lo..hi]
+            .iter()
+            .any(|r| !self.grid.instances.contains_key(&r.id));
+        if !missing {
+            return;
+        }
+        // The missing runs on screen and a few beyond it, read in one scan:
+        // a step reads a few runs now and then, a page a screen.
+        let (ahead_lo, ahead_hi) = (
+            lo.saturating_sub(GRID_READ_AHEAD),
+            (hi + GRID_READ_AHEAD).min(len),
+        );
+        let near = &self.grid.runs[ahead_lo..ahead_hi];
+        let absent = |r: &Run| !self.grid.instances.contains_key(&r.id);
+        let (Some(first), Some(last)) =
+            (near.iter().position(absent), near.iter().rposition(absent))
+        else {
+            return;
+        };
+        let span = &near[first..=last];
+        let read = self.reader.task_instances_of(span).unwrap_or_default();
+        for (run, tis) in span.iter().zip(read) {
+            self.grid.instances.entry(run.id.clone()).or_insert(tis);
         }
     }
 
@@ -698,12 +780,57 @@ impl App {
         } else if self.grid.run >= self.grid.run_offset + cols {
             self.grid.run_offset = self.grid.run + 1 - cols;
         }
-        if self.grid.run_offset + 2 * cols > self.grid.runs.len()
+        while self.grid.run_offset + 2 * cols > self.grid.runs.len()
             && self.grid.runs.len() < self.grid.total_runs
-        {
-            self.load_runs();
+            && self.load_older()
+        {}
+        self.load_window();
+    }
+
+    /// Moves the Grid (and the Graph's run) a screen of runs older or
+    /// newer, the selection keeping its column where it can.
+    fn page_runs(&mut self, older: bool) {
+        if !matches!(self.view, View::Grid | View::Graph) || self.grid.runs.is_empty() {
+            return;
+        }
+        let cols = self.grid_columns();
+        let g = &mut self.grid;
+        if older {
+            let last = g.total_runs.max(g.runs.len()).saturating_sub(1);
+            g.run = (g.run + cols).min(last);
+            g.run_offset = (g.run_offset + cols).min(last.saturating_sub(cols - 1));
         } else {
-            self.load_window();
+            g.run = g.run.saturating_sub(cols);
+            g.run_offset = g.run_offset.saturating_sub(cols);
+        }
+        while self.grid.run >= self.grid.runs.len() && self.load_older() {}
+        self.grid.run = self.grid.run.min(self.grid.runs.len().saturating_sub(1));
+        self.follow_run_selection();
+    }
+
+    /// Selects the newest run whose logical time is at or before `at`,
+    /// reading runs as far back as it is.
+    fn jump_to_run(&mut self, at: DateTime<Utc>, asked: &str) {
+        let flow = self.grid.flow_id.clone();
+        let asked = crate::escape::line(asked);
+        match self.reader.run_at_or_before(&flow, at) {
+            Ok(Some((index, _))) => {
+                while index >= self.grid.runs.len() && self.load_older() {}
+                if index >= self.grid.runs.len() {
+                    return self.complain(format!("run {asked} of {flow} is gone"));
+                }
+                let cols = self.grid_columns();
+                self.grid.run = index;
+                // The run in the middle of the screen: what led to it and
+                // what came after are both in view.
+                let last = self.grid.total_runs.max(self.grid.runs.len());
+                self.grid.run_offset = index
+                    .saturating_sub(cols / 2)
+                    .min(last.saturating_sub(cols));
+                self.follow_run_selection();
+            }
+            Ok(None) => self.complain(format!("{flow} has no run at or before {asked}")),
+            Err(e) => self.complain(format!("cannot read the runs of {flow}: {e}")),
         }
     }
 
@@ -932,6 +1059,8 @@ impl App {
             Action::Right => self.move_by(1, 0),
             Action::PageUp => self.move_by(0, -(page as isize)),
             Action::PageDown => self.move_by(0, page as isize),
+            Action::OlderRuns => self.page_runs(true),
+            Action::NewerRuns => self.page_runs(false),
             Action::First => self.move_by(0, isize::MIN / 2),
             Action::Last => self.move_by(0, isize::MAX / 2),
             Action::NextMatch => self.next_match(true),
@@ -1186,10 +1315,7 @@ impl App {
                         .max(self.grid.runs.len())
                         .saturating_sub(1) as isize;
                     self.grid.run = (self.grid.run as isize - dx).clamp(0, max) as usize;
-                    if self.grid.run >= self.grid.runs.len() {
-                        self.grid.run_offset = self.grid.run;
-                        self.load_runs();
-                    }
+                    while self.grid.run >= self.grid.runs.len() && self.load_older() {}
                     self.grid.run = self.grid.run.min(self.grid.runs.len().saturating_sub(1));
                     self.follow_run_selection();
                 }
@@ -1905,6 +2031,28 @@ impl App {
                     );
                     self.complain(format!("no flow `{id}`{hint}"));
                 }
+            }
+            ("run", Some(when)) => {
+                let tz = self
+                    .current_flow(&self.grid.flow_id)
+                    .or_else(|| self.grid.flow.clone())
+                    .map_or(chrono_tz::UTC, |f| f.timezone);
+                match (self.grid.flow_id.is_empty(), parse_run_time(when, tz)) {
+                    (true, _) => self.complain("no flow open: :grid NAME first"),
+                    (false, Some(at)) => {
+                        if !matches!(self.view, View::Grid | View::Graph) {
+                            self.view = View::Grid;
+                        }
+                        self.jump_to_run(at, when);
+                    }
+                    (false, None) => self.complain(format!(
+                        "`{}` is not a date: :run 2026-11-01, :run 2026-11-01T03:00 (the flow's timezone) or :run 2026-11-01T03:00:00Z",
+                        crate::escape::line(when)
+                    )),
+                }
+            }
+            ("run", None) => {
+                self.complain("which date? :run 2026-11-01 selects the newest run at or before it")
             }
             ("trigger", None) => self.ask_trigger(),
             (other, _) => {

@@ -24,6 +24,8 @@ pub enum Action {
     Last,
     PageUp,
     PageDown,
+    OlderRuns,
+    NewerRuns,
     Filter,
     NextMatch,
     PrevMatch,
@@ -160,13 +162,35 @@ pub const KEYMAP: &[Binding] = &[
         Scope::Moving,
     ),
     bind(
+        &["<"],
+        Action::OlderRuns,
+        "older / newer runs page",
+        Scope::Moving,
+    ),
+    bind(
+        &[">"],
+        Action::NewerRuns,
+        "older / newer runs page",
+        Scope::Moving,
+    ),
+    bind(
         &["/"],
         Action::Filter,
         "filter list / search log",
         Scope::Moving,
     ),
-    bind(&["n"], Action::NextMatch, "next match", Scope::Moving),
-    bind(&["N"], Action::PrevMatch, "previous match", Scope::Moving),
+    bind(
+        &["n"],
+        Action::NextMatch,
+        "next / previous match",
+        Scope::Moving,
+    ),
+    bind(
+        &["N"],
+        Action::PrevMatch,
+        "next / previous match",
+        Scope::Moving,
+    ),
     bind(
         &["t"],
         Action::Trigger,
@@ -251,6 +275,9 @@ pub fn display(name: &str) -> String {
 }
 
 /// The help overlay's lines: (heading, [(keys, description)]) per scope.
+/// Neighbouring rows that say the same (a pair such as `n`/`N`, whose
+/// description names both directions) share one line, so the whole map
+/// fits 80×24.
 pub fn help() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
     let mut out: Vec<(&'static str, Vec<(String, &'static str)>)> = Vec::new();
     for b in KEYMAP {
@@ -260,7 +287,13 @@ pub fn help() -> Vec<(&'static str, Vec<(String, &'static str)>)> {
                 .collect::<Vec<_>>()
                 .join(" ");
         match out.last_mut() {
-            Some((title, rows)) if *title == b.scope.title() => rows.push((keys, b.desc)),
+            Some((title, rows)) if *title == b.scope.title() => match rows.last_mut() {
+                Some((shown, desc)) if *desc == b.desc => {
+                    shown.push(' ');
+                    shown.push_str(&keys);
+                }
+                _ => rows.push((keys, b.desc)),
+            },
             _ => out.push((b.scope.title(), vec![(keys, b.desc)])),
         }
     }
@@ -298,6 +331,8 @@ mod tests {
             (KeyCode::Char('h'), Action::Left),
             (KeyCode::Char('G'), Action::Last),
             (KeyCode::PageDown, Action::PageDown),
+            (KeyCode::Char('<'), Action::OlderRuns),
+            (KeyCode::Char('>'), Action::NewerRuns),
             (KeyCode::Char('/'), Action::Filter),
             (KeyCode::Char('N'), Action::PrevMatch),
             (KeyCode::Char('t'), Action::Trigger),
@@ -335,7 +370,18 @@ mod tests {
     #[test]
     fn help_lists_every_binding_once() {
         let rows: usize = help().iter().map(|(_, r)| r.len()).sum();
-        assert_eq!(rows, KEYMAP.len());
+        let shared = KEYMAP
+            .windows(2)
+            .filter(|w| w[0].desc == w[1].desc && w[0].scope == w[1].scope)
+            .count();
+        assert_eq!(rows, KEYMAP.len() - shared);
+        let keys: usize = help()
+            .iter()
+            .flat_map(|(_, r)| r)
+            .map(|(k, _)| k.split(' ').count())
+            .sum();
+        let bound: usize = KEYMAP.iter().map(|b| b.on.len()).sum();
+        assert_eq!(keys, bound, "every key is listed");
         assert_eq!(help().first().map(|(t, _)| *t), Some("Everywhere"));
     }
 }

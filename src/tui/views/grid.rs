@@ -30,9 +30,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         grid.runs.get(idx).map(|r| (idx, r))
     };
     let cell_x = |c: usize| x0 + c as u16 * GRID_CELL;
-    // Duration bars, scaled to the longest run on screen.
+    // Duration bars, scaled to the longest run on screen; a run that has
+    // not started has no bar and no say in the scale.
     let durations: Vec<Option<i64>> = (0..cols)
-        .map(|c| run_at(c).map(|(_, r)| run_millis(r, app.now)))
+        .map(|c| run_at(c).and_then(|(_, r)| run_millis(r, app.now)))
         .collect();
     let longest = durations
         .iter()
@@ -142,9 +143,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         };
         put(buf, area.x, rows_top, text, area.width, theme.dim());
     }
+    // Details of the selected task instance, under a rule that says which
+    // task rows are shown when not all fit: on the rule, never on a cell.
+    let top = area.bottom() - details_h;
+    super::rule(buf, area.x, top, area.width, theme.border(false));
     if rows.len() > height {
         let shown = format!(
-            "{}-{} of {}",
+            " tasks {}-{} of {} ",
             grid.rows.offset + 1,
             (grid.rows.offset + height).min(rows.len()),
             rows.len()
@@ -152,25 +157,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let w = shown.len() as u16;
         put(
             buf,
-            area.right().saturating_sub(w),
-            states_y,
+            area.right().saturating_sub(w + 1),
+            top,
             &shown,
             w,
             theme.dim(),
         );
     }
-    // Details of the selected task instance.
-    let top = area.bottom() - details_h;
-    super::rule(buf, area.x, top, area.width, theme.border(false));
     instance_details(app, Rect::new(area.x, top + 1, area.width, 2), buf);
 }
 
-/// A run's length so far, in milliseconds.
-fn run_millis(run: &Run, now: chrono::DateTime<chrono::Utc>) -> i64 {
-    match run.started {
-        Some(start) => (run.ended.unwrap_or(now) - start).num_milliseconds().max(0),
-        None => 0,
-    }
+/// A run's length so far, in milliseconds; None before it starts.
+fn run_millis(run: &Run, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let start = run.started?;
+    Some((run.ended.unwrap_or(now) - start).num_milliseconds().max(0))
 }
 
 /// One line about a run: id, state, duration, params, kind.
