@@ -832,10 +832,12 @@ impl Store {
 
     /// The newest `n` runs of a flow by logical time, newest first.
     pub fn latest_runs(&self, flow: &str, n: usize) -> Result<Vec<Run>> {
-        self.t()?
-            .runs
-            .scan_prefix(prefix(flow))
-            .rev()
+        self.newest_first(self.t()?.runs.scan_prefix(prefix(flow)), n)
+    }
+
+    /// Up to `n` runs of a scan over the runs tree, from its end.
+    fn newest_first(&self, scan: sled::Iter, n: usize) -> Result<Vec<Run>> {
+        scan.rev()
             .take(n)
             .map(|item| {
                 let (k, v) = item.map_err(|e| self.err(&e))?;
@@ -847,16 +849,7 @@ impl Store {
     /// Up to `n` runs of a flow older (by logical time) than the run with
     /// store key `before`, newest first: the next page when scrolling back.
     pub fn runs_before(&self, flow: &str, before: &RunKey, n: usize) -> Result<Vec<Run>> {
-        self.t()?
-            .runs
-            .range(prefix(flow)..before.0.clone())
-            .rev()
-            .take(n)
-            .map(|item| {
-                let (k, v) = item.map_err(|e| self.err(&e))?;
-                self.read_run(&k, &v)
-            })
-            .collect()
+        self.newest_first(self.t()?.runs.range(prefix(flow)..before.0.clone()), n)
     }
 
     /// The newest run of a flow whose logical time is at or before `at`,
