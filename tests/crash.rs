@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Guard, TestHome};
+use common::{Guard, TestHome, wait_within as wait_until};
 use drover::store::{Store, TaskState, Try};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -40,14 +40,6 @@ fn serve_ready(home: &TestHome) -> Guard {
         || home.path().join(".drover/drover.sock").exists(),
     );
     child
-}
-
-fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} (waited {within:?})");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn kill9(pid: u32) {

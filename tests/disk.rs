@@ -123,13 +123,9 @@ impl Drop for DiskHome {
     }
 }
 
-/// Polls `done` every 50 ms for up to 60 s (a loaded machine is slow).
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Polls `done` for up to 60 s (a loaded machine is slow).
+fn wait_for(what: &str, done: impl FnMut() -> bool) {
+    common::wait_within(Duration::from_secs(60), what, done);
 }
 
 /// Waits until `drover list` shows the full disk, and checks serve is up.
