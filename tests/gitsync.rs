@@ -560,3 +560,33 @@ fn a_fixed_git_config_is_tried_at_once_not_after_the_backoff() {
         flow_ids(&list_json(&home)) == ["a"]
     });
 }
+
+#[test]
+fn a_flow_deployed_by_sync_can_be_triggered_as_soon_as_sync_returns() {
+    let remote = Remote::new();
+    remote.commit(&[("flows/a.toml", Some(A1))], "first", false);
+    // The instance's own look at the remote is an hour away: only `drover
+    // sync` can bring the push in.
+    let home = home_for(&remote, "1h");
+    let _serve = serve(&home);
+    wait_until("the first sync", || flow_ids(&list_json(&home)) == ["a"]);
+    for (i, name) in ["b", "c", "d"].iter().enumerate() {
+        let text = format!("[tasks.t]\ncmd = \"echo {name}\"\n");
+        let file = format!("flows/{name}.toml");
+        remote.commit(&[(file.as_str(), Some(text.as_str()))], "add", false);
+        let sync = home.drover(&["sync"]);
+        assert_eq!(sync.code, 0, "{}{}", sync.stdout, sync.stderr);
+        assert!(
+            sync.stdout.contains(&format!("updated {name}")),
+            "{}",
+            sync.stdout
+        );
+        assert_eq!(flow_ids(&list_json(&home)).len(), i + 2);
+        let t = home.drover(&["trigger", name, "--wait"]);
+        assert_eq!(
+            t.code, 0,
+            "sync deployed `{name}` but trigger says: {}",
+            t.stderr
+        );
+    }
+}
