@@ -6,9 +6,11 @@
 //! - `home`: a drover home on disk: finds and loads `drover.toml` and flows.
 //! - `private`: folders 0700 and files 0600 for drover's state and logs.
 //! - `escape`: control characters in user text, escaped for printing (pure).
+//! - `api`: the instance API: typed calls and events, its server and client.
 //! - `cli`: the commands; uses the rooms above and prints.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod cli;
 pub mod control;
 pub mod engine;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{Duration, TimeZone, Utc};
 use common::TestHome;
 use common::tui_fixture::{self, ETL, add_run};
+use drover::api::Action;
 use drover::flow::Flow;
 use drover::store::{RunState, Store, TaskState};
 use drover::tui::app::{App, Effect, Overlay, View};
@@ -431,13 +432,15 @@ fn clear_dialog_previews_and_toggles_what_it_resets() {
     let effects = key(&mut app, KeyCode::Char('y'));
     assert_eq!(
         effects,
-        [Effect::Command {
-            args: vec![
-                "clear".into(),
-                "etl".into(),
-                f.runs[1].clone(),
-                "clean_b".into()
-            ],
+        [Effect::Act {
+            action: Action::Clear {
+                flow: "etl".into(),
+                run: f.runs[1].clone(),
+                tasks: vec!["clean_b".into()],
+                downstream: false,
+                upstream: false,
+                failed_only: false,
+            },
             what: "clear 1 task".into()
         }]
     );
@@ -477,13 +480,11 @@ fn trigger_form_is_prefilled_with_the_flow_params() {
     let effects = key(&mut app, KeyCode::Enter);
     assert_eq!(
         effects,
-        [Effect::Command {
-            args: vec![
-                "trigger".into(),
-                "etl".into(),
-                "-p".into(),
-                "source=lickes".into()
-            ],
+        [Effect::Act {
+            action: Action::Trigger {
+                flow: "etl".into(),
+                params: [("source".to_string(), "lickes".to_string())].into(),
+            },
             what: "trigger etl".into()
         }]
     );
@@ -531,7 +532,7 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
     assert_eq!(app.grid.selected_task(), Some("clean_a"));
     assert!(key(&mut app, KeyCode::Char('x')).is_empty());
     assert!(
-        matches!(&app.overlay, Some(Overlay::Confirm { args, .. }) if args[0] == "kill" && args[3] == "clean_a")
+        matches!(&app.overlay, Some(Overlay::Confirm { action, .. }) if action.command_line()[0] == "kill" && action.command_line()[3] == "clean_a")
     );
     key(&mut app, KeyCode::Char('n'));
     assert_eq!(app.overlay, None);
@@ -548,12 +549,12 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
     key(&mut app, KeyCode::Char('s'));
     let effects = key(&mut app, KeyCode::Char('y'));
     assert!(
-        matches!(&effects[..], [Effect::Command { args, .. }] if args[..] == ["mark", "etl", f.runs[2].as_str(), "extract", "success"])
+        matches!(&effects[..], [Effect::Act { action, .. }] if action.command_line()[..] == ["mark", "etl", f.runs[2].as_str(), "extract", "success"])
     );
     // p pauses the flow after asking.
     key(&mut app, KeyCode::Char('p'));
     let effects = key(&mut app, KeyCode::Enter);
-    assert!(matches!(&effects[..], [Effect::Command { args, .. }] if args[..] == ["pause", "etl"]));
+    assert!(matches!(&effects[..], [Effect::Act { action, .. }] if action.command_line()[..] == ["pause", "etl"]));
 }
 
 #[test]
@@ -1248,7 +1249,7 @@ fn every_bad_theme_file_is_reported() {
     std::fs::write(dir.join("aaa.toml"), "this is = = not toml\n").unwrap();
     std::fs::write(dir.join("zzz.toml"), "no_such_slot = \"red\"\n").unwrap();
     let mut app = drover::tui::new_app(
-        drover::engine::Reader::new(f.store.clone()),
+        drover::api::Source::reader(drover::engine::Reader::new(f.store.clone())),
         f._home.path(),
         "default",
     );

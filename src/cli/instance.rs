@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use super::{EXIT_FAILED, Failure, Remote, open_store, state_dir};
+use crate::api::server::Server;
+use crate::api::{Action, Service};
 use crate::engine::{Engine, EngineEvent, EngineHandle, Reader};
 use crate::home::{Home, Problems};
 use crate::store::{Store, TaskState};
@@ -16,14 +18,11 @@ use crate::store::{Store, TaskState};
 /// tokio runtime.
 pub struct Instance {
     pub engine: EngineHandle,
-    pub reader: Reader,
+    /// The instance API, as the socket serves it.
+    pub service: Arc<Service>,
     /// Lines for drover's own log: flow files loaded or broken, settings
     /// changed, a socket that could not be made.
     pub notes: mpsc::UnboundedReceiver<String>,
-    /// The home's load problems as they are now.
-    pub problems: Arc<Mutex<Problems>>,
-    store: Store,
-    runtime: tokio::runtime::Handle,
     socket: PathBuf,
     join: tokio::task::JoinHandle<Result<(), crate::engine::EngineError>>,
     control: tokio::task::JoinHandle<()>,
@@ -89,22 +88,40 @@ impl Instance {
             let _ = notes_tx.send(format!("taken up: {t}, running since before this start"));
         }
         let problems = Arc::new(Mutex::new(Problems::of(home)));
-        // Other drover commands hand their work to this instance.
+        let reader = Reader::new(store.clone());
+        let service = {
+            let command = command_runner(store.clone(), handle.clone(), runtime.clone());
+            Arc::new(Service::new(
+                reader.clone(),
+                handle.clone(),
+                problems.clone(),
+                Arc::new(move |action: Action| command(action.command_line())),
+            ))
+        };
+        // Screens and other drover commands talk to this instance.
         let socket = crate::control::socket_path(&root_abs);
         let control = {
             let (store, engine, runtime) = (store.clone(), handle.clone(), runtime.clone());
             let (notes, socket) = (notes_tx.clone(), socket.clone());
+            let api = Server::new(service.clone());
             tokio::spawn(async move {
-                let served = crate::control::serve(socket.clone(), move |args, sink| {
-                    let remote = Remote {
-                        store: store.clone(),
-                        engine: engine.clone(),
-                        runtime: runtime.clone(),
-                        sink,
-                        home: None,
-                    };
-                    super::run_for_client(args, remote);
-                })
+                let served = crate::control::serve(
+                    socket.clone(),
+                    move |args, sink| {
+                        let remote = Remote {
+                            store: store.clone(),
+                            engine: engine.clone(),
+                            runtime: runtime.clone(),
+                            sink,
+                            home: None,
+                        };
+                        super::run_for_client(args, remote);
+                    },
+                    move |stream, hello, rest| {
+                        let api = api.clone();
+                        tokio::spawn(async move { api.connection(stream, &hello, rest).await });
+                    },
+                )
                 .await;
                 if let Err(e) = served {
                     let _ = notes.send(format!(
@@ -129,42 +146,14 @@ impl Instance {
         let syncer = tokio::spawn(sync_flows(root_abs.clone(), notes_tx));
         Ok(Instance {
             engine: handle,
-            reader: Reader::new(store.clone()),
+            service,
             notes,
-            problems,
-            store,
-            runtime,
             socket,
             join,
             control,
             watcher,
             syncer,
         })
-    }
-
-    /// Runs a drover command line inside this instance, as if it came
-    /// through the socket, and returns what it printed. Blocks: call it
-    /// off the runtime's threads.
-    pub fn command(
-        &self,
-    ) -> impl Fn(Vec<String>) -> crate::control::Answer + Send + Sync + 'static {
-        let (store, engine, runtime) = (
-            self.store.clone(),
-            self.engine.clone(),
-            self.runtime.clone(),
-        );
-        move |args| {
-            let sink = crate::control::Sink::memory();
-            let remote = Remote {
-                store: store.clone(),
-                engine: engine.clone(),
-                runtime: runtime.clone(),
-                sink: sink.clone(),
-                home: None,
-            };
-            super::run_for_client(args, remote);
-            sink.answer()
-        }
     }
 
     /// Stops taking requests, then stops the engine (and with `stop_tasks`
@@ -184,6 +173,27 @@ impl Instance {
             Ok(Err(e)) => Err(Failure::new(EXIT_FAILED, e.to_string())),
             Err(e) => Err(Failure::new(EXIT_FAILED, format!("the engine failed: {e}"))),
         }
+    }
+}
+
+/// Runs drover command lines inside an instance, as if they came through
+/// the socket; what each printed. Blocks: call it off the runtime's threads.
+fn command_runner(
+    store: Store,
+    engine: EngineHandle,
+    runtime: tokio::runtime::Handle,
+) -> impl Fn(Vec<String>) -> crate::control::Answer + Send + Sync + 'static {
+    move |args| {
+        let sink = crate::control::Sink::memory();
+        let remote = Remote {
+            store: store.clone(),
+            engine: engine.clone(),
+            runtime: runtime.clone(),
+            sink: sink.clone(),
+            home: None,
+        };
+        super::run_for_client(args, remote);
+        sink.answer()
     }
 }
 
@@ -533,7 +543,7 @@ mod tests {
         std::fs::write(root.join("flows/bad.toml"), "[tasks.a]\ncmd = 3\n").expect("bad");
         next_problems_event(&mut events).await;
         let error = instance
-            .problems
+            .service.problems
             .lock()
             .expect("problems")
             .flows
@@ -550,7 +560,7 @@ mod tests {
         )
         .expect("fixed");
         next_problems_event(&mut events).await;
-        assert!(instance.problems.lock().expect("problems").flows.is_empty());
+        assert!(instance.service.problems.lock().expect("problems").flows.is_empty());
         instance.stop(false).await.expect("stop");
     }
 }

@@ -56,6 +56,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
 
+    /// The screen attaches to the home's running instance without actions
+    /// (to watch: trigger, clear, mark, kill and pause are refused).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -227,7 +232,7 @@ pub fn run(cli: Cli) -> u8 {
             }
         }
     }
-    dispatch(&root, cli.command)
+    dispatch(&root, cli.command, cli.read_only)
 }
 
 impl Command {
@@ -258,10 +263,10 @@ impl Command {
 }
 
 /// Runs a command here and returns its exit status.
-fn dispatch(root: &std::path::Path, command: Option<Command>) -> u8 {
+fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -> u8 {
     let root = root.to_path_buf();
     let outcome = match command {
-        None | Some(Command::Tui) => tui::run(&root),
+        None | Some(Command::Tui) => tui::run(&root, read_only),
         Some(Command::Validate { path }) => validate::run(&root, path.as_deref()),
         Some(Command::List { json }) => list::run(&root, json),
         Some(Command::Next { flow, count, after }) => {
@@ -476,7 +481,7 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
     let root = remote.store.home().to_path_buf();
     let run_here = move |command: Command, remote: Remote| {
         REMOTE.with(|r| *r.borrow_mut() = Some(remote));
-        let code = dispatch(&root, Some(command));
+        let code = dispatch(&root, Some(command), false);
         REMOTE.with(|r| *r.borrow_mut() = None);
         code
     };

@@ -1,5 +1,7 @@
-//! `drover` / `drover tui`: the instance (scheduler, workers, socket,
-//! watcher) and the TUI showing it, in one process.
+//! `drover` / `drover tui`: the TUI. With an instance running on the home
+//! (`drover serve`, or another screen) it attaches to it over the socket;
+//! otherwise it starts the instance (scheduler, workers, socket, watcher)
+//! in its own process.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -9,14 +11,37 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::instance::{Instance, describe, open_home_store};
 use super::{EXIT_FAILED, EXIT_USAGE, Failure, Outcome, state_dir};
+use crate::api::{Client, Hello, Link, Source};
 use crate::engine::EngineEvent;
 
-pub fn run(root: &Path) -> Outcome {
+pub fn run(root: &Path, read_only: bool) -> Outcome {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Failure::new(
             EXIT_USAGE,
             "drover's screen needs a terminal; without one use `drover serve` (the scheduler alone) or `drover list`",
         ));
+    }
+    let hello = Hello {
+        version: crate::api::VERSION,
+        client: "tui".into(),
+        read_only,
+    };
+    let socket = crate::control::socket_path(root);
+    match Client::connect(&socket, hello.clone()) {
+        Ok(client) => return attach(root, client, hello),
+        Err(Some(why)) => {
+            return Err(Failure::new(
+                EXIT_FAILED,
+                format!("cannot attach to the instance running on this home: {why}"),
+            ));
+        }
+        Err(None) if read_only => {
+            return Err(Failure::new(
+                EXIT_FAILED,
+                "no instance runs on this home: --read-only attaches to a running one (start it with `drover serve`)",
+            ));
+        }
+        Err(None) => {}
     }
     let home = super::load_runnable_home(root)?;
     super::require_home(&home)?;
@@ -29,7 +54,7 @@ pub fn run(root: &Path) -> Outcome {
         f
     })?;
     let root_abs: PathBuf = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
-    start_log(&state_dir(&root_abs).join("drover.log"));
+    start_log(Some(&state_dir(&root_abs).join("drover.log")));
     log::info!(
         "drover (pid {}) on {}: {} flows",
         std::process::id(),
@@ -79,10 +104,7 @@ pub fn run(root: &Path) -> Outcome {
             }
         });
         let deps = crate::tui::Deps {
-            engine: instance.engine.clone(),
-            reader: instance.reader.clone(),
-            command: Arc::new(instance.command()),
-            problems: instance.problems.clone(),
+            source: Source::Local(instance.service.clone()),
             home: root_abs,
             theme: home.config.theme.clone(),
         };
@@ -103,15 +125,61 @@ pub fn run(root: &Path) -> Outcome {
     outcome
 }
 
-/// Sends drover's log lines to the TUI's log view and to `.drover/drover.log`.
-fn start_log(path: &Path) {
-    // Made here, 0600, for tui-logger to append to.
-    let _ = crate::private::append(path);
+/// The screen of an instance in another process, until the user quits;
+/// the instance runs on.
+fn attach(root: &Path, first: Client, hello: Hello) -> Outcome {
+    let root_abs: PathBuf = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    // drover's own log (`L`) is the instance's, in its drover.log; this
+    // screen's lines (its actions' answers) are kept in memory only.
+    start_log(None);
+    log::info!(
+        "attached to drover (pid {}) on {}",
+        first.welcome.pid,
+        first.welcome.home.display()
+    );
+    let socket = crate::control::socket_path(&root_abs);
+    let first = std::sync::Mutex::new(Some(first));
+    let dial = move || match first.lock().ok().and_then(|mut f| f.take()) {
+        Some(client) => Ok(client),
+        None => Client::connect(&socket, hello.clone())
+            .map_err(|why| why.unwrap_or_else(|| "no instance listens on the socket".into())),
+    };
+    let link = Link::new(Box::new(dial)).map_err(|why| {
+        Failure::new(
+            EXIT_FAILED,
+            format!("cannot attach to the instance running on this home: {why}"),
+        )
+    })?;
+    let theme = crate::home::Home::load(&root_abs)
+        .map(|h| h.config.theme.clone())
+        .unwrap_or_else(|_| "default".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
+    let shown = runtime.block_on(crate::tui::run(crate::tui::Deps {
+        source: Source::Remote(Arc::new(link)),
+        home: root_abs,
+        theme,
+    }));
+    runtime.shutdown_timeout(super::instance::LEFT_BEHIND);
+    shown
+        .map(|_| ())
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("the screen failed: {e}")))
+}
+
+/// Sends drover's log lines to the TUI's log view, and to `path`
+/// (`.drover/drover.log`) when given.
+fn start_log(path: Option<&Path>) {
     if tui_logger::init_logger(log::LevelFilter::Info).is_err() {
         return;
     }
     tui_logger::set_default_level(log::LevelFilter::Info);
     tui_logger::set_buffer_depth(2000);
+    let Some(path) = path else { return };
+    // Made here, 0600, for tui-logger to append to.
+    let _ = crate::private::append(path);
     tui_logger::set_log_file(
         tui_logger::TuiLoggerFile::new(&path.to_string_lossy())
             .output_timestamp(Some("%Y-%m-%dT%H:%M:%S%.3f".to_string()))

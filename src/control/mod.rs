@@ -38,7 +38,7 @@ enum Target {
 }
 
 /// What a command run into a memory sink said.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub out: String,
     pub err: String,
@@ -193,9 +193,10 @@ pub const MAX_RUNNING: usize = 64;
 /// (`ANSWER_WITHIN` for the whole request, not per byte) and in number
 /// (`MAX_READING`); then its command line runs on a blocking thread
 /// (`MAX_RUNNING` at once), where `run` writes the output to the sink.
-pub async fn serve<F>(socket: PathBuf, run: F) -> std::io::Result<()>
+pub async fn serve<F, A>(socket: PathBuf, run: F, api: A) -> std::io::Result<()>
 where
     F: Fn(Vec<String>, Sink) + Send + Sync + Clone + 'static,
+    A: Fn(tokio::net::UnixStream, Vec<u8>, Vec<u8>) + Send + Sync + Clone + 'static,
 {
     // Only one instance has the store, so a socket file left here is stale.
     let _ = std::fs::remove_file(&socket);
@@ -224,11 +225,12 @@ where
         {
             oldest.abort();
         }
-        let (run, running) = (run.clone(), running.clone());
+        let (run, running, api) = (run.clone(), running.clone(), api.clone());
         let task = tokio::spawn(async move {
-            let request = read_request(stream).await;
-            let Some((stream, request)) = request else {
-                return;
+            let (stream, request) = match read_request(stream).await {
+                None => return,
+                Some(First::Api(stream, hello, rest)) => return api(stream, hello, rest),
+                Some(First::Command(stream, request)) => (stream, request),
             };
             // Taken off the reading list: from here it runs its command.
             let permit = running.try_acquire_owned();
@@ -262,13 +264,18 @@ where
     }
 }
 
+/// A connection's first line: an API client's hello (with the stream,
+/// the line and what was read after it), or a command line.
+enum First {
+    Api(tokio::net::UnixStream, Vec<u8>, Vec<u8>),
+    Command(UnixStream, Result<Request, String>),
+}
+
 /// Reads one request line within `ANSWER_WITHIN`. None when the client is
 /// gone or too slow (it is dropped without an answer: nothing listens);
 /// an error to tell the client when the request is too large or not a
-/// request. The stream comes back in blocking mode, for the command.
-async fn read_request(
-    stream: tokio::net::UnixStream,
-) -> Option<(UnixStream, Result<Request, String>)> {
+/// request. A command's stream comes back in blocking mode.
+async fn read_request(stream: tokio::net::UnixStream) -> Option<First> {
     use tokio::io::AsyncBufReadExt;
     let mut line = Vec::new();
     let mut reader = tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(
@@ -276,7 +283,12 @@ async fn read_request(
         MAX_REQUEST as u64 + 1,
     ));
     let read = tokio::time::timeout(ANSWER_WITHIN, reader.read_until(b'\n', &mut line)).await;
-    let stream = reader.into_inner().into_inner().into_std().ok()?;
+    let rest = reader.buffer().to_vec();
+    let stream = reader.into_inner().into_inner();
+    if matches!(read, Ok(Ok(_))) && line.ends_with(b"\n") && line.starts_with(b"{\"hello\"") {
+        return Some(First::Api(stream, line, rest));
+    }
+    let stream = stream.into_std().ok()?;
     stream.set_nonblocking(false).ok()?;
     stream.set_write_timeout(Some(CLIENT_STALLED)).ok()?;
     let request = match read {
@@ -289,5 +301,5 @@ async fn read_request(
         Ok(Ok(_)) => serde_json::from_slice::<Request>(&line)
             .map_err(|_| "a request the instance does not understand".to_string()),
     };
-    Some((stream, request))
+    Some(First::Command(stream, request))
 }

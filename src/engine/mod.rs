@@ -131,7 +131,7 @@ pub struct Status {
 /// Meanwhile the engine holds what it decided in memory, starts no new
 /// tries and collects the outcomes of running ones (each also kept in its
 /// supervisor's outcome file); it retries the commit every 1–5 s.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Unrecorded {
     pub since: DateTime<Utc>,
     /// The OS's words made plain: "the disk holding /x/.drover is full".
@@ -201,7 +201,8 @@ pub enum Changed {
 }
 
 /// What changed; listeners fetch details with `Request::Snapshot`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum EngineEvent {
     TaskChanged {
         flow: String,

@@ -298,7 +298,7 @@ pub fn flows_dir(root: &Path, config: &Config) -> PathBuf {
 /// What is wrong with a home right now, as a running instance sees it:
 /// drover.toml's first error and each broken flow file's first error; and
 /// with `[git]`, the commit in use and the last sync error.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Problems {
     pub config: Option<String>,
     /// Flow id → its file's first error (path:line:col: message).

@@ -13,7 +13,8 @@ use super::graph_layout::{self, Dir, Layout};
 use super::keymap::{self, Action};
 use super::logview::LogModel;
 use super::theme::Theme;
-use crate::engine::{EngineEvent, Reader, Status};
+use crate::api::{self, Source};
+use crate::engine::{EngineEvent, Status};
 use crate::flow::Flow;
 use crate::home::Problems;
 use crate::store::{Run, RunState, TaskInstance, TaskState};
@@ -62,9 +63,9 @@ impl View {
 /// What the loop does for the app.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Runs a drover command line inside the instance; `what` names it in
-    /// the answer shown afterwards.
-    Command { args: Vec<String>, what: String },
+    /// Asks the instance to do something; `what` names it in the answer
+    /// shown afterwards.
+    Act { action: api::Action, what: String },
     /// Leaves; with `stop_tasks` the running tries are stopped first.
     Quit { stop_tasks: bool },
 }
@@ -254,7 +255,7 @@ pub enum Overlay {
     Confirm {
         title: String,
         body: Vec<String>,
-        args: Vec<String>,
+        action: api::Action,
         what: String,
     },
     /// The trigger form: one field per param, pre-filled with defaults.
@@ -372,7 +373,7 @@ pub fn answer_log(what: &str, answer: &crate::control::Answer) -> Vec<String> {
 }
 
 pub struct App {
-    pub reader: Reader,
+    pub reader: Source,
     pub now: DateTime<Utc>,
     pub view: View,
     /// Where Esc goes from the Logs view (the Grid or the Graph).
@@ -408,7 +409,7 @@ impl App {
     /// An app on the Flows view. `themes` holds at least one theme;
     /// `theme_errors` are shown at once.
     pub fn new(
-        reader: Reader,
+        reader: Source,
         themes: Vec<Theme>,
         theme: &str,
         theme_errors: Vec<crate::flow::Diagnostic>,
@@ -688,7 +689,7 @@ impl App {
         let page = GRID_RUN_PAGE.max(2 * self.grid_columns());
         let older = self
             .reader
-            .runs_before(&self.grid.flow_id, &oldest.key, page)
+            .runs_before(&self.grid.flow_id, oldest, page)
             .unwrap_or_default();
         if older.is_empty() {
             self.grid.total_runs = self.grid.runs.len();
@@ -1112,7 +1113,7 @@ impl App {
     }
 
     /// Shows `text` in the status bar for `MESSAGE_FOR`.
-    fn tell(&mut self, text: String, error: bool) {
+    pub fn tell(&mut self, text: String, error: bool) {
         self.message = Some(Message {
             text,
             error,
@@ -1156,7 +1157,8 @@ impl App {
 
     fn quit(&mut self) -> Vec<Effect> {
         let running = self.running();
-        if running > 0 {
+        // A screen attached to an instance leaves it running as it was.
+        if running > 0 && !self.reader.is_remote() {
             self.overlay = Some(Overlay::Quit { running });
             Vec::new()
         } else {
@@ -1510,7 +1512,11 @@ impl App {
         self.overlay = Some(Overlay::Confirm {
             title: format!("{verb} flow {id}?"),
             body: vec![body.to_string()],
-            args: vec![verb.to_string(), id.clone()],
+            action: if paused {
+                api::Action::Unpause { flow: id.clone() }
+            } else {
+                api::Action::Pause { flow: id.clone() }
+            },
             what: format!("{verb} {id}"),
         });
     }
@@ -1528,7 +1534,12 @@ impl App {
                 "go on as after a finished try (clear them with c to run decided ones again)"
                     .into(),
             ],
-            args: vec!["mark".into(), flow, run_id, task.clone(), name.into()],
+            action: api::Action::Mark {
+                flow,
+                run: run_id,
+                task: task.clone(),
+                state,
+            },
             what: format!("mark {task} {name}"),
         });
     }
@@ -1548,7 +1559,11 @@ impl App {
                 format!("run {run_id}"),
                 "SIGTERM now, SIGKILL 10 s later; the try fails without retry".into(),
             ],
-            args: vec!["kill".into(), flow, run_id, task.clone()],
+            action: api::Action::Kill {
+                flow,
+                run: run_id,
+                task: task.clone(),
+            },
             what: format!("kill {task}"),
         });
     }
@@ -1662,10 +1677,10 @@ impl App {
                 Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
                 _ => return Vec::new(),
             },
-            Overlay::Confirm { args, what, .. } => match key.code {
+            Overlay::Confirm { action, what, .. } => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                    return vec![Effect::Command {
-                        args: args.clone(),
+                    return vec![Effect::Act {
+                        action: action.clone(),
                         what: what.clone(),
                     }];
                 }
@@ -1691,13 +1706,12 @@ impl App {
                         return Vec::new();
                     }
                     KeyCode::Enter => {
-                        let mut args = vec!["trigger".to_string(), flow.clone()];
-                        for (k, v) in fields.iter() {
-                            args.push("-p".into());
-                            args.push(format!("{k}={v}"));
-                        }
-                        return vec![Effect::Command {
-                            args,
+                        let action = api::Action::Trigger {
+                            flow: flow.clone(),
+                            params: fields.iter().cloned().collect(),
+                        };
+                        return vec![Effect::Act {
+                            action,
                             what: format!("trigger {flow}"),
                         }];
                     }
@@ -1760,10 +1774,16 @@ impl App {
                         self.complain("nothing to clear with these choices");
                         return Vec::new();
                     }
-                    let mut args = vec!["clear".to_string(), flow.clone(), run_id.clone()];
-                    args.extend(reset.iter().cloned());
-                    return vec![Effect::Command {
-                        args,
+                    let action = api::Action::Clear {
+                        flow: flow.clone(),
+                        run: run_id.clone(),
+                        tasks: reset.clone(),
+                        downstream: false,
+                        upstream: false,
+                        failed_only: false,
+                    };
+                    return vec![Effect::Act {
+                        action,
                         what: format!(
                             "clear {} task{}",
                             reset.len(),

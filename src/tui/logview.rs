@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::Reader;
+use crate::api::Source;
 use crate::store::{Run, TaskInstance, Try};
 
 /// How much of an existing log is read when it is opened.
@@ -58,7 +58,7 @@ pub struct LogModel {
 
 impl LogModel {
     /// The latest try of `task` in `run`.
-    pub fn open(reader: &Reader, run: &Run, task: &str) -> LogModel {
+    pub fn open(reader: &Source, run: &Run, task: &str) -> LogModel {
         let mut model = LogModel {
             flow: run.flow.clone(),
             run_id: run.id.clone(),
@@ -102,7 +102,7 @@ impl LogModel {
     /// Re-reads the instance and its tries. A new try is taken up when
     /// following (following follows the task: its newest try) or when the
     /// newest was shown.
-    pub fn reload_meta(&mut self, reader: &Reader) {
+    pub fn reload_meta(&mut self, reader: &Source) {
         // Whether the newest try was shown, as it was before this read.
         let was_latest = self.try_number >= self.latest_try();
         if let Ok(Some(run)) = reader.run(&self.flow, &self.run_id) {
@@ -120,7 +120,7 @@ impl LogModel {
     }
 
     /// Turns follow on or off; on, it goes to the newest try.
-    pub fn toggle_follow(&mut self, reader: &Reader) {
+    pub fn toggle_follow(&mut self, reader: &Source) {
         self.follow = !self.follow;
         let latest = self.latest_try();
         if self.follow && latest != self.try_number {
@@ -146,7 +146,7 @@ impl LogModel {
     }
 
     /// Shows the previous or next try; false when there is none.
-    pub fn switch_try(&mut self, reader: &Reader, forward: bool) -> bool {
+    pub fn switch_try(&mut self, reader: &Source, forward: bool) -> bool {
         let target = if forward {
             self.try_number + 1
         } else {
@@ -165,7 +165,7 @@ impl LogModel {
     }
 
     /// Reads what the log gained since the last poll; true if anything.
-    pub fn poll(&mut self, reader: &Reader) -> bool {
+    pub fn poll(&mut self, reader: &Source) -> bool {
         if self.try_number == 0 {
             return false;
         }
@@ -258,14 +258,14 @@ impl LogModel {
     }
 
     /// Turns arrival times on or off.
-    pub fn toggle_times(&mut self, reader: &Reader) {
+    pub fn toggle_times(&mut self, reader: &Source) {
         self.times = !self.times;
         if self.times {
             self.read_times(reader);
         }
     }
 
-    fn read_times(&mut self, reader: &Reader) {
+    fn read_times(&mut self, reader: &Source) {
         let files = reader.try_files(&self.flow, &self.run_id, &self.task, self.try_number);
         self.chunk_times = crate::logs::chunk_times(&files).unwrap_or_default();
     }

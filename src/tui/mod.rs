@@ -21,17 +21,15 @@ pub mod views;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 use ratatui::crossterm::{cursor, execute, terminal};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
+use crate::api::{Notice, Source};
 use crate::control::Answer;
-use crate::engine::{EngineEvent, EngineHandle, Reader};
-use crate::home::Problems;
+use crate::engine::EngineEvent;
 use app::{App, Effect};
 
 /// Shortest time between two frames.
@@ -41,15 +39,10 @@ const TICK: Duration = Duration::from_millis(50);
 /// How often the engine's status is asked for without an event.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
-/// Runs a drover command line inside the instance.
-pub type Command = Arc<dyn Fn(Vec<String>) -> Answer + Send + Sync>;
-
 /// What the TUI needs from the instance it shows.
 pub struct Deps {
-    pub engine: EngineHandle,
-    pub reader: Reader,
-    pub command: Command,
-    pub problems: Arc<Mutex<Problems>>,
+    /// The instance: in this process, or attached to over its socket.
+    pub source: Source,
     /// The home, for `themes/`.
     pub home: PathBuf,
     /// The theme drover.toml names.
@@ -69,12 +62,14 @@ enum Incoming {
     /// The terminal cannot be read any more.
     InputGone(String),
     Answer(String, Answer),
+    /// The instance (in another process) is reachable again.
+    Back,
     /// SIGTERM or SIGHUP: leave, tasks running.
     Signal(&'static str),
 }
 
 /// Builds the app with the home's themes (`NO_COLOR` honoured).
-pub fn new_app(reader: Reader, home: &std::path::Path, theme_name: &str) -> App {
+pub fn new_app(source: Source, home: &std::path::Path, theme_name: &str) -> App {
     let (themes, errors) = theme::load_all(home);
     let themes: Vec<theme::Theme> = themes
         .into_iter()
@@ -86,7 +81,7 @@ pub fn new_app(reader: Reader, home: &std::path::Path, theme_name: &str) -> App 
             crate::escape::line(&e.to_string())
         );
     }
-    App::new(reader, themes, theme_name, errors)
+    App::new(source, themes, theme_name, errors)
 }
 
 /// Puts the terminal in raw mode on the alternate screen with mouse
@@ -133,16 +128,15 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     // link (or a pty nobody answers) makes that fail. The alternate screen
     // starts blank.
     let mut screen = ratatui::Terminal::new(backend)?;
-    let mut app = new_app(deps.reader.clone(), &deps.home, &deps.theme);
+    let mut app = new_app(deps.source.clone(), &deps.home, &deps.theme);
     let size = screen.size()?;
     (app.width, app.height) = (size.width, size.height);
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
     spawn_input(tx.clone());
     spawn_signals(tx.clone());
-    let mut events = deps.engine.subscribe();
-    let problems = || deps.problems.lock().map(|p| p.clone()).unwrap_or_default();
-    if let Some(status) = deps.engine.status().await {
-        app.set_status(status, problems());
+    let mut notices = Some(deps.source.notices());
+    if let Some((status, problems)) = deps.source.status().await {
+        app.set_status(status, problems);
     }
     app.refresh_flows();
     let panic_on_purpose = std::env::var_os("DROVER_TEST_PANIC").is_some();
@@ -179,21 +173,14 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 }
                 None => return Ok(Quit { stop_tasks: false }),
             },
-            event = events.recv() => match event {
-                Ok(event) => {
-                    dirty |= app.on_engine(&event);
-                    status_wanted = true;
-                    status_now |= shows_at_once(&event);
-                }
-                Err(RecvError::Lagged(_)) => {
-                    // Too many to follow one by one: read everything anew.
-                    app.refresh_flows();
-                    app.load_runs();
-                    dirty = true;
-                }
-                Err(RecvError::Closed) => {
-                    app.message = Some(app::Message::sticky("the scheduler has stopped", true));
-                    dirty = true;
+            notice = next_notice(&mut notices) => {
+                let notice = notice.unwrap_or_else(|| Notice::Gone("the scheduler has stopped".into()));
+                let seen = on_notice(&mut app, notice, &deps.source, &tx);
+                dirty |= seen.changed;
+                status_wanted |= seen.changed;
+                status_now |= seen.at_once;
+                if seen.ended {
+                    notices = None;
                 }
             },
             _ = tick.tick() => {
@@ -221,19 +208,13 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 Err(quit) => return quit,
             }
         }
-        loop {
-            match events.try_recv() {
-                Ok(event) => {
-                    dirty |= app.on_engine(&event);
-                    status_wanted = true;
-                    status_now |= shows_at_once(&event);
-                }
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {
-                    app.refresh_flows();
-                    app.load_runs();
-                    dirty = true;
-                }
-                Err(_) => break,
+        while let Some(notice) = notices.as_mut().and_then(|n| n.try_recv().ok()) {
+            let seen = on_notice(&mut app, notice, &deps.source, &tx);
+            dirty |= seen.changed;
+            status_wanted |= seen.changed;
+            status_now |= seen.at_once;
+            if seen.ended {
+                notices = None;
             }
         }
         // A flow's new version and the home's problems are shown at once; load changes at most
@@ -241,26 +222,112 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
         if status_now || (status_wanted && last_status.elapsed() >= Duration::from_millis(200)) {
             (status_wanted, status_now) = (false, false);
             last_status = Instant::now();
-            if let Some(status) = deps.engine.status().await {
-                dirty |= app.set_status(status, problems());
+            if let Some((status, problems)) = deps.source.status().await {
+                dirty |= app.set_status(status, problems);
             }
         }
         for effect in effects {
             match effect {
                 Effect::Quit { stop_tasks } => return Ok(Quit { stop_tasks }),
-                Effect::Command { args, what } => {
+                Effect::Act { action, what } => {
                     // Until the answer comes.
                     app.message = Some(app::Message::sticky(format!("{what}…"), false));
                     dirty = true;
-                    let (command, tx) = (deps.command.clone(), tx.clone());
+                    let (source, tx) = (deps.source.clone(), tx.clone());
                     tokio::task::spawn_blocking(move || {
-                        let answer = command(args);
+                        let answer = source.act(action);
                         let _ = tx.send(Incoming::Answer(what, answer));
                     });
                 }
             }
         }
     }
+}
+
+/// How long a screen waits between tries to reach its instance again.
+const REDIAL_EVERY: Duration = Duration::from_secs(1);
+
+/// The next notice, or never once there are none to come.
+async fn next_notice(
+    notices: &mut Option<mpsc::UnboundedReceiver<Notice>>,
+) -> Option<Notice> {
+    match notices {
+        Some(n) => n.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a notice did to the screen.
+struct Seen {
+    changed: bool,
+    /// The status (flows, problems) is wanted at once.
+    at_once: bool,
+    /// No more notices come from this listener.
+    ended: bool,
+}
+
+/// Takes one notice from the instance: events are applied, a resync reads
+/// everything again, and a lost instance is said and (when it is in
+/// another process) dialled again until it is back.
+fn on_notice(
+    app: &mut App,
+    notice: Notice,
+    source: &Source,
+    tx: &mpsc::UnboundedSender<Incoming>,
+) -> Seen {
+    let mut seen = Seen {
+        changed: false,
+        at_once: false,
+        ended: false,
+    };
+    match notice {
+        Notice::Events(events) => {
+            for event in &events {
+                app.on_engine(event);
+                seen.at_once |= shows_at_once(event);
+            }
+            seen.changed = !events.is_empty();
+        }
+        Notice::Resync => {
+            // Too many to follow one by one: read everything anew.
+            app.refresh_flows();
+            app.load_runs();
+            (seen.changed, seen.at_once) = (true, true);
+        }
+        Notice::Gone(why) => {
+            seen.changed = true;
+            match source {
+                Source::Local(_) => {
+                    app.message = Some(app::Message::sticky("the scheduler has stopped", true));
+                    seen.ended = true;
+                }
+                Source::Remote(link) => {
+                    app.message = Some(app::Message::sticky(
+                        format!(
+                            "the instance has gone: {}; trying to reach it again every second…",
+                            crate::escape::line(&why)
+                        ),
+                        true,
+                    ));
+                    let (link, tx) = (link.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::time::sleep(REDIAL_EVERY).await;
+                            let link = link.clone();
+                            if let Ok(Ok(())) = tokio::task::spawn_blocking(move || link.redial()).await {
+                                let _ = tx.send(Incoming::Back);
+                                return;
+                            }
+                            if tx.is_closed() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+    seen
 }
 
 /// Whether an engine event needs the status (flow versions, problems)
@@ -334,6 +401,12 @@ fn on_incoming(
             }
         }
         Incoming::Input(_) => Ok(false),
+        Incoming::Back => {
+            app.tell("connected to the instance again".into(), false);
+            app.refresh_flows();
+            app.load_runs();
+            Ok(true)
+        }
         Incoming::Answer(what, answer) => {
             app.answered(&what, &answer);
             Ok(true)

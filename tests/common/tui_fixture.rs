@@ -135,7 +135,7 @@ pub fn status(flows: &[Arc<Flow>], running: usize) -> Status {
 pub fn app(store: &Store, flows: &[Arc<Flow>], running: usize, width: u16, height: u16) -> App {
     let theme = Theme::builtin("default").expect("built-in default theme");
     let mut app = App::new(
-        Reader::new(store.clone()),
+        drover::api::Source::reader(Reader::new(store.clone())),
         vec![theme],
         "default",
         Vec::new(),

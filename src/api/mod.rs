@@ -1,0 +1,553 @@
+//! The instance API: one typed, versioned protocol for everything a client
+//! may ask of a running instance (its flows and load, runs by page, task
+//! instances, tries, logs by byte range, actions), and a subscription to
+//! the engine's change events, coalesced so a burst is one wake-up.
+//!
+//! Wire (on `.drover/drover.sock`, or any byte stream such as `drover api
+//! --stdio` over ssh): one JSON object a line. The client opens with
+//! `{"hello":{"version":1,…}}` and waits for the instance's `{"welcome":…}`;
+//! then it sends `{"id":N,"call":{…}}` and gets `{"id":N,"ok":…}` or
+//! `{"id":N,"error":"…"}` back, answers in any order. After a
+//! `subscribe` call the instance also sends `{"events":[…]}` (what changed
+//! since the last such line) and `{"resync":true}` when the client fell
+//! too far behind to be told piece by piece.
+//!
+//! [`Source`] is what a screen reads from and acts through: the instance in
+//! this process (no encoding at all) or one reached by a [`client::Client`].
+//!
+//! May call: `engine` (its handle, read model, events), `store` records,
+//! `flow` (to read the flow files a remote instance sends), `logs` paths,
+//! `home` problems, `control` answers. Never the TUI or the CLI.
+
+pub mod client;
+pub mod server;
+pub mod service;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{EngineEvent, Reader, Unrecorded};
+use crate::home::Problems;
+use crate::logs::TryFiles;
+use crate::store::{Run, StoreError, TaskInstance, TaskState, Try};
+
+pub use client::{Client, Link, Notice};
+pub use service::Service;
+
+/// The protocol's version; a client and an instance that differ say so.
+pub const VERSION: u32 = 1;
+/// The largest line a client may send (a call with its arguments).
+pub const MAX_CALL: usize = 1 << 20;
+/// The largest line an instance sends (a page of runs with their tasks).
+pub const MAX_REPLY: usize = 64 << 20;
+/// The most log bytes one `log` call returns.
+pub const MAX_LOG_CHUNK: u64 = 1 << 20;
+
+/// A client's first line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hello {
+    pub version: u32,
+    /// Who asks, for the instance's log ("tui", "cli").
+    pub client: String,
+    /// Refuse this connection's actions (a colleague watching).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// The instance's answer to `Hello`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Welcome {
+    pub version: u32,
+    pub pid: u32,
+    /// The home, as the instance sees it.
+    pub home: PathBuf,
+    /// Why the instance will not talk (another version), if it will not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// What a client asks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum Call {
+    /// The instance's load, its flows and the home's problems: a [`Status`].
+    Status,
+    /// Up to `n` runs of a flow, newest first; older than run `before` if
+    /// given: `Vec<Run>`.
+    Runs {
+        flow: String,
+        n: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<String>,
+    },
+    /// The newest run at or before a time, with how many are newer:
+    /// `Option<(usize, Run)>`.
+    RunAtOrBefore { flow: String, at: DateTime<Utc> },
+    /// How many runs a flow has: `usize`.
+    RunCount { flow: String },
+    /// One run: `Option<Run>`.
+    Run { flow: String, run: String },
+    /// The task instances of each of these runs, in their flow's order:
+    /// `Vec<Vec<TaskInstance>>`.
+    TaskInstances { flow: String, runs: Vec<String> },
+    /// A task instance's tries, oldest first: `Vec<Try>`.
+    Tries {
+        flow: String,
+        run: String,
+        task: String,
+    },
+    /// Whether a flow is paused (None: never set): `Option<bool>`.
+    Paused { flow: String },
+    /// The text of a flow version a run was made from: `Option<String>`.
+    FlowText { flow: String, version: String },
+    /// Where a try's files are, on the instance's machine: [`Files`].
+    TryFiles {
+        flow: String,
+        run: String,
+        task: String,
+        try_number: u32,
+    },
+    /// Up to `max` bytes of a try's log from byte `from`: [`LogChunk`].
+    Log {
+        flow: String,
+        run: String,
+        task: String,
+        try_number: u32,
+        from: u64,
+        max: u64,
+    },
+    /// Does something: [`Answer`] (what the command would have printed).
+    Act(Action),
+    /// From now on, send the engine's change events on this connection.
+    Subscribe,
+}
+
+/// A change a client asks for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Trigger {
+        flow: String,
+        #[serde(default)]
+        params: BTreeMap<String, String>,
+    },
+    Clear {
+        flow: String,
+        run: String,
+        #[serde(default)]
+        tasks: Vec<String>,
+        #[serde(default)]
+        downstream: bool,
+        #[serde(default)]
+        upstream: bool,
+        #[serde(default)]
+        failed_only: bool,
+    },
+    Mark {
+        flow: String,
+        run: String,
+        task: String,
+        state: TaskState,
+    },
+    Kill {
+        flow: String,
+        run: String,
+        task: String,
+    },
+    Pause {
+        flow: String,
+    },
+    Unpause {
+        flow: String,
+    },
+    Backfill {
+        flow: String,
+        from: String,
+        to: String,
+    },
+    Sync,
+}
+
+impl Action {
+    /// The drover command line that does the same (its arguments after
+    /// the program name): what the instance runs, and what a person reads.
+    pub fn command_line(&self) -> Vec<String> {
+        let s = |v: &str| v.to_string();
+        match self {
+            Action::Trigger { flow, params } => {
+                let mut args = vec![s("trigger"), flow.clone()];
+                for (k, v) in params {
+                    args.push(s("-p"));
+                    args.push(format!("{k}={v}"));
+                }
+                args
+            }
+            Action::Clear {
+                flow,
+                run,
+                tasks,
+                downstream,
+                upstream,
+                failed_only,
+            } => {
+                let mut args = vec![s("clear"), flow.clone(), run.clone()];
+                args.extend(tasks.iter().cloned());
+                for (on, flag) in [
+                    (downstream, "--downstream"),
+                    (upstream, "--upstream"),
+                    (failed_only, "--failed-only"),
+                ] {
+                    if *on {
+                        args.push(s(flag));
+                    }
+                }
+                args
+            }
+            Action::Mark {
+                flow,
+                run,
+                task,
+                state,
+            } => vec![
+                s("mark"),
+                flow.clone(),
+                run.clone(),
+                task.clone(),
+                s(state.name()),
+            ],
+            Action::Kill { flow, run, task } => {
+                vec![s("kill"), flow.clone(), run.clone(), task.clone()]
+            }
+            Action::Pause { flow } => vec![s("pause"), flow.clone()],
+            Action::Unpause { flow } => vec![s("unpause"), flow.clone()],
+            Action::Backfill { flow, from, to } => vec![
+                s("backfill"),
+                flow.clone(),
+                s("--from"),
+                from.clone(),
+                s("--to"),
+                to.clone(),
+            ],
+            Action::Sync => vec![s("sync")],
+        }
+    }
+}
+
+/// A flow as the instance has it: its file's text, read again on the
+/// client's side with the same settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowFile {
+    pub id: String,
+    pub path: PathBuf,
+    pub source: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The flow's timezone (its own or drover.toml's), by name.
+    pub timezone: String,
+}
+
+/// The instance's load, its flows and the home's problems.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Status {
+    pub running: usize,
+    pub queued: usize,
+    pub parallelism: usize,
+    /// Each configured pool: name, slots in use, size.
+    pub pools: Vec<(String, u32, u32)>,
+    pub flows: Vec<FlowFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Unrecorded>,
+    pub problems: Problems,
+}
+
+/// A try's files on the instance's machine.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Files {
+    pub log: PathBuf,
+    pub index: PathBuf,
+}
+
+/// Bytes of a log from `from`; `size` is the file's length when read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogChunk {
+    pub from: u64,
+    pub size: u64,
+    /// The bytes, as text (invalid UTF-8 replaced).
+    pub text: String,
+}
+
+/// A line from the instance.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Down {
+    Welcome(Welcome),
+    Events(Vec<EngineEvent>),
+    Resync(bool),
+    #[serde(untagged)]
+    Reply {
+        id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ok: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+}
+
+/// A line from a client.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Up {
+    Hello(Hello),
+    #[serde(untagged)]
+    Call { id: u64, call: Call },
+}
+
+/// Why a call got no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The instance is gone (or never answered); why.
+    Gone(String),
+    /// The instance answered with an error.
+    Refused(String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Gone(why) => write!(f, "the instance is not reachable: {why}"),
+            ApiError::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Refused(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ApiError>;
+
+/// What a screen reads and acts through: the instance in this process, or
+/// one reached over a connection. Reads answer at once in-process and
+/// take a round trip otherwise.
+#[derive(Clone)]
+pub enum Source {
+    Local(Arc<Service>),
+    Remote(Arc<Link>),
+}
+
+impl Source {
+    /// A source over a store alone (no engine): for reading commands and
+    /// tests of views.
+    pub fn reader(reader: Reader) -> Source {
+        Source::Local(Arc::new(Service::reading(reader)))
+    }
+
+    pub fn runs(&self, flow: &str, n: usize) -> Result<Vec<Run>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.runs(flow, n)?),
+            Source::Remote(c) => c.client().call(Call::Runs {
+                flow: flow.into(),
+                n,
+                before: None,
+            }),
+        }
+    }
+
+    /// Up to `n` runs older than `before`, newest first.
+    pub fn runs_before(&self, flow: &str, before: &Run, n: usize) -> Result<Vec<Run>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.runs_before(flow, &before.key, n)?),
+            Source::Remote(c) => c.client().call(Call::Runs {
+                flow: flow.into(),
+                n,
+                before: Some(before.id.clone()),
+            }),
+        }
+    }
+
+    pub fn run_at_or_before(&self, flow: &str, at: DateTime<Utc>) -> Result<Option<(usize, Run)>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.run_at_or_before(flow, at)?),
+            Source::Remote(c) => c.client().call(Call::RunAtOrBefore {
+                flow: flow.into(),
+                at,
+            }),
+        }
+    }
+
+    pub fn run_count(&self, flow: &str) -> usize {
+        match self {
+            Source::Local(s) => s.reader.run_count(flow),
+            Source::Remote(c) => c
+                .client()
+                .call(Call::RunCount { flow: flow.into() })
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn run(&self, flow: &str, run_id: &str) -> Result<Option<Run>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.run(flow, run_id)?),
+            Source::Remote(c) => c.client().call(Call::Run {
+                flow: flow.into(),
+                run: run_id.into(),
+            }),
+        }
+    }
+
+    /// Task instances of consecutive runs of one flow (newest first).
+    pub fn task_instances_of(&self, runs: &[Run]) -> Result<Vec<Vec<TaskInstance>>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.task_instances_of(runs)?),
+            Source::Remote(c) => {
+                let Some(first) = runs.first() else {
+                    return Ok(Vec::new());
+                };
+                c.client().call(Call::TaskInstances {
+                    flow: first.flow.clone(),
+                    runs: runs.iter().map(|r| r.id.clone()).collect(),
+                })
+            }
+        }
+    }
+
+    pub fn task_instances(&self, run: &Run) -> Result<Vec<TaskInstance>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.task_instances(run)?),
+            Source::Remote(_) => Ok(self
+                .task_instances_of(std::slice::from_ref(run))?
+                .pop()
+                .unwrap_or_default()),
+        }
+    }
+
+    pub fn tries(&self, run: &Run, task: &str) -> Result<Vec<Try>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.tries(run, task)?),
+            Source::Remote(c) => c.client().call(Call::Tries {
+                flow: run.flow.clone(),
+                run: run.id.clone(),
+                task: task.into(),
+            }),
+        }
+    }
+
+    pub fn paused(&self, flow: &str) -> Result<Option<bool>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.paused(flow)?),
+            Source::Remote(c) => c.client().call(Call::Paused { flow: flow.into() }),
+        }
+    }
+
+    pub fn flow_text(&self, flow: &str, version: &str) -> Result<Option<String>> {
+        match self {
+            Source::Local(s) => Ok(s.reader.flow_text(flow, version)?),
+            Source::Remote(c) => c.client().call(Call::FlowText {
+                flow: flow.into(),
+                version: version.into(),
+            }),
+        }
+    }
+
+    /// A try's files. A remote instance's are on its machine: they are
+    /// read here only if this machine sees the same home.
+    pub fn try_files(&self, flow: &str, run_id: &str, task: &str, try_number: u32) -> TryFiles {
+        match self {
+            Source::Local(s) => s.reader.try_files(flow, run_id, task, try_number),
+            Source::Remote(c) => c.client().try_files(flow, run_id, task, try_number),
+        }
+    }
+
+    /// The instance's load and flows, with the home's problems; None when
+    /// it cannot be asked (no engine, or gone).
+    pub async fn status(&self) -> Option<(crate::engine::Status, Problems)> {
+        match self {
+            Source::Local(s) => s.status().await,
+            Source::Remote(c) => c.status().await,
+        }
+    }
+
+    /// The instance's change events, from now on, for one listener.
+    /// In-process they are read off the engine's broadcast on a task of
+    /// their own (call inside a runtime).
+    pub fn notices(&self) -> tokio::sync::mpsc::UnboundedReceiver<Notice> {
+        match self {
+            Source::Local(s) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                match &s.engine {
+                    Some(engine) => {
+                        tokio::spawn(forward_local(engine.subscribe(), tx));
+                    }
+                    None => {
+                        let _ = tx.send(Notice::Gone("no engine runs here".into()));
+                    }
+                }
+                rx
+            }
+            Source::Remote(c) => c.notices(),
+        }
+    }
+
+    /// Does `action`, as the drover command that does it. Blocks while the
+    /// instance works: call it off the runtime's threads.
+    pub fn act(&self, action: Action) -> crate::control::Answer {
+        match self {
+            Source::Local(s) => s.act(action),
+            Source::Remote(c) => match c.client().call(Call::Act(action)) {
+                Ok(answer) => answer,
+                Err(e) => crate::control::Answer {
+                    out: String::new(),
+                    err: format!("drover: {e}\n"),
+                    code: 1,
+                },
+            },
+        }
+    }
+
+    /// Whether the screen shows an instance in another process.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, Source::Remote(_))
+    }
+}
+
+/// Hands the engine's broadcast to one listener, a batch per wake-up.
+async fn forward_local(
+    mut events: tokio::sync::broadcast::Receiver<EngineEvent>,
+    tx: tokio::sync::mpsc::UnboundedSender<Notice>,
+) {
+    use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+    loop {
+        let mut batch = Vec::new();
+        let mut resync = false;
+        match events.recv().await {
+            Ok(event) => batch.push(event),
+            Err(RecvError::Lagged(_)) => resync = true,
+            Err(RecvError::Closed) => {
+                let _ = tx.send(Notice::Gone("the scheduler has stopped".into()));
+                return;
+            }
+        }
+        loop {
+            match events.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(TryRecvError::Lagged(_)) => resync = true,
+                Err(_) => break,
+            }
+        }
+        let notice = if resync {
+            Notice::Resync
+        } else {
+            Notice::Events(batch)
+        };
+        if tx.send(notice).is_err() {
+            return;
+        }
+    }
+}

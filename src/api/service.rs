@@ -1,0 +1,225 @@
+//! The instance's side of the API: answers each [`Call`] from its store,
+//! its engine and the home's problems. The socket server, and a screen in
+//! the instance's own process, both go through here.
+
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Action, Call, Files, FlowFile, LogChunk, MAX_LOG_CHUNK, Status};
+use crate::control::Answer;
+use crate::engine::{EngineHandle, Reader};
+use crate::home::Problems;
+
+/// Runs an action as the drover command that does it, inside the instance.
+pub type Act = Arc<dyn Fn(Action) -> Answer + Send + Sync>;
+
+/// An instance, as the API sees it.
+pub struct Service {
+    pub reader: Reader,
+    /// The engine, when the instance runs one (not for a store alone).
+    pub engine: Option<EngineHandle>,
+    pub problems: Arc<Mutex<Problems>>,
+    act: Option<Act>,
+}
+
+impl Service {
+    pub fn new(
+        reader: Reader,
+        engine: EngineHandle,
+        problems: Arc<Mutex<Problems>>,
+        act: Act,
+    ) -> Service {
+        Service {
+            reader,
+            engine: Some(engine),
+            problems,
+            act: Some(act),
+        }
+    }
+
+    /// Reads a store, with no engine to ask or act through.
+    pub fn reading(reader: Reader) -> Service {
+        Service {
+            reader,
+            engine: None,
+            problems: Arc::default(),
+            act: None,
+        }
+    }
+
+    pub fn problems(&self) -> Problems {
+        self.problems.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The engine's load and flows, with the home's problems. None when
+    /// there is no engine (any more).
+    pub async fn status(&self) -> Option<(crate::engine::Status, Problems)> {
+        let status = self.engine.as_ref()?.status().await?;
+        Some((status, self.problems()))
+    }
+
+    /// Does `action`; what the command would have printed. Blocks while the
+    /// command runs: call it on a blocking thread.
+    pub fn act(&self, action: Action) -> Answer {
+        match &self.act {
+            Some(act) => act(action),
+            None => Answer {
+                out: String::new(),
+                err: "drover: no instance runs here to do that\n".into(),
+                code: 1,
+            },
+        }
+    }
+
+    /// Answers one call as JSON (the wire's `ok`), or says why not. Calls
+    /// that read the store or run commands block: the server runs them on
+    /// a blocking thread.
+    pub async fn answer(self: &Arc<Self>, call: Call, read_only: bool) -> Result<Value, String> {
+        match call {
+            Call::Status => {
+                let (status, problems) = self
+                    .status()
+                    .await
+                    .ok_or_else(|| "the instance's engine has stopped".to_string())?;
+                json(Status {
+                    running: status.running,
+                    queued: status.queued,
+                    parallelism: status.parallelism,
+                    pools: status.pools,
+                    flows: status
+                        .flows
+                        .iter()
+                        .map(|f| FlowFile {
+                            id: f.id.clone(),
+                            path: f.path.clone(),
+                            source: f.source.clone(),
+                            version: f.version.clone(),
+                            commit: f.commit.clone(),
+                            timezone: f.timezone.name().to_string(),
+                        })
+                        .collect(),
+                    storage: status.storage,
+                    problems,
+                })
+            }
+            Call::Subscribe => json(true),
+            Call::Act(action) => {
+                if read_only {
+                    return Err(format!(
+                        "this screen is read-only: `drover {}` is not allowed from it",
+                        action.command_line().join(" ")
+                    ));
+                }
+                let me = self.clone();
+                let answer = tokio::task::spawn_blocking(move || me.act(action))
+                    .await
+                    .map_err(|e| format!("the action failed inside the instance: {e}"))?;
+                json(answer)
+            }
+            read => {
+                let me = self.clone();
+                tokio::task::spawn_blocking(move || me.read(read))
+                    .await
+                    .map_err(|e| format!("the read failed inside the instance: {e}"))?
+            }
+        }
+    }
+
+    /// Answers a call that reads the store or log files.
+    fn read(&self, call: Call) -> Result<Value, String> {
+        let r = &self.reader;
+        let store = |e: crate::store::StoreError| e.to_string();
+        let run_of = |flow: &str, run: &str| -> Result<crate::store::Run, String> {
+            r.run(flow, run)
+                .map_err(store)?
+                .ok_or_else(|| format!("flow `{flow}` has no run `{run}`"))
+        };
+        match call {
+            Call::Runs { flow, n, before } => match before {
+                None => json(r.runs(&flow, n).map_err(store)?),
+                Some(before) => {
+                    let before = run_of(&flow, &before)?;
+                    json(r.runs_before(&flow, &before.key, n).map_err(store)?)
+                }
+            },
+            Call::RunAtOrBefore { flow, at } => json(r.run_at_or_before(&flow, at).map_err(store)?),
+            Call::RunCount { flow } => json(r.run_count(&flow)),
+            Call::Run { flow, run } => json(r.run(&flow, &run).map_err(store)?),
+            Call::TaskInstances { flow, runs } => {
+                let mut found = Vec::with_capacity(runs.len());
+                for id in &runs {
+                    found.push(run_of(&flow, id)?);
+                }
+                json(r.task_instances_of(&found).map_err(store)?)
+            }
+            Call::Tries { flow, run, task } => {
+                json(r.tries(&run_of(&flow, &run)?, &task).map_err(store)?)
+            }
+            Call::Paused { flow } => json(r.paused(&flow).map_err(store)?),
+            Call::FlowText { flow, version } => json(r.flow_text(&flow, &version).map_err(store)?),
+            Call::TryFiles {
+                flow,
+                run,
+                task,
+                try_number,
+            } => {
+                let files = r.try_files(&flow, &run, &task, try_number);
+                json(Files {
+                    log: files.log,
+                    index: files.index,
+                })
+            }
+            Call::Log {
+                flow,
+                run,
+                task,
+                try_number,
+                from,
+                max,
+            } => {
+                let files = r.try_files(&flow, &run, &task, try_number);
+                json(read_chunk(&files.log, from, max.min(MAX_LOG_CHUNK))?)
+            }
+            Call::Status | Call::Subscribe | Call::Act(_) => {
+                Err("this call is answered elsewhere".into())
+            }
+        }
+    }
+}
+
+fn json(value: impl Serialize) -> Result<Value, String> {
+    serde_json::to_value(value).map_err(|e| format!("cannot encode the answer: {e}"))
+}
+
+/// Up to `max` bytes of a file from `from` (none past its end; a missing
+/// file is an empty one: the try has not written yet).
+fn read_chunk(path: &std::path::Path, from: u64, max: u64) -> Result<LogChunk, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(LogChunk {
+                from,
+                size: 0,
+                text: String::new(),
+            });
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let size = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    let from = from.min(size);
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(from))
+        .and_then(|_| file.take(max).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(LogChunk {
+        from,
+        size,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
