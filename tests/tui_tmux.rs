@@ -30,6 +30,11 @@ impl Tmux {
 
     /// Starts drover with `env` (`NAME=value ...`) before its command.
     fn start_with(home: &TestHome, width: u16, height: u16, env: &str) -> Tmux {
+        Tmux::start_args(home, width, height, env, "")
+    }
+
+    /// Starts drover with `env` before its command and `args` after it.
+    fn start_args(home: &TestHome, width: u16, height: u16, env: &str, args: &str) -> Tmux {
         let dir = home
             .path()
             .file_name()
@@ -42,7 +47,7 @@ impl Tmux {
         // The pane's shell reports how drover exited and the terminal's
         // mode afterwards, then waits to be read.
         let script = format!(
-            "{env} {} --home '{}'; echo EXITED=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60",
+            "{env} {} --home '{}' {args}; echo EXITED=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo; sleep 60",
             env!("CARGO_BIN_EXE_drover"),
             home.path().display()
         );
@@ -534,4 +539,64 @@ fn an_idle_screen_writes_next_to_nothing() {
     tmux.tmux(&["pipe-pane", "-t", "t"]);
     let written = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     assert!(written < 64, "an idle screen wrote {written} bytes in 3 s");
+}
+
+#[test]
+fn screens_attached_to_one_serve_see_each_others_changes_and_its_restart() {
+    let home = TestHome::new();
+    home.flow("hello", FLOW);
+    let mut serve = common::serve_ready(&home, &[]);
+    let a = Tmux::start(&home, 100, 30);
+    let b = Tmux::start(&home, 100, 30);
+    let watcher = Tmux::start_args(&home, 100, 30, "", "--read-only");
+    for screen in [&a, &b, &watcher] {
+        screen.wait_for("hello");
+    }
+    // A trigger on one screen shows on the others.
+    a.keys(&["t"]);
+    a.wait_for("trigger hello");
+    a.keys(&["Enter"]);
+    for screen in [&b, &watcher] {
+        screen.wait("the run a triggered", |s| {
+            line_with(s, "hello ").trim_end().ends_with('✓')
+        });
+    }
+    // A mark from the command line shows on every screen.
+    let marked = home.drover(&["mark", "hello", "latest", "done", "failed"]);
+    assert_eq!(marked.code, 0, "{}{}", marked.stdout, marked.stderr);
+    for screen in [&a, &b, &watcher] {
+        screen.wait_within(SOON, "the mark", |s| {
+            line_with(s, "hello ").trim_end().ends_with('✗')
+        });
+    }
+    // The read-only screen refuses to act.
+    watcher.keys(&["t"]);
+    watcher.wait_for("read-only");
+    let runs = home.drover(&["runs", "hello", "--json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs.stdout).expect("runs --json");
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
+    // The instance goes away: every screen says so, and comes back to it.
+    serve.stop(Duration::from_secs(20));
+    for screen in [&a, &b, &watcher] {
+        screen.wait_for("the instance has gone");
+    }
+    let _serve = common::serve_ready(&home, &[]);
+    for screen in [&a, &b, &watcher] {
+        screen.wait_for("connected to the instance again");
+    }
+    // And goes on showing its changes.
+    let marked = home.drover(&["mark", "hello", "latest", "done", "success"]);
+    assert_eq!(marked.code, 0, "{}{}", marked.stdout, marked.stderr);
+    for screen in [&a, &b] {
+        screen.wait_within(SOON, "the mark after the restart", |s| {
+            line_with(s, "hello ").trim_end().ends_with('✓')
+        });
+    }
+    // Leaving a screen leaves the instance running.
+    a.keys(&["q"]);
+    a.exited_cleanly();
+    assert_eq!(home.drover(&["runs", "hello"]).code, 0);
+    b.wait_within(SOON, "b still attached", |s| {
+        line_with(s, "hello ").trim_end().ends_with('✓')
+    });
 }

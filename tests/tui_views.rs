@@ -554,7 +554,9 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
     // p pauses the flow after asking.
     key(&mut app, KeyCode::Char('p'));
     let effects = key(&mut app, KeyCode::Enter);
-    assert!(matches!(&effects[..], [Effect::Act { action, .. }] if action.command_line()[..] == ["pause", "etl"]));
+    assert!(
+        matches!(&effects[..], [Effect::Act { action, .. }] if action.command_line()[..] == ["pause", "etl"])
+    );
 }
 
 #[test]

@@ -106,7 +106,10 @@ impl Client {
 
     /// Runs `command` and talks to the instance over its stdin and stdout
     /// (`ssh HOST drover api --stdio`).
-    pub fn spawn(mut command: std::process::Command, hello: Hello) -> std::result::Result<Client, String> {
+    pub fn spawn(
+        mut command: std::process::Command,
+        hello: Hello,
+    ) -> std::result::Result<Client, String> {
         use std::process::Stdio;
         let mut child = command
             .stdin(Stdio::piped())
@@ -127,7 +130,12 @@ impl Client {
                 .spawn(move || keep_tail(stderr, &said));
         }
         // The welcome is waited for on the reader thread, bounded there.
-        let started = Client::start(Box::new(stdin), Box::new(stdout), hello, Some(shared_err.clone()));
+        let started = Client::start(
+            Box::new(stdin),
+            Box::new(stdout),
+            hello,
+            Some(shared_err.clone()),
+        );
         match started {
             Ok(client) => {
                 if let Ok(mut c) = client.child.lock() {
@@ -138,8 +146,12 @@ impl Client {
             Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let said = shared_err.lock().map(|s| s.trim().to_string()).unwrap_or_default();
-                let why = why.unwrap_or_else(|| "the command ended before the instance answered".into());
+                let said = shared_err
+                    .lock()
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default();
+                let why =
+                    why.unwrap_or_else(|| "the command ended before the instance answered".into());
                 Err(if said.is_empty() {
                     why
                 } else {
@@ -156,8 +168,12 @@ impl Client {
         stderr: Option<Arc<Mutex<String>>>,
     ) -> std::result::Result<Client, Option<String>> {
         let line = encode(&Up::Hello(hello)).ok_or(None)?;
-        writer.write_all(&line).and_then(|()| writer.flush()).map_err(|_| None)?;
-        let (welcome_tx, welcome_rx) = std::sync::mpsc::channel::<std::result::Result<Welcome, String>>();
+        writer
+            .write_all(&line)
+            .and_then(|()| writer.flush())
+            .map_err(|_| None)?;
+        let (welcome_tx, welcome_rx) =
+            std::sync::mpsc::channel::<std::result::Result<Welcome, String>>();
         let shared = Arc::new(Shared {
             pending: Mutex::new(HashMap::new()),
             gone: Mutex::new(None),
@@ -228,7 +244,12 @@ impl Client {
     }
 
     fn fail(&self, id: u64, why: String) {
-        let waiting = self.shared.pending.lock().ok().and_then(|mut p| p.remove(&id));
+        let waiting = self
+            .shared
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut p| p.remove(&id));
         if let Some(w) = waiting {
             w(Err(ApiError::Refused(why)));
         }
@@ -256,14 +277,11 @@ impl Client {
             }
             _ => wait(),
         };
-        let value = waited.map_err(|_| {
-            ApiError::Gone(format!(
-                "no answer within {} s",
-                within.as_secs()
-            ))
-        })??;
-        serde_json::from_value(value)
-            .map_err(|e| ApiError::Refused(format!("an answer this drover does not understand: {e}")))
+        let value = waited
+            .map_err(|_| ApiError::Gone(format!("no answer within {} s", within.as_secs())))??;
+        serde_json::from_value(value).map_err(|e| {
+            ApiError::Refused(format!("an answer this drover does not understand: {e}"))
+        })
     }
 
     /// Asks without blocking a thread.
@@ -278,8 +296,9 @@ impl Client {
         let value = rx
             .await
             .map_err(|_| ApiError::Gone("the connection ended".into()))??;
-        serde_json::from_value(value)
-            .map_err(|e| ApiError::Refused(format!("an answer this drover does not understand: {e}")))
+        serde_json::from_value(value).map_err(|e| {
+            ApiError::Refused(format!("an answer this drover does not understand: {e}"))
+        })
     }
 
     /// A try's files as they lie on this machine, under the instance's home.
@@ -305,7 +324,10 @@ fn read_loop(
     let mut welcomed = false;
     let why = loop {
         line.clear();
-        match (&mut reader).take(MAX_REPLY as u64 + 1).read_until(b'\n', &mut line) {
+        match (&mut reader)
+            .take(MAX_REPLY as u64 + 1)
+            .read_until(b'\n', &mut line)
+        {
             Ok(0) => break "the instance closed the connection".to_string(),
             Err(e) => break format!("the connection broke: {e}"),
             Ok(_) if !line.ends_with(b"\n") => {
@@ -352,7 +374,14 @@ fn read_loop(
         *mine = said.clone();
     }
     shared.end(why.clone());
-    let _ = notices.send(Notice::Gone(shared.gone.lock().ok().and_then(|g| g.clone()).unwrap_or(why)));
+    let _ = notices.send(Notice::Gone(
+        shared
+            .gone
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+            .unwrap_or(why),
+    ));
 }
 
 /// Keeps the last 4 KiB a stream says.

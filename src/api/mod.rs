@@ -304,7 +304,10 @@ pub enum Down {
 pub enum Up {
     Hello(Hello),
     #[serde(untagged)]
-    Call { id: u64, call: Call },
+    Call {
+        id: u64,
+        call: Call,
+    },
 }
 
 /// Why a call got no answer.

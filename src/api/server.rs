@@ -132,7 +132,10 @@ impl Server {
                 && events.is_none()
                 && let Some(engine) = &self.service.engine
             {
-                events = Some(tokio::spawn(forward_events(engine.subscribe(), out.clone())));
+                events = Some(tokio::spawn(forward_events(
+                    engine.subscribe(),
+                    out.clone(),
+                )));
             }
             let Ok(permit) = calls.clone().acquire_owned().await else {
                 break;

@@ -543,7 +543,8 @@ mod tests {
         std::fs::write(root.join("flows/bad.toml"), "[tasks.a]\ncmd = 3\n").expect("bad");
         next_problems_event(&mut events).await;
         let error = instance
-            .service.problems
+            .service
+            .problems
             .lock()
             .expect("problems")
             .flows
@@ -560,7 +561,15 @@ mod tests {
         )
         .expect("fixed");
         next_problems_event(&mut events).await;
-        assert!(instance.service.problems.lock().expect("problems").flows.is_empty());
+        assert!(
+            instance
+                .service
+                .problems
+                .lock()
+                .expect("problems")
+                .flows
+                .is_empty()
+        );
         instance.stop(false).await.expect("stop");
     }
 }

@@ -107,6 +107,7 @@ pub fn run(root: &Path, read_only: bool) -> Outcome {
             source: Source::Local(instance.service.clone()),
             home: root_abs,
             theme: home.config.theme.clone(),
+            read_only: false,
         };
         let shown = crate::tui::run(deps).await;
         let stop_tasks = shown.as_ref().is_ok_and(|q| q.stop_tasks);
@@ -128,6 +129,7 @@ pub fn run(root: &Path, read_only: bool) -> Outcome {
 /// The screen of an instance in another process, until the user quits;
 /// the instance runs on.
 fn attach(root: &Path, first: Client, hello: Hello) -> Outcome {
+    let read_only = hello.read_only;
     let root_abs: PathBuf = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     // drover's own log (`L`) is the instance's, in its drover.log; this
     // screen's lines (its actions' answers) are kept in memory only.
@@ -162,6 +164,7 @@ fn attach(root: &Path, first: Client, hello: Hello) -> Outcome {
         source: Source::Remote(Arc::new(link)),
         home: root_abs,
         theme,
+        read_only,
     }));
     runtime.shutdown_timeout(super::instance::LEFT_BEHIND);
     shown

@@ -374,6 +374,8 @@ pub fn answer_log(what: &str, answer: &crate::control::Answer) -> Vec<String> {
 
 pub struct App {
     pub reader: Source,
+    /// Actions are refused (`drover --read-only`).
+    pub read_only: bool,
     pub now: DateTime<Utc>,
     pub view: View,
     /// Where Esc goes from the Logs view (the Grid or the Graph).
@@ -425,6 +427,7 @@ impl App {
         let message = theme_problem(&theme_errors).map(|text| Message::sticky(text, true));
         App {
             reader,
+            read_only: false,
             now: Utc::now(),
             view: View::Flows,
             logs_from: View::Grid,
@@ -1121,6 +1124,16 @@ impl App {
         });
     }
 
+    /// On a read-only screen, says that it changes nothing; true then.
+    fn refused_read_only(&mut self) -> bool {
+        if self.read_only {
+            self.complain(
+                "this screen is read-only (drover --read-only): it shows the instance and changes nothing",
+            );
+        }
+        self.read_only
+    }
+
     fn complain_and(&mut self, text: impl Into<String>) -> Vec<Effect> {
         self.complain(text);
         Vec::new()
@@ -1478,6 +1491,9 @@ impl App {
 
     /// Opens the trigger form of flow `id`, pre-filled with its params.
     fn ask_trigger_of(&mut self, id: String) {
+        if self.refused_read_only() {
+            return;
+        }
         let Some(flow) = self.current_flow(&id) else {
             return self.complain(format!("flow `{id}` does not validate; fix its file first"));
         };
@@ -1496,6 +1512,9 @@ impl App {
     }
 
     fn ask_pause(&mut self) {
+        if self.refused_read_only() {
+            return;
+        }
         let Some(id) = self.action_flow() else {
             return self.complain("no flow selected");
         };
@@ -1522,6 +1541,9 @@ impl App {
     }
 
     fn ask_mark(&mut self, state: TaskState) {
+        if self.refused_read_only() {
+            return;
+        }
         let Some((flow, run_id, task)) = self.need_instance() else {
             return;
         };
@@ -1545,6 +1567,9 @@ impl App {
     }
 
     fn ask_kill(&mut self) {
+        if self.refused_read_only() {
+            return;
+        }
         let Some((flow, run_id, task)) = self.need_instance() else {
             return;
         };
@@ -1590,6 +1615,9 @@ impl App {
     }
 
     fn ask_clear(&mut self) {
+        if self.refused_read_only() {
+            return;
+        }
         let Some((flow, run_id, task)) = self.need_instance() else {
             return;
         };

@@ -47,6 +47,8 @@ pub struct Deps {
     pub home: PathBuf,
     /// The theme drover.toml names.
     pub theme: String,
+    /// Refuse actions: a screen to watch with.
+    pub read_only: bool,
 }
 
 /// How the user left.
@@ -129,6 +131,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     // starts blank.
     let mut screen = ratatui::Terminal::new(backend)?;
     let mut app = new_app(deps.source.clone(), &deps.home, &deps.theme);
+    app.read_only = deps.read_only;
     let size = screen.size()?;
     (app.width, app.height) = (size.width, size.height);
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
@@ -248,9 +251,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
 const REDIAL_EVERY: Duration = Duration::from_secs(1);
 
 /// The next notice, or never once there are none to come.
-async fn next_notice(
-    notices: &mut Option<mpsc::UnboundedReceiver<Notice>>,
-) -> Option<Notice> {
+async fn next_notice(notices: &mut Option<mpsc::UnboundedReceiver<Notice>>) -> Option<Notice> {
     match notices {
         Some(n) => n.recv().await,
         None => std::future::pending().await,
@@ -314,7 +315,9 @@ fn on_notice(
                         loop {
                             tokio::time::sleep(REDIAL_EVERY).await;
                             let link = link.clone();
-                            if let Ok(Ok(())) = tokio::task::spawn_blocking(move || link.redial()).await {
+                            if let Ok(Ok(())) =
+                                tokio::task::spawn_blocking(move || link.redial()).await
+                            {
                                 let _ = tx.send(Incoming::Back);
                                 return;
                             }
