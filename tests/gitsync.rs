@@ -5,9 +5,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::sshd::{Sshd, keygen, whoami};
 use common::{Guard, TestHome};
 use serde_json::Value;
 
@@ -334,91 +335,6 @@ fn a_running_instance_deploys_pushes_and_runs_record_their_commit() {
     let sync = home.drover(&["sync"]);
     assert_eq!(sync.code, 1, "{}{}", sync.stdout, sync.stderr);
     assert!(sync.stdout.contains("flows/a.toml:3:1"), "{}", sync.stdout);
-}
-
-/// An sshd of the test's own on 127.0.0.1 (its own host key and
-/// authorized key), stopped when dropped.
-struct Sshd {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn keygen(path: &Path) {
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", ""])
-        .arg("-f")
-        .arg(path)
-        .status()
-        .expect("ssh-keygen (openssh-client; scripts/test installs it)")
-        .success();
-    assert!(ok, "ssh-keygen failed");
-}
-
-impl Sshd {
-    fn start() -> Sshd {
-        let sshd = Path::new("/usr/sbin/sshd");
-        assert!(
-            sshd.exists(),
-            "/usr/sbin/sshd is missing: scripts/test installs openssh-server"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        keygen(&d.join("host_key"));
-        keygen(&d.join("client_key"));
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let user = whoami();
-        std::fs::write(
-            d.join("sshd_config"),
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\nPermitRootLogin prohibit-password\nAllowUsers {user}\nPidFile {d}/sshd.pid\n",
-                d = d.display()
-            ),
-        )
-        .unwrap();
-        // sshd wants its privilege separation folder when run as root.
-        let _ = std::fs::create_dir_all("/run/sshd");
-        let child = Command::new(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(d.join("sshd_config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sshd");
-        wait_until("sshd to listen", || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        Sshd { dir, port, child }
-    }
-
-    /// A `known_hosts` line for this server.
-    fn known_host(&self) -> String {
-        let key = std::fs::read_to_string(self.dir.path().join("host_key.pub")).unwrap();
-        let mut parts = key.split_whitespace();
-        format!(
-            "[127.0.0.1]:{} {} {}\n",
-            self.port,
-            parts.next().unwrap(),
-            parts.next().unwrap()
-        )
-    }
-}
-
-fn whoami() -> String {
-    let out = Command::new("id").arg("-un").output().expect("id -un");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]

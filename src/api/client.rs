@@ -123,12 +123,13 @@ impl Client {
             return Err("cannot talk to the command: no pipes".into());
         };
         let shared_err = Arc::new(Mutex::new(String::new()));
-        {
+        let listening = {
             let said = shared_err.clone();
-            let _ = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name("api-stderr".into())
-                .spawn(move || keep_tail(stderr, &said));
-        }
+                .spawn(move || keep_tail(stderr, &said))
+                .ok()
+        };
         // The welcome is waited for on the reader thread, bounded there.
         let started = Client::start(
             Box::new(stdin),
@@ -146,6 +147,10 @@ impl Client {
             Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
+                // Its stderr is closed now: all it said is read.
+                if let Some(listening) = listening {
+                    let _ = listening.join();
+                }
                 let said = shared_err
                     .lock()
                     .map(|s| s.trim().to_string())
@@ -190,7 +195,12 @@ impl Client {
         let welcome = match welcome_rx.recv_timeout(WELCOME_WITHIN) {
             Ok(Ok(w)) => w,
             Ok(Err(why)) => return Err(Some(why)),
-            Err(_) => {
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Some(
+                    "the connection ended before the instance answered".into(),
+                ));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 return Err(Some(format!(
                     "the instance did not answer within {} s; is it stopped (Ctrl-Z) or overloaded?",
                     WELCOME_WITHIN.as_secs()

@@ -111,7 +111,8 @@ pub enum Call {
         task: String,
         try_number: u32,
     },
-    /// Up to `max` bytes of a try's log from byte `from`: [`LogChunk`].
+    /// Up to `max` bytes of a try's log from byte `from`:
+    /// `Option<LogChunk>` (None: no log yet).
     Log {
         flow: String,
         run: String,
@@ -119,6 +120,14 @@ pub enum Call {
         try_number: u32,
         from: u64,
         max: u64,
+    },
+    /// When each chunk of a try's log arrived: `Vec<(u64, DateTime<Utc>)>`
+    /// (byte offset, time).
+    LogTimes {
+        flow: String,
+        run: String,
+        task: String,
+        try_number: u32,
     },
     /// Does something: [`Answer`] (what the command would have printed).
     Act(Action),
@@ -277,6 +286,9 @@ pub struct Files {
 pub struct LogChunk {
     pub from: u64,
     pub size: u64,
+    /// How many bytes of the file `text` holds (it ends at a character's
+    /// end, unless the file does).
+    pub len: u64,
     /// The bytes, as text (invalid UTF-8 replaced).
     pub text: String,
 }
@@ -465,6 +477,62 @@ impl Source {
         match self {
             Source::Local(s) => s.reader.try_files(flow, run_id, task, try_number),
             Source::Remote(c) => c.client().try_files(flow, run_id, task, try_number),
+        }
+    }
+
+    /// Up to `max` bytes of a try's log from byte `from`; None while it
+    /// has no log (or it cannot be read).
+    pub fn log(
+        &self,
+        flow: &str,
+        run_id: &str,
+        task: &str,
+        try_number: u32,
+        from: u64,
+        max: u64,
+    ) -> Option<LogChunk> {
+        match self {
+            Source::Local(s) => {
+                let files = s.reader.try_files(flow, run_id, task, try_number);
+                service::read_chunk(&files.log, from, max).ok().flatten()
+            }
+            Source::Remote(c) => c
+                .client()
+                .call(Call::Log {
+                    flow: flow.into(),
+                    run: run_id.into(),
+                    task: task.into(),
+                    try_number,
+                    from,
+                    max: max.min(MAX_LOG_CHUNK),
+                })
+                .ok()
+                .flatten(),
+        }
+    }
+
+    /// When each chunk of a try's log arrived (byte offset, time).
+    pub fn log_times(
+        &self,
+        flow: &str,
+        run_id: &str,
+        task: &str,
+        try_number: u32,
+    ) -> Vec<(u64, DateTime<Utc>)> {
+        match self {
+            Source::Local(s) => {
+                crate::logs::chunk_times(&s.reader.try_files(flow, run_id, task, try_number))
+                    .unwrap_or_default()
+            }
+            Source::Remote(c) => c
+                .client()
+                .call(Call::LogTimes {
+                    flow: flow.into(),
+                    run: run_id.into(),
+                    task: task.into(),
+                    try_number,
+                })
+                .unwrap_or_default(),
         }
     }
 

@@ -182,6 +182,18 @@ impl Service {
                 let files = r.try_files(&flow, &run, &task, try_number);
                 json(read_chunk(&files.log, from, max.min(MAX_LOG_CHUNK))?)
             }
+            Call::LogTimes {
+                flow,
+                run,
+                task,
+                try_number,
+            } => {
+                let files = r.try_files(&flow, &run, &task, try_number);
+                json(
+                    crate::logs::chunk_times(&files)
+                        .map_err(|e| format!("cannot read {}: {e}", files.index.display()))?,
+                )
+            }
             Call::Status | Call::Subscribe | Call::Act(_) => {
                 Err("this call is answered elsewhere".into())
             }
@@ -193,33 +205,36 @@ fn json(value: impl Serialize) -> Result<Value, String> {
     serde_json::to_value(value).map_err(|e| format!("cannot encode the answer: {e}"))
 }
 
-/// Up to `max` bytes of a file from `from` (none past its end; a missing
-/// file is an empty one: the try has not written yet).
-fn read_chunk(path: &std::path::Path, from: u64, max: u64) -> Result<LogChunk, String> {
+/// Up to `max` bytes of a file from `from` (none past its end), cut at a
+/// character's end unless the file ends there; None when there is no
+/// file (the try has not written yet).
+pub fn read_chunk(path: &std::path::Path, from: u64, max: u64) -> Result<Option<LogChunk>, String> {
     use std::io::{Read, Seek, SeekFrom};
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(LogChunk {
-                from,
-                size: 0,
-                text: String::new(),
-            });
-        }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot(e)),
     };
-    let size = file
-        .metadata()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .len();
+    let size = file.metadata().map_err(cannot)?.len();
     let from = from.min(size);
     let mut bytes = Vec::new();
     file.seek(SeekFrom::Start(from))
         .and_then(|_| file.take(max).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(LogChunk {
+        .map_err(cannot)?;
+    if from + (bytes.len() as u64) < size {
+        // A character cut at the end waits for the next read.
+        let keep = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => bytes.len(),
+        };
+        bytes.truncate(keep.max(bytes.len().saturating_sub(3)));
+    }
+    Ok(Some(LogChunk {
         from,
         size,
+        len: bytes.len() as u64,
         text: String::from_utf8_lossy(&bytes).into_owned(),
-    })
+    }))
 }

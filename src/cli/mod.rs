@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one module per command. Commands
 //! load the home, call the rooms, and print; they return an exit status.
 
+mod api;
 mod backfill;
 mod clear;
 mod instance;
@@ -60,6 +61,10 @@ pub struct Cli {
     /// (to watch: trigger, clear, mark, kill and pause are refused).
     #[arg(long, global = true)]
     pub read_only: bool,
+
+    /// The screen of an instance on another machine, over ssh: [USER@]HOST[:HOME].
+    #[arg(long, value_name = "[USER@]HOST[:HOME]")]
+    pub remote: Option<String>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -194,6 +199,13 @@ pub enum Command {
     },
     /// Fetch the [git] branch now and deploy its flow files.
     Sync,
+    /// Speaks the instance API on stdin and stdout, for a screen on another
+    /// machine (`drover --remote HOST` runs `ssh HOST drover api --stdio`).
+    Api {
+        /// Relay stdin and stdout to the home's running instance.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Set a task instance's state by hand.
     Mark {
         flow: String,
@@ -232,6 +244,19 @@ pub fn run(cli: Cli) -> u8 {
             }
         }
     }
+    if let Some(remote) = &cli.remote {
+        if cli
+            .command
+            .as_ref()
+            .is_some_and(|c| !matches!(c, Command::Tui))
+        {
+            eprintln_safe(
+                "drover: --remote opens the screen of a remote instance; for its commands run them there (`ssh HOST drover runs FLOW`)",
+            );
+            return EXIT_USAGE;
+        }
+        return finish(tui::remote(remote, cli.home.as_deref(), cli.read_only));
+    }
     dispatch(&root, cli.command, cli.read_only)
 }
 
@@ -255,6 +280,7 @@ impl Command {
             self,
             Command::Validate { .. }
                 | Command::Tui
+                | Command::Api { .. }
                 | Command::Next { .. }
                 | Command::Serve { .. }
                 | Command::Shim { .. }
@@ -296,6 +322,7 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
         }
         Some(Command::Backfill { flow, from, to }) => backfill::backfill(&root, &flow, &from, &to),
         Some(Command::Sync) => sync::run(&root),
+        Some(Command::Api { stdio }) => api::stdio(&root, stdio),
         Some(Command::Kill { flow, run, task }) => backfill::kill(&root, &flow, &run, &task),
         Some(Command::Pause { flow }) => clear::pause(&root, &flow, true),
         Some(Command::Unpause { flow }) => clear::pause(&root, &flow, false),
@@ -330,6 +357,11 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
             state,
         }) => clear::mark(&root, &flow, &run, &task, &state),
     };
+    finish(outcome)
+}
+
+/// The exit status of a command's outcome, its failure printed.
+fn finish(outcome: Outcome) -> u8 {
     match outcome {
         Ok(()) => 0,
         Err(f) => {

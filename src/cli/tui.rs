@@ -129,30 +129,110 @@ pub fn run(root: &Path, read_only: bool) -> Outcome {
 /// The screen of an instance in another process, until the user quits;
 /// the instance runs on.
 fn attach(root: &Path, first: Client, hello: Hello) -> Outcome {
-    let read_only = hello.read_only;
     let root_abs: PathBuf = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    // drover's own log (`L`) is the instance's, in its drover.log; this
-    // screen's lines (its actions' answers) are kept in memory only.
-    start_log(None);
-    log::info!(
+    let socket = crate::control::socket_path(&root_abs);
+    let banner = format!(
         "attached to drover (pid {}) on {}",
         first.welcome.pid,
         first.welcome.home.display()
     );
-    let socket = crate::control::socket_path(&root_abs);
+    let read_only = hello.read_only;
     let first = std::sync::Mutex::new(Some(first));
     let dial = move || match first.lock().ok().and_then(|mut f| f.take()) {
         Some(client) => Ok(client),
         None => Client::connect(&socket, hello.clone())
             .map_err(|why| why.unwrap_or_else(|| "no instance listens on the socket".into())),
     };
-    let link = Link::new(Box::new(dial)).map_err(|why| {
-        Failure::new(
-            EXIT_FAILED,
-            format!("cannot attach to the instance running on this home: {why}"),
-        )
+    show(Box::new(dial), &root_abs, read_only, banner)
+}
+
+/// The screen of an instance on another machine, reached with `ssh HOST
+/// drover api --stdio` (`$DROVER_SSH` replaces `ssh`, with its options;
+/// `$DROVER_REMOTE_DROVER` the drover program run there).
+pub fn remote(spec: &str, local_home: Option<&Path>, read_only: bool) -> Outcome {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::new(
+            EXIT_USAGE,
+            "drover's screen needs a terminal; for a remote instance's runs use `ssh HOST drover runs FLOW`",
+        ));
+    }
+    let (host, home) = match spec.split_once(':') {
+        Some((host, home)) if !home.is_empty() => (host.to_string(), Some(home.to_string())),
+        Some((host, _)) => (host.to_string(), None),
+        None => (spec.to_string(), None),
+    };
+    if host.is_empty() || host.starts_with('-') {
+        return Err(Failure::new(
+            EXIT_USAGE,
+            format!(
+                "--remote wants [USER@]HOST[:HOME], not `{}`",
+                crate::escape::line(spec)
+            ),
+        ));
+    }
+    let ssh: Vec<String> = std::env::var("DROVER_SSH")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "ssh".into())
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let drover = std::env::var("DROVER_REMOTE_DROVER").unwrap_or_else(|_| "drover".into());
+    let mut there = shell_quote(&drover);
+    if let Some(home) = &home {
+        there.push_str(&format!(" --home {}", shell_quote(home)));
+    }
+    there.push_str(" api --stdio");
+    let hello = Hello {
+        version: crate::api::VERSION,
+        client: "tui".into(),
+        read_only,
+    };
+    let (program, options) = ssh
+        .split_first()
+        .map_or(("ssh".to_string(), Vec::new()), |(p, o)| {
+            (p.clone(), o.to_vec())
+        });
+    let dial = {
+        let host = host.clone();
+        move || {
+            let mut command = std::process::Command::new(&program);
+            command.args(&options).args([
+                "-T",
+                "-o",
+                "ServerAliveInterval=15",
+                "--",
+                &host,
+                &there,
+            ]);
+            Client::spawn(command, hello.clone())
+        }
+    };
+    let local = local_home.map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    show(
+        Box::new(dial),
+        &local,
+        read_only,
+        format!("attached to drover on {}", crate::escape::line(spec)),
+    )
+}
+
+/// `text` as one word for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Shows an instance reached through `dial` until the user quits; themes
+/// come from `home` (this machine's).
+fn show(dial: crate::api::client::Dial, home: &Path, read_only: bool, banner: String) -> Outcome {
+    let link = Link::new(dial).map_err(|why| {
+        Failure::new(EXIT_FAILED, format!("cannot attach to the instance: {why}"))
     })?;
-    let theme = crate::home::Home::load(&root_abs)
+    // drover's own log (`L`) is the instance's, in its drover.log; this
+    // screen's lines (its actions' answers) are kept in memory only.
+    start_log(None);
+    log::info!("{banner}");
+    let theme = crate::home::Home::load(home)
         .map(|h| h.config.theme.clone())
         .unwrap_or_else(|_| "default".into());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -162,7 +242,7 @@ fn attach(root: &Path, first: Client, hello: Hello) -> Outcome {
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
     let shown = runtime.block_on(crate::tui::run(crate::tui::Deps {
         source: Source::Remote(Arc::new(link)),
-        home: root_abs,
+        home: home.to_path_buf(),
         theme,
         read_only,
     }));

@@ -4,7 +4,6 @@
 //! cannot repaint the screen.
 
 use std::borrow::Cow;
-use std::io::{Read, Seek, SeekFrom};
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -169,11 +168,13 @@ impl LogModel {
         if self.try_number == 0 {
             return false;
         }
-        let files = reader.try_files(&self.flow, &self.run_id, &self.task, self.try_number);
-        let Ok(mut file) = std::fs::File::open(&files.log) else {
+        let (flow, run_id, task) = (self.flow.clone(), self.run_id.clone(), self.task.clone());
+        let try_number = self.try_number;
+        let read = |from: u64, max: u64| reader.log(&flow, &run_id, &task, try_number, from, max);
+        let Some(mut chunk) = read(self.offset, READ_PER_POLL) else {
             return false;
         };
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let len = chunk.size;
         let was = self.exists;
         self.exists = true;
         if len < self.offset {
@@ -181,6 +182,10 @@ impl LogModel {
             let number = self.try_number;
             self.show_try(number);
             self.exists = true;
+            match read(0, READ_PER_POLL) {
+                Some(c) => chunk = c,
+                None => return true,
+            }
         }
         if len == self.offset {
             return !was;
@@ -188,25 +193,28 @@ impl LogModel {
         if self.offset == 0 && len > TAIL_BYTES {
             self.offset = len - TAIL_BYTES;
             self.skipped_bytes = self.offset;
+            match read(self.offset, READ_PER_POLL) {
+                Some(c) => chunk = c,
+                None => return false,
+            }
         }
-        let want = (len - self.offset).min(READ_PER_POLL);
-        let mut bytes = Vec::with_capacity(want as usize);
-        if file.seek(SeekFrom::Start(self.offset)).is_err()
-            || file.take(want).read_to_end(&mut bytes).is_err()
-        {
+        if chunk.from != self.offset {
             return false;
         }
+        let mut bytes = chunk.text.into_bytes();
+        let mut covered = chunk.len;
         if self.offset == self.skipped_bytes && self.skipped_bytes > 0 && self.lines.is_empty() {
             // Started mid-file: drop the cut first line.
             if let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
                 self.offset += nl as u64 + 1;
+                covered = covered.saturating_sub(nl as u64 + 1);
                 bytes.drain(..=nl);
             }
         }
         if self.lines.is_empty() && self.partial.is_empty() {
             self.partial_at = self.offset;
         }
-        self.offset += bytes.len() as u64;
+        self.offset += covered;
         self.take(&bytes);
         if self.times {
             self.read_times(reader);
@@ -266,8 +274,7 @@ impl LogModel {
     }
 
     fn read_times(&mut self, reader: &Source) {
-        let files = reader.try_files(&self.flow, &self.run_id, &self.task, self.try_number);
-        self.chunk_times = crate::logs::chunk_times(&files).unwrap_or_default();
+        self.chunk_times = reader.log_times(&self.flow, &self.run_id, &self.task, self.try_number);
     }
 
     /// When line `i` (of the shown ones) arrived, if known.

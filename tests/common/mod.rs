@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a scratch home and the real binary.
 #![allow(dead_code)]
 
+pub mod sshd;
 pub mod tui_fixture;
 
 use std::path::{Path, PathBuf};
