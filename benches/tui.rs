@@ -184,6 +184,45 @@ fn render_figures() {
             graph / base
         );
     }
+    // Graph: a 200-task fan-out (split → 198 shards → merge), laid out as
+    // drawn (the shards one group box) and with every task a box of its own.
+    let mut text = String::from("[tasks.split]\ncmd = \"true\"\n");
+    for i in 0..198 {
+        text.push_str(&format!(
+            "[tasks.shard_{i:03}]\ncmd = \"true\"\ndeps = [\"split\"]\n"
+        ));
+    }
+    let shards: Vec<String> = (0..198).map(|i| format!("\"shard_{i:03}\"")).collect();
+    text.push_str(&format!(
+        "[tasks.merge]\ncmd = \"true\"\ndeps = [{}]\n",
+        shards.join(", ")
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(dir.path().join("flows/fan.toml"), text).unwrap();
+    let (store, flows) = tui_fixture::open(dir.path());
+    let fan = flows[0].clone();
+    let mut app = tui_fixture::app(&store, &flows, 0, 100, 30);
+    app.open_flow("fan");
+    app.view = View::Grid;
+    let laid = Instant::now();
+    let _ = app.update(Action::Graph);
+    let grouped_ms = laid.elapsed().as_secs_f64() * 1e3;
+    let grouped = app
+        .graph
+        .as_ref()
+        .map(|(_, l)| (l.width, l.height))
+        .unwrap_or_default();
+    let labels: Vec<String> = fan.tasks.iter().map(|t| format!("· {}", t.id)).collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let deps = fan.dep_indices();
+    let laid = Instant::now();
+    let plain = drover::tui::graph_layout::layout(&labels, &deps);
+    let plain_ms = laid.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "    Graph 200-task fan-out: layout {grouped_ms:.2} ms, {}×{} cells, shards grouped; every task a box {plain_ms:.2} ms, {}×{} cells",
+        grouped.0, grouped.1, plain.width, plain.height
+    );
 }
 
 /// Times each of `steps` presses of `action` with the redraw after it, in ms.

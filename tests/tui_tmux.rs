@@ -600,3 +600,41 @@ fn screens_attached_to_one_serve_see_each_others_changes_and_its_restart() {
         line_with(s, "hello ").trim_end().ends_with('✓')
     });
 }
+
+#[test]
+fn enter_opens_a_graph_group_box_and_esc_folds_it() {
+    let home = TestHome::new();
+    let fanout = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/flows/fanout.toml"))
+        .expect("the fanout example");
+    home.flow("fanout", &fanout);
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait_for("scheduler ok");
+    // The Graph: split → one box for the 16 shards → merge, on one row.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("no runs yet");
+    tmux.keys(&["3", "l"]);
+    let screen = tmux.wait("the group box, selected", |s| {
+        s.contains("16 tasks: shard_00 … shard_15 ×16")
+    });
+    let row = line_with(&screen, "shard_00 … shard_15 ×16");
+    assert!(
+        row.contains("split │─────▶║") && row.contains("║─────▶│ · merge"),
+        "{screen}"
+    );
+    assert!(!screen.contains("shard_01"), "{screen}");
+    // Enter: the shards as boxes of their own.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the shards' own boxes", |s| {
+        s.contains("│ · shard_01 │") && !s.contains("×16")
+    });
+    assert!(screen.contains("│ · shard_00 │"), "{screen}");
+    // Esc on a shard folds them again; a second Esc goes to the Grid.
+    tmux.keys(&["j", "Escape"]);
+    tmux.wait("the group box again", |s| {
+        s.contains("shard_00 … shard_15 ×16") && !s.contains("│ · shard_01 │")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait("the Grid", |s| !s.contains('╔') && s.contains("shard_03"));
+    tmux.keys(&["q"]);
+    tmux.exited_cleanly();
+}

@@ -1203,6 +1203,11 @@ fn the_graph_scrolls_by_whole_rows_of_boxes_at_every_size() {
     app.view = View::Grid;
     app.update(drover::tui::keymap::Action::Graph);
     key(&mut app, KeyCode::Char('l'));
+    // The eight leaves are one group box until Enter shows them.
+    assert!(app.graph_group().is_some());
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Graph);
+    assert!(app.graph_group().is_none());
     // The canvas starts under the tabs, the run header and a blank row.
     let canvas_top = 3;
     for (w, h) in [(60, 16), (60, 17), (60, 18), (60, 19), (61, 21), (80, 24)] {
@@ -1383,4 +1388,124 @@ fn the_graph_lights_the_selected_tasks_edges_and_neighbours() {
         let (x, y) = top_left(task);
         assert_ne!(fg(x, y), lit, "{task} is not a neighbour:\n{shown}");
     }
+}
+
+#[test]
+fn a_wide_fan_out_is_one_group_box_until_enter_shows_its_tasks() {
+    let home = TestHome::new();
+    let fanout = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/flows/fanout.toml"))
+        .expect("the fanout example");
+    home.flow("fanout", &fanout);
+    let (store, flows) = tui_fixture::open(home.path());
+    let flow = flows[0].clone();
+    let names: Vec<String> = (0..16).map(|i| format!("shard_{i:02}")).collect();
+    use TaskState::*;
+    let mut states = vec![("split", Success, 1)];
+    for (i, n) in names.iter().enumerate() {
+        let state = match i {
+            0..12 => Success,
+            12..15 => Running,
+            _ => Failed,
+        };
+        states.push((n.as_str(), state, 1));
+    }
+    let day = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
+    add_run(&store, &flow, day, RunState::Running, None, &states);
+    store.commit().expect("commit");
+    let mut app = tui_fixture::app(&store, &flows, 0, 100, 30);
+    app.open_flow("fanout");
+    app.view = View::Grid;
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.view, View::Graph);
+
+    // split → [16 shards] → merge on one screen, nothing scrolled.
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.grid.selected_task(), Some("shard_00"));
+    assert_eq!(app.graph_group().map(|g| g.members.len()), Some(16));
+    let buf = buffer(&app);
+    let shown = text(&buf);
+    let y = row_of(&buf, "shard_00 … shard_15 ×16");
+    let row = shown.lines().nth(y as usize).unwrap_or("");
+    let (split, group, merge) = (
+        row.find("✓ split").expect("split"),
+        row.find("✗ shard_00 … shard_15 ×16")
+            .expect("the group, failed first"),
+        row.find("· merge").expect("merge"),
+    );
+    assert!(split < group && group < merge, "{shown}");
+    assert!(row.contains("─▶║"), "an arrow into the group:\n{shown}");
+    assert!(!shown.contains("shard_01"), "{shown}");
+    assert!(!shown.contains("scrolled"), "it fits:\n{shown}");
+    // Its members' states for the run, each in its state's colour.
+    let bottom = shown.lines().nth(y as usize + 1).unwrap_or("");
+    assert!(bottom.contains("╚═ ✓12 ▶3 ✗1 ═"), "{shown}");
+    let x = find(&buf, y + 1, "✗").expect("the failed count");
+    assert_eq!(
+        buf[(x, y + 1)].fg,
+        app.theme().task(Failed).fg.expect("a colour")
+    );
+    let x = find(&buf, y + 1, "✓").expect("the success count");
+    assert_eq!(
+        buf[(x, y + 1)].fg,
+        app.theme().task(Success).fg.expect("a colour")
+    );
+    assert!(
+        line(&shown, " 16 tasks: shard_00 … shard_15 ×16").contains("✓12 ▶3 ✗1"),
+        "the foot sums it up:\n{shown}"
+    );
+    // Task keys need one task: they say so and ask nothing.
+    for k in ['s', 'c', 'x', 'F', '4'] {
+        key(&mut app, KeyCode::Char(k));
+        assert!(app.overlay.is_none(), "{k}");
+        assert_eq!(app.view, View::Graph, "{k}");
+        let said = app.message.clone().expect("a message").text;
+        assert!(said.contains("stands for 16 tasks"), "{k}: {said}");
+    }
+    // Moving on and back keeps the group a stop like any box.
+    key(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.grid.selected_task(), Some("merge"));
+    key(&mut app, KeyCode::Char('h'));
+    assert!(app.graph_group().is_some());
+
+    // Enter shows the members as boxes, split and merge still joined.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Graph);
+    assert!(app.graph_group().is_none());
+    assert_eq!(app.grid.selected_task(), Some("shard_00"));
+    let shown = screen(&app);
+    assert!(!shown.contains("×16"), "{shown}");
+    for want in [
+        "✓ split",
+        "✓ shard_00",
+        "✓ shard_01",
+        "· merge",
+        "graph, scrolled",
+    ] {
+        assert!(shown.contains(want), "{want}:\n{shown}");
+    }
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.grid.selected_task(), Some("shard_01"));
+    // Enter on a member opens its log, Esc comes back to the open group.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Logs);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Graph);
+    assert!(screen(&app).contains("shard_01"));
+    // Esc on a member folds the group again, then goes back to the Grid.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Graph);
+    assert_eq!(app.graph_group().map(|g| g.members.len()), Some(16));
+    assert!(screen(&app).contains("shard_00 … shard_15 ×16"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Grid);
+
+    // A search that hits a member opens its group to show it.
+    key(&mut app, KeyCode::Char('3'));
+    keys(&mut app, "/shard_12");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.grid.selected_task(), Some("shard_12"));
+    assert!(app.graph_group().is_none());
+    let shown = screen(&app);
+    assert!(shown.contains("▶ shard_12"), "{shown}");
 }

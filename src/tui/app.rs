@@ -383,8 +383,12 @@ pub struct App {
     pub flows: Vec<FlowRow>,
     pub flow_list: ListState,
     pub grid: GridModel,
-    /// The Graph's layout, for a flow version (flow id + version).
+    /// The Graph's layout, for a flow version and the open groups (flow
+    /// id, version and `graph_open`).
     pub graph: Option<(String, Arc<Layout>)>,
+    /// Tasks whose sibling groups the Graph draws open (Enter opens one,
+    /// Esc closes it); cleared when another flow is opened.
+    pub graph_open: Vec<String>,
     /// Graph search (`/`), with the node it matched last.
     pub graph_search: String,
     pub log: Option<LogModel>,
@@ -435,6 +439,7 @@ impl App {
             flow_list: ListState::default(),
             grid: GridModel::default(),
             graph: None,
+            graph_open: Vec::new(),
             graph_search: String::new(),
             log: None,
             overlay: None,
@@ -639,6 +644,7 @@ impl App {
                 ..GridModel::default()
             };
             self.graph = None;
+            self.graph_open.clear();
         }
         self.grid.flow = self.current_flow(id);
         self.load_runs();
@@ -1200,6 +1206,7 @@ impl App {
     fn enter(&mut self) {
         match self.view {
             View::Flows => self.show(View::Grid),
+            View::Graph if self.graph_group().is_some() => self.open_group(true),
             View::Grid | View::Graph => self.open_log(),
             View::Logs | View::OwnLog => {}
         }
@@ -1225,6 +1232,15 @@ impl App {
             self.say("search cleared");
             return;
         }
+        // In the Graph, Esc closes the open group the selection is in.
+        if self.view == View::Graph
+            && let Some((_, layout)) = &self.graph
+            && let Some(g) = self.graph_node().and_then(|t| layout.group_of(t))
+            && layout.groups.get(g).is_some_and(|g| g.open)
+        {
+            self.open_group(false);
+            return;
+        }
         self.view = match self.view {
             View::Flows => View::Flows,
             View::Grid => View::Flows,
@@ -1245,6 +1261,9 @@ impl App {
             if self.view != View::Grid {
                 return;
             }
+        }
+        if self.group_chosen() {
+            return;
         }
         if matches!(self.view, View::Grid | View::Graph) {
             self.logs_from = self.view;
@@ -1273,14 +1292,69 @@ impl App {
         let Some(flow) = self.grid.flow.clone() else {
             return;
         };
-        let key = format!("{}@{}", flow.id, flow.version);
+        let key = format!("{}@{} {}", flow.id, flow.version, self.graph_open.join(" "));
         if self.graph.as_ref().is_some_and(|(k, _)| *k == key) {
             return;
         }
-        let labels: Vec<String> = flow.tasks.iter().map(|t| format!("· {}", t.id)).collect();
-        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let names: Vec<&str> = flow.tasks.iter().map(|t| t.id.as_str()).collect();
+        let open: Vec<usize> = (0..names.len())
+            .filter(|&i| self.graph_open.iter().any(|t| t == names[i]))
+            .collect();
         let deps = flow.dep_indices();
-        self.graph = Some((key, Arc::new(graph_layout::layout(&labels, &deps))));
+        let layout = graph_layout::layout_grouped(&names, &deps, &open);
+        self.graph = Some((key, Arc::new(layout)));
+    }
+
+    /// The collapsed group the Graph's selection is on, if it is on one.
+    pub fn graph_group(&self) -> Option<&graph_layout::Group> {
+        if self.view != View::Graph {
+            return None;
+        }
+        let (_, layout) = self.graph.as_ref()?;
+        let group = layout.groups.get(layout.group_of(self.graph_node()?)?)?;
+        (!group.open).then_some(group)
+    }
+
+    /// Opens (or closes) the group of the selected task in the Graph and
+    /// lays the graph out again. Opening selects the group's first member.
+    fn open_group(&mut self, open: bool) {
+        let Some((_, layout)) = self.graph.clone() else {
+            return;
+        };
+        let Some(flow) = self.grid.flow.clone() else {
+            return;
+        };
+        let Some(group) = self
+            .graph_node()
+            .and_then(|t| layout.group_of(t))
+            .and_then(|g| layout.groups.get(g))
+        else {
+            return;
+        };
+        let ids: Vec<&str> = group
+            .members
+            .iter()
+            .filter_map(|&m| flow.tasks.get(m).map(|t| t.id.as_str()))
+            .collect();
+        self.graph_open.retain(|t| !ids.contains(&t.as_str()));
+        if open && let Some(first) = ids.first() {
+            self.graph_open.push(first.to_string());
+            self.graph_open.sort_unstable();
+            self.select_task(first);
+        }
+        self.ensure_graph();
+    }
+
+    /// Says so, and is true, when the Graph's selection is a collapsed
+    /// group: the task keys need one task.
+    fn group_chosen(&mut self) -> bool {
+        let Some(n) = self.graph_group().map(|g| g.members.len()) else {
+            return false;
+        };
+        self.complain(format!(
+            "this box stands for {n} tasks: Enter shows them, then choose one"
+        ));
+        true
     }
 
     /// Index of the selected task in the flow (the Graph's node).
@@ -1339,7 +1413,7 @@ impl App {
                 let Some((_, layout)) = self.graph.clone() else {
                     return;
                 };
-                let Some(from) = self.graph_node() else {
+                let Some(from) = self.graph_node().and_then(|t| layout.box_of(t)) else {
                     if let Some(t) = self.grid.flow.as_ref().and_then(|f| f.tasks.first()) {
                         let id = t.id.clone();
                         self.select_task(&id);
@@ -1365,7 +1439,11 @@ impl App {
                         None => break,
                     }
                 }
-                if let Some(t) = self.grid.flow.as_ref().and_then(|f| f.tasks.get(at)) {
+                if at == from {
+                    return; // keep the member selected in a group
+                }
+                let task = layout.task_of(at);
+                if let Some(t) = task.and_then(|i| self.grid.flow.as_ref()?.tasks.get(i)) {
                     let id = t.id.clone();
                     self.select_task(&id);
                 }
@@ -1432,6 +1510,11 @@ impl App {
                     if tasks[i].to_lowercase().contains(&needle) {
                         let id = tasks[i].clone();
                         self.select_task(&id);
+                        // A match inside a collapsed group opens it.
+                        if self.graph_group().is_some() {
+                            self.open_group(true);
+                            self.select_task(&id);
+                        }
                         return;
                     }
                 }
@@ -1470,6 +1553,9 @@ impl App {
     }
 
     fn need_instance(&mut self) -> Option<(String, String, String)> {
+        if self.group_chosen() {
+            return None;
+        }
         let found = self.action_instance();
         if found.is_none() {
             let hint = if self.view == View::Flows {

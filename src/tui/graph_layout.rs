@@ -53,6 +53,12 @@
 //!    a cell are OR-ed and mapped to one light box-drawing glyph
 //!    (`─ │ ┌ ┐ └ ┘ ├ ┤ ┬ ┴ ┼`). Arrowhead cells are drawn as [`ARROWHEAD`].
 //!
+//! [`layout_grouped`] runs a step 0 first, **grouping**: siblings that have
+//! the same upstreams and the same downstreams (a wide fan-out such as
+//! `split → 16 shards → merge`) become one box, unless their group is
+//! open, and the steps above lay out the boxes. A 200-task fan-out is then
+//! three boxes wide and one box high instead of a wall of 198 boxes.
+//!
 //! A 200-task graph with ~300 edges lays out in about 10 ms in a debug
 //! build. Huge inputs stay bounded: past 50 000 dummy slots the longest
 //! edges are not drawn (see [`Layout::hidden_edges`]), and a gap never gets
@@ -160,7 +166,41 @@ pub struct Layout {
     /// the real edge each is part of: `(dep, usize::MAX)` for the line out
     /// of a real box, shared by all of `dep`'s edges.
     runs: Vec<(Run, Edge)>,
+    /// What each box stands for (see [`layout_grouped`]); `Task(i)` for
+    /// box `i` in a plain [`layout`].
+    pub shows: Vec<Shows>,
+    /// Every group of siblings [`layout_grouped`] found, collapsed or
+    /// open, in the order of their first members. Empty for [`layout`].
+    pub groups: Vec<Group>,
+    /// The box of each task: its own, or its collapsed group's.
+    box_of: Vec<usize>,
+    /// The group each task is a member of, if any.
+    group_of: Vec<Option<usize>>,
 }
+
+/// What a box stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shows {
+    /// Task `i` of the input.
+    Task(usize),
+    /// A collapsed group, an index into [`Layout::groups`].
+    Group(usize),
+}
+
+/// Siblings with the same upstreams and the same downstreams (see
+/// [`layout_grouped`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Member tasks in input order; at least [`MIN_GROUP`].
+    pub members: Vec<usize>,
+    /// Drawn as its members' own boxes (true) or as one box (false).
+    pub open: bool,
+}
+
+/// Fewest siblings drawn as one group box. Two boxes in one would save a
+/// single row of boxes and hide both names; from three on a group saves at
+/// least two rows, and its label (`first … last ×3`) still names its ends.
+pub const MIN_GROUP: usize = 3;
 
 /// A line across a layer's column: `(x0, x1, y)`, `x1` excluded.
 type Run = (u16, u16, u16);
@@ -291,6 +331,10 @@ pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
         hidden_edges,
         ups,
         downs,
+        shows: (0..n).map(Shows::Task).collect(),
+        groups: Vec::new(),
+        box_of: (0..n).collect(),
+        group_of: vec![None; n],
         route_edges: all_routes
             .iter()
             .map(|r| dag.real_edge(r.from, r.to))
@@ -300,7 +344,132 @@ pub fn layout(labels: &[&str], deps: &[Vec<usize>]) -> Layout {
     }
 }
 
+/// The text of a collapsed group's box, after the state glyph:
+/// `first … last ×count`.
+pub fn group_label(first: &str, last: &str, count: usize) -> String {
+    format!("{first} … {last} ×{count}")
+}
+
+/// Lays out a flow as [`layout`] does, with each set of at least
+/// [`MIN_GROUP`] siblings that have the same upstreams and the same
+/// downstreams (and at least one of the two; tasks without any edge are
+/// never grouped) drawn as one box, unless the group is open.
+///
+/// `names[i]` is task `i`'s name; a task's box reads `· name` and a
+/// collapsed group's `· first … last ×count` (see [`group_label`]), the
+/// first two cells left for the view's state glyph. `open` lists tasks
+/// whose groups are drawn open, as their members' own boxes; indices that
+/// are in no group are ignored.
+///
+/// The steps: clean the deps as [`layout`] does; key every task by its
+/// (upstreams, downstreams) pair; keep the keys shared by [`MIN_GROUP`] or
+/// more tasks as groups; give each collapsed group one box, at its first
+/// member's place in the input order, whose upstreams are the members'
+/// upstreams and which is the upstream of their downstreams (an edge into
+/// or out of several members becomes one edge); lay out those boxes.
+/// Members share their upstreams, so they share a layer, and contracting
+/// them cannot close a cycle.
+///
+/// Everything indexed by node in the result (`nodes`, `hidden_edges`,
+/// [`Layout::neighbour`], [`Layout::edge_cells`], [`Layout::adjacent`]) is
+/// indexed by box; [`Layout::shows`] says what each box stands for and
+/// [`Layout::box_of`] finds a task's box.
+pub fn layout_grouped(names: &[&str], deps: &[Vec<usize>], open: &[usize]) -> Layout {
+    let n = names.len();
+    let (ups, _) = clean_deps(n, deps);
+    let mut downs = vec![Vec::new(); n];
+    for (i, us) in ups.iter().enumerate() {
+        for &u in us {
+            downs[u].push(i);
+        }
+    }
+    let mut by_key: std::collections::HashMap<(&[usize], &[usize]), Vec<usize>> =
+        std::collections::HashMap::new();
+    for i in 0..n {
+        if !ups[i].is_empty() || !downs[i].is_empty() {
+            by_key.entry((&ups[i], &downs[i])).or_default().push(i);
+        }
+    }
+    let mut groups: Vec<Group> = by_key
+        .into_values()
+        .filter(|m| m.len() >= MIN_GROUP)
+        .map(|members| Group {
+            open: members.iter().any(|m| open.contains(m)),
+            members,
+        })
+        .collect();
+    groups.sort_unstable_by_key(|g| g.members[0]);
+
+    let mut group_of = vec![None; n];
+    for (g, group) in groups.iter().enumerate() {
+        for &m in &group.members {
+            group_of[m] = Some(g);
+        }
+    }
+    let mut box_of = vec![0; n];
+    let mut shows = Vec::with_capacity(n);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        match group_of[i].map(|g| (g, &groups[g])) {
+            Some((g, group)) if !group.open => {
+                let first = group.members[0];
+                if i == first {
+                    box_of[i] = shows.len();
+                    shows.push(Shows::Group(g));
+                    let last = group.members[group.members.len() - 1];
+                    let text = group_label(names[first], names[last], group.members.len());
+                    labels.push(format!("· {text}"));
+                } else {
+                    // Members come in input order: the first is boxed already.
+                    box_of[i] = box_of[first];
+                }
+            }
+            _ => {
+                box_of[i] = shows.len();
+                shows.push(Shows::Task(i));
+                labels.push(format!("· {}", names[i]));
+            }
+        }
+    }
+    let box_deps: Vec<Vec<usize>> = shows
+        .iter()
+        .map(|s| {
+            let task = match *s {
+                Shows::Task(i) => i,
+                Shows::Group(g) => groups[g].members[0],
+            };
+            ups[task].iter().map(|&u| box_of[u]).collect()
+        })
+        .collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let mut l = layout(&labels, &box_deps);
+    l.shows = shows;
+    l.groups = groups;
+    l.box_of = box_of;
+    l.group_of = group_of;
+    l
+}
+
 impl Layout {
+    /// The box drawing task `task`: its own, or its collapsed group's.
+    pub fn box_of(&self, task: usize) -> Option<usize> {
+        self.box_of.get(task).copied()
+    }
+
+    /// The group task `task` is a member of, open or not.
+    pub fn group_of(&self, task: usize) -> Option<usize> {
+        self.group_of.get(task).copied().flatten()
+    }
+
+    /// The task to select for box `b`: the task itself, or a collapsed
+    /// group's first member.
+    pub fn task_of(&self, b: usize) -> Option<usize> {
+        match *self.shows.get(b)? {
+            Shows::Task(i) => Some(i),
+            Shows::Group(g) => self.groups.get(g)?.members.first().copied(),
+        }
+    }
+
     /// The cells of every edge into or out of node `node` (arrowheads
     /// included), for the view to light them; a cell shared with other
     /// lines (a fork, a crossing) is in it too.
@@ -1675,6 +1844,180 @@ mod tests {
                     .all(|&(x, y, _)| x < l.width && y < l.height && !boxes.contains(&(x, y)))
             );
         }
+    }
+
+    /// `split → shards → merge` with `k` shards, plus `extra` tasks.
+    fn fan(k: usize) -> (Vec<String>, Vec<Vec<usize>>) {
+        let mut names = vec!["split".to_string()];
+        let mut deps = vec![vec![]];
+        for i in 0..k {
+            names.push(format!("shard_{i:02}"));
+            deps.push(vec![0]);
+        }
+        names.push("merge".into());
+        deps.push((1..=k).collect());
+        (names, deps)
+    }
+
+    #[test]
+    fn siblings_with_the_same_upstreams_and_downstreams_are_one_box() {
+        let (names, deps) = fan(16);
+        let l = layout_grouped(&refs(&names), &deps, &[]);
+        assert_eq!(
+            l.groups,
+            [Group {
+                members: (1..=16).collect(),
+                open: false
+            }]
+        );
+        assert_eq!(l.shows, [Shows::Task(0), Shows::Group(0), Shows::Task(17)]);
+        assert_eq!(l.nodes.len(), 3);
+        assert_eq!(l.box_of(0), Some(0));
+        assert!((1..=16).all(|t| l.box_of(t) == Some(1) && l.group_of(t) == Some(0)));
+        assert_eq!(l.box_of(17), Some(2));
+        assert_eq!(l.group_of(17), None);
+        assert_eq!(l.task_of(1), Some(1));
+        // One row of boxes, one edge in and one out of the group.
+        assert_eq!(l.height, BOX_HEIGHT);
+        let labels = ["· split", "· shard_00 … shard_15 ×16", "· merge"];
+        assert_eq!(
+            render(&labels, &l),
+            "┌─────────┐      ┌───────────────────────────┐      ┌─────────┐\n\
+             │ · split │─────▶│ · shard_00 … shard_15 ×16 │─────▶│ · merge │\n\
+             └─────────┘      └───────────────────────────┘      └─────────┘"
+        );
+        assert_eq!(l.neighbour(0, Dir::Right), Some(1));
+        assert_eq!(l.neighbour(1, Dir::Right), Some(2));
+        assert_eq!(l.neighbour(2, Dir::Left), Some(1));
+        assert_eq!(l.adjacent(1).collect::<Vec<_>>(), [0, 2]);
+    }
+
+    #[test]
+    fn an_open_group_draws_its_members() {
+        let (names, deps) = fan(16);
+        // Any member opens its group.
+        let l = layout_grouped(&refs(&names), &deps, &[5]);
+        assert!(l.groups[0].open);
+        assert_eq!(l.nodes.len(), 18);
+        assert!((0..18).all(|t| l.box_of(t) == Some(t)));
+        assert!((1..=16).all(|t| l.group_of(t) == Some(0)));
+        let plain = layout(
+            &refs(&names.iter().map(|n| format!("· {n}")).collect::<Vec<_>>()),
+            &deps,
+        );
+        assert_eq!(l.nodes, plain.nodes);
+        assert_eq!(l.edges, plain.edges);
+        // Indices that are in no group change nothing.
+        let l = layout_grouped(&refs(&names), &deps, &[0, 17, 99]);
+        assert_eq!(l.nodes.len(), 3);
+    }
+
+    #[test]
+    fn siblings_that_differ_upstream_or_downstream_are_not_grouped() {
+        // t0 → t1..t4 → t5, and t4 → t6 as well: t4 differs downstream,
+        // t1..t3 group. t7 stands alone.
+        let names = labels(8);
+        let deps = vec![
+            vec![],
+            vec![0],
+            vec![0],
+            vec![0],
+            vec![0],
+            vec![1, 2, 3, 4],
+            vec![4],
+            vec![],
+        ];
+        let l = layout_grouped(&refs(&names), &deps, &[]);
+        assert_eq!(l.groups.len(), 1);
+        assert_eq!(l.groups[0].members, [1, 2, 3]);
+        // t3 needs t7 too: it differs upstream, leaving two, too few.
+        let mut deps = deps;
+        deps[3] = vec![0, 7];
+        let l = layout_grouped(&refs(&names), &deps, &[]);
+        assert!(l.groups.is_empty(), "{:?}", l.groups);
+        assert_eq!(l.nodes.len(), 8);
+    }
+
+    #[test]
+    fn two_siblings_and_unconnected_tasks_are_not_grouped() {
+        let (names, deps) = fan(2);
+        let l = layout_grouped(&refs(&names), &deps, &[]);
+        assert!(l.groups.is_empty());
+        assert_eq!(l.shows, (0..4).map(Shows::Task).collect::<Vec<_>>());
+        let (names, deps) = fan(MIN_GROUP);
+        assert_eq!(layout_grouped(&refs(&names), &deps, &[]).groups.len(), 1);
+        // Five tasks without any edge stay five boxes.
+        let names = labels(5);
+        let l = layout_grouped(&refs(&names), &vec![vec![]; 5], &[]);
+        assert!(l.groups.is_empty());
+        assert_eq!(l.nodes.len(), 5);
+    }
+
+    #[test]
+    fn sinks_and_sources_group_and_groups_chain() {
+        // s0, s1, s2 → m → x0..x3 (sinks) ; m → y; y → z0, z1, z2 → w
+        let mut names = Vec::new();
+        let mut deps: Vec<Vec<usize>> = Vec::new();
+        for i in 0..3 {
+            names.push(format!("s{i}"));
+            deps.push(vec![]);
+        }
+        names.push("m".into());
+        deps.push(vec![0, 1, 2]);
+        for i in 0..4 {
+            names.push(format!("x{i}"));
+            deps.push(vec![3]);
+        }
+        let l = layout_grouped(&refs(&names), &deps, &[]);
+        assert_eq!(
+            l.groups
+                .iter()
+                .map(|g| g.members.clone())
+                .collect::<Vec<_>>(),
+            [vec![0, 1, 2], vec![4, 5, 6, 7]]
+        );
+        assert_eq!(l.shows, [Shows::Group(0), Shows::Task(3), Shows::Group(1)]);
+        assert_eq!(l.height, BOX_HEIGHT);
+        // Opening one leaves the other shut.
+        let l = layout_grouped(&refs(&names), &deps, &[6]);
+        assert_eq!(l.nodes.len(), 6);
+        assert_eq!(l.box_of(0), Some(0));
+        assert_eq!(l.box_of(2), Some(0));
+        assert_eq!(l.box_of(4), Some(2));
+        assert_eq!(l.box_of(7), Some(5));
+    }
+
+    #[test]
+    fn grouping_never_panics_on_bad_input() {
+        let names = labels(6);
+        let deps = vec![
+            vec![5],
+            vec![0, 0, 9],
+            vec![0],
+            vec![0],
+            vec![1, 2, 3],
+            vec![4],
+        ];
+        let l = layout_grouped(&refs(&names), &deps, &[usize::MAX]);
+        assert_eq!(l.box_of.len(), 6);
+        assert_eq!(layout_grouped(&[], &[], &[]).nodes.len(), 0);
+        let l = layout_grouped(&refs(&names), &[], &[]);
+        assert_eq!(l.nodes.len(), 6);
+        assert_eq!(l.box_of(6), None);
+        assert_eq!(l.task_of(99), None);
+    }
+
+    #[test]
+    fn a_two_hundred_task_fan_out_fits_a_screen() {
+        let (names, deps) = fan(198);
+        let l = layout_grouped(&refs(&names), &deps, &[]);
+        assert_eq!(l.nodes.len(), 3);
+        assert!(
+            l.width <= 80 && l.height == BOX_HEIGHT,
+            "{}×{}",
+            l.width,
+            l.height
+        );
     }
 
     #[test]

@@ -136,8 +136,13 @@ pub const KEYMAP: &[Binding] = &[
         "command line (below)",
         Scope::Everywhere,
     ),
-    bind(&["Enter"], Action::Enter, "drill in", Scope::Moving),
-    bind(&["Esc"], Action::Back, "back", Scope::Moving),
+    bind(
+        &["Enter"],
+        Action::Enter,
+        "drill in / open group",
+        Scope::Moving,
+    ),
+    bind(&["Esc"], Action::Back, "back / fold group", Scope::Moving),
     bind(&["k", "Up"], Action::Up, "up", Scope::Moving),
     bind(&["j", "Down"], Action::Down, "down", Scope::Moving),
     bind(

@@ -1,15 +1,91 @@
 //! The Graph view: the flow's DAG in layers, left to right, nodes coloured
 //! by the selected run's states; the view scrolls to keep the selected node
-//! in sight.
+//! in sight. A collapsed group of siblings is one double-lined box naming
+//! its first and last members, with a count of its members per state on
+//! its bottom border.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 
 use super::{fit, put};
 use crate::store::TaskState;
 use crate::tui::app::App;
-use crate::tui::graph_layout::{BOX_HEIGHT, SLOT_PITCH};
+use crate::tui::graph_layout::{BOX_HEIGHT, Group, SLOT_PITCH, Shows, group_label};
+use crate::tui::theme::Theme;
+
+/// The order of a group's counts: done well, under way, gone wrong, not
+/// started.
+const SUMMARY_ORDER: [TaskState; 8] = [
+    TaskState::Success,
+    TaskState::Running,
+    TaskState::Queued,
+    TaskState::UpForRetry,
+    TaskState::Failed,
+    TaskState::UpstreamFailed,
+    TaskState::Skipped,
+    TaskState::Pending,
+];
+
+/// Which of its members' states a group box shows as its own (glyph and
+/// colour): the first present in this order, so trouble shows first.
+const HEADLINE_ORDER: [TaskState; 8] = [
+    TaskState::Failed,
+    TaskState::UpForRetry,
+    TaskState::UpstreamFailed,
+    TaskState::Running,
+    TaskState::Queued,
+    TaskState::Pending,
+    TaskState::Skipped,
+    TaskState::Success,
+];
+
+/// The selected run's states of a group's members: how many are in each
+/// state, in [`SUMMARY_ORDER`], leaving out states none is in. A member
+/// the run has no instance of counts as pending. Empty without a run.
+fn counts(app: &App, group: &Group) -> Vec<(TaskState, usize)> {
+    let (Some(run), Some(flow)) = (app.grid.selected_run(), app.grid.flow.as_ref()) else {
+        return Vec::new();
+    };
+    let mut n = [0usize; 8];
+    for &m in &group.members {
+        let state = flow
+            .tasks
+            .get(m)
+            .and_then(|t| app.grid.instance(&run.id, &t.id))
+            .map_or(TaskState::Pending, |ti| ti.state);
+        if let Some(k) = SUMMARY_ORDER.iter().position(|&s| s == state) {
+            n[k] += 1;
+        }
+    }
+    SUMMARY_ORDER
+        .iter()
+        .zip(n)
+        .filter(|&(_, c)| c > 0)
+        .map(|(&s, c)| (s, c))
+        .collect()
+}
+
+/// A group's counts as `✓12 ▶3 ✗1` pieces, each in its state's style.
+fn summary(theme: &Theme, counts: &[(TaskState, usize)]) -> Vec<(String, Style)> {
+    counts
+        .iter()
+        .map(|&(s, c)| (format!("{}{c}", s.glyph()), theme.task(s)))
+        .collect()
+}
+
+/// A group's label text: `first … last ×count`.
+fn label_of(app: &App, group: &Group) -> String {
+    let name = |i: Option<&usize>| {
+        i.and_then(|&i| app.grid.flow.as_ref()?.tasks.get(i))
+            .map_or("", |t| t.id.as_str())
+    };
+    group_label(
+        name(group.members.first()),
+        name(group.members.last()),
+        group.members.len(),
+    )
+}
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
@@ -42,8 +118,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let top = area.bottom().saturating_sub(details_h);
     super::rule(buf, area.x, top, area.width, theme.border(false));
-    super::grid::instance_details(app, Rect::new(area.x, top + 1, area.width, 2), buf);
-    let selected = app.graph_node();
+    let details = Rect::new(area.x, top + 1, area.width, 2);
+    match app.graph_group() {
+        Some(group) => group_details(app, group, details, buf),
+        None => super::grid::instance_details(app, details, buf),
+    }
+    let selected = app.graph_node().and_then(|t| layout.box_of(t));
     // Scroll so the selected node sits in view, centred when the graph is
     // larger than the screen.
     let (mut ox, mut oy) = (0u16, 0u16);
@@ -93,12 +173,28 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let run = app.grid.selected_run();
     for (i, node) in layout.nodes.iter().enumerate() {
-        let Some(task) = flow.tasks.get(i) else {
-            continue;
+        let shows = layout.shows.get(i).copied().unwrap_or(Shows::Task(i));
+        let (state, name, group) = match shows {
+            Shows::Task(t) => {
+                let Some(task) = flow.tasks.get(t) else {
+                    continue;
+                };
+                let state = run
+                    .and_then(|r| app.grid.instance(&r.id, &task.id))
+                    .map(|ti| ti.state);
+                (state, task.id.clone(), None)
+            }
+            Shows::Group(g) => {
+                let Some(group) = layout.groups.get(g) else {
+                    continue;
+                };
+                let counts = counts(app, group);
+                let state = HEADLINE_ORDER
+                    .into_iter()
+                    .find(|s| counts.iter().any(|(c, _)| c == s));
+                (state, label_of(app, group), Some(counts))
+            }
         };
-        let state = run
-            .and_then(|r| app.grid.instance(&r.id, &task.id))
-            .map(|ti| ti.state);
         let is_selected = selected == Some(i);
         let state_style = match state {
             Some(s) => theme.task(s),
@@ -112,13 +208,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             state_style
         };
         let w = node.width;
-        let top = format!("┌{}┐", "─".repeat(w.saturating_sub(2) as usize));
-        let bottom = format!("└{}┘", "─".repeat(w.saturating_sub(2) as usize));
+        // A group's box is double-lined, so it reads as more than one task.
+        let [tl, tr, bl, br, h, v] = if group.is_some() {
+            ["╔", "╗", "╚", "╝", "═", "║"]
+        } else {
+            ["┌", "┐", "└", "┘", "─", "│"]
+        };
+        let inner_w = w.saturating_sub(2) as usize;
+        let top = format!("{tl}{}{tr}", h.repeat(inner_w));
+        let bottom = format!("{bl}{}{br}", h.repeat(inner_w));
         let glyph = state.map_or(TaskState::Pending.glyph(), TaskState::glyph);
-        let label = fit(
-            &format!("{glyph} {}", task.id),
-            w.saturating_sub(4) as usize,
-        );
+        let label = fit(&format!("{glyph} {name}"), w.saturating_sub(4) as usize);
         let label_style = if is_selected {
             state_style
                 .patch(theme.selection())
@@ -129,17 +229,38 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for (dy, text) in [(0u16, &top), (2, &bottom)] {
             draw_clipped(buf, &inside, node.x, node.y + dy, text, border);
         }
-        draw_clipped(buf, &inside, node.x, node.y + 1, "│", border);
+        draw_clipped(buf, &inside, node.x, node.y + 1, v, border);
         draw_clipped(
             buf,
             &inside,
             node.x + w.saturating_sub(1),
             node.y + 1,
-            "│",
+            v,
             border,
         );
         let inner = format!(" {label:<width$} ", width = w.saturating_sub(4) as usize);
         draw_clipped(buf, &inside, node.x + 1, node.y + 1, &inner, label_style);
+        // The counts sit on the bottom border, ` ✓12 ▶3 ✗1 `, as many as
+        // fit with a border cell left at each end.
+        if let Some(counts) = group {
+            let mut x = node.x + 2;
+            let end = (node.x + w).saturating_sub(2);
+            for (text, style) in summary(theme, &counts) {
+                let piece = format!(" {text}");
+                let pw = unicode_width::UnicodeWidthStr::width(piece.as_str()) as u16;
+                if x + pw + 1 > end {
+                    draw_clipped(buf, &inside, x, node.y + 2, " …", border);
+                    x += 2;
+                    break;
+                }
+                draw_clipped(buf, &inside, x, node.y + 2, " ", border);
+                draw_clipped(buf, &inside, x + 1, node.y + 2, &text, style);
+                x += pw;
+            }
+            if x > node.x + 2 {
+                draw_clipped(buf, &inside, x, node.y + 2, " ", border);
+            }
+        }
     }
     if layout.width > canvas.width || layout.height > canvas.height {
         let note = format!(
@@ -156,6 +277,39 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             theme.dim(),
         );
     }
+}
+
+/// The foot when a collapsed group is selected: what it holds and how the
+/// selected run's states of its members add up, and how to open it.
+fn group_details(app: &App, group: &Group, area: Rect, buf: &mut Buffer) {
+    let theme = app.theme();
+    let mut x = area.x + 1;
+    let end = area.right();
+    let mut text = |x: &mut u16, s: &str, style: Style| {
+        if *x < end {
+            put(buf, *x, area.y, s, end - *x, style);
+            *x += unicode_width::UnicodeWidthStr::width(s) as u16;
+        }
+    };
+    let head = format!("{} tasks: {}", group.members.len(), label_of(app, group));
+    text(&mut x, &head, theme.title());
+    let counts = counts(app, group);
+    if counts.is_empty() {
+        text(&mut x, " · no run selected", theme.dim());
+    } else {
+        text(&mut x, " ·", theme.dim());
+        for (piece, style) in summary(theme, &counts) {
+            text(&mut x, &format!(" {piece}"), style);
+        }
+    }
+    put(
+        buf,
+        area.x + 1,
+        area.y + 1,
+        "same upstreams and downstreams, drawn as one box: Enter shows each task, Esc folds them again",
+        area.width.saturating_sub(1),
+        theme.dim(),
+    );
 }
 
 /// Writes `text` starting at canvas cell (x, y), skipping the cells that

@@ -232,6 +232,9 @@ fn fit_message(text: &str, width: usize) -> String {
 fn hints(app: &App, room: usize) -> Line<'static> {
     let theme = app.theme();
     let pairs: &[(Action, &str)] = match app.view {
+        View::Graph if app.graph_group().is_some() => {
+            &[(Action::Enter, "show tasks"), (Action::Trigger, "trigger")]
+        }
         View::Flows => &[
             (Action::Enter, "open"),
             (Action::Trigger, "trigger"),

@@ -22,7 +22,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (title, lines): (String, Vec<Line>) = match overlay {
         Overlay::Help { scroll } => {
             // Two columns of sections, so the whole keymap fits 80×24.
-            let sections = keymap::help();
+            let mut sections = keymap::help();
+            // Not keys, but what the Graph's double-lined boxes are.
+            sections.push((
+                "Graph group boxes",
+                vec![
+                    ("╔ a … z ×N╗".into(), "N tasks, same edges"),
+                    ("Enter Esc".into(), "show / fold the N tasks"),
+                ],
+            ));
             let section_lines = |(heading, rows): &(&'static str, Vec<(String, &'static str)>)| {
                 let mut lines = vec![Line::from(Span::styled(*heading, theme.title()))];
                 for (keys, desc) in rows {
