@@ -51,7 +51,7 @@ struct Shared {
 impl Shared {
     fn end(&self, why: String) {
         let why = match self.stderr.lock().map(|s| s.trim().to_string()) {
-            Ok(said) if !said.is_empty() => format!("{why} ({})", crate::escape::line(&said)),
+            Ok(said) if !said.is_empty() => format!("{why} ({})", one_line(&said)),
             _ => why,
         };
         if let Ok(mut gone) = self.gone.lock() {
@@ -160,7 +160,7 @@ impl Client {
                 Err(if said.is_empty() {
                     why
                 } else {
-                    format!("{why}: {}", crate::escape::line(&said))
+                    format!("{why}: {}", one_line(&said))
                 })
             }
         }
@@ -392,6 +392,16 @@ fn read_loop(
             .and_then(|g| g.clone())
             .unwrap_or(why),
     ));
+}
+
+/// What a program said on several lines, as one line for a status bar.
+fn one_line(said: &str) -> String {
+    let lines: Vec<&str> = said
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    crate::escape::line(&lines.join("; ")).into_owned()
 }
 
 /// Keeps the last 4 KiB a stream says.

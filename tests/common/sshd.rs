@@ -88,3 +88,68 @@ pub fn whoami() -> String {
     let out = Command::new("id").arg("-un").output().expect("id -un");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// A TCP relay on 127.0.0.1 that holds every byte `delay` in each
+/// direction before passing it on: a link with latency, to a port here.
+pub struct SlowLink {
+    pub port: u16,
+}
+
+impl SlowLink {
+    pub fn start(to_port: u16, delay: std::time::Duration) -> SlowLink {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the slow link");
+        let port = listener.local_addr().expect("its port").port();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", to_port)) else {
+                    continue;
+                };
+                for (from, to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ] {
+                    if let (Ok(from), Ok(to)) = (from, to) {
+                        delayed_pipe(from, to, delay);
+                    }
+                }
+            }
+        });
+        SlowLink { port }
+    }
+}
+
+/// Copies `from` to `to`, each piece `delay` after it was read, in order.
+fn delayed_pipe(
+    mut from: std::net::TcpStream,
+    mut to: std::net::TcpStream,
+    delay: std::time::Duration,
+) {
+    use std::io::{Read, Write};
+    let (tx, rx) = std::sync::mpsc::channel::<(std::time::Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx
+                        .send((std::time::Instant::now() + delay, buf[..n].to_vec()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        while let Ok((due, bytes)) = rx.recv() {
+            // The link's latency itself, not a wait for an event.
+            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+            if to.write_all(&bytes).is_err() {
+                return;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
