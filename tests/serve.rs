@@ -617,3 +617,38 @@ fn serve_with_stop_tasks_stops_and_records_them() {
     assert_eq!(v["tasks"][1]["state"], "upstream_failed", "{v}");
     assert_eq!(v["state"], "failed", "{v}");
 }
+
+#[test]
+fn serve_detach_runs_in_the_background_until_drover_stop() {
+    let home = TestHome::new();
+    home.flow("f", "[tasks.t]\ncmd = \"true\"\n");
+    let started = home.drover(&["serve", "--detach"]);
+    assert_eq!(started.code, 0, "{}{}", started.stdout, started.stderr);
+    assert!(
+        started.stdout.contains("runs in the background (pid "),
+        "{}",
+        started.stdout
+    );
+    // It answers at once: the command returned only once it did.
+    let t = home.drover(&["trigger", "f", "--wait"]);
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
+    let again = home.drover(&["serve", "--detach"]);
+    assert_eq!(again.code, 1, "{}{}", again.stdout, again.stderr);
+    assert!(
+        again.stderr.contains("runs on this home already"),
+        "{}",
+        again.stderr
+    );
+    let stopped = home.drover(&["stop"]);
+    assert_eq!(stopped.code, 0, "{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        stopped.stdout.contains("stopped drover (pid "),
+        "{}",
+        stopped.stdout
+    );
+    // Gone: nothing answers, and stopping again says there is nothing.
+    assert!(!home.path().join(".drover/drover.sock").exists());
+    let idle = home.drover(&["stop"]);
+    assert_eq!(idle.code, 0, "{}{}", idle.stdout, idle.stderr);
+    assert!(idle.stderr.contains("nothing to stop"), "{}", idle.stderr);
+}

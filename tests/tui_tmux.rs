@@ -689,3 +689,78 @@ fn a_remote_screen_over_ssh_with_latency_shows_and_drives_the_instance() {
     tmux.keys(&["q"]);
     tmux.exited_cleanly();
 }
+
+#[test]
+fn quitting_into_the_background_hands_the_schedules_to_a_serve_missing_and_doubling_nothing() {
+    let home = TestHome::new();
+    // A fire time every 2 s, each run's task running across a hand-over.
+    home.flow(
+        "tick",
+        "schedule = \"*/2 * * * * *\"\ncatchup = true\n[tasks.work]\ncmd = \"sleep 1\"\n",
+    );
+    let tmux = Tmux::start(&home, 100, 30);
+    tmux.wait_for("scheduler ok");
+    let runs = || -> Vec<serde_json::Value> {
+        let out = home.drover(&["runs", "tick", "-n", "500", "--json"]);
+        serde_json::from_str::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    };
+    common::wait_until("two scheduled runs of the screen's instance", || {
+        runs().len() >= 2
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_for("keep drover running in the background");
+    tmux.keys(&["b"]);
+    let screen = tmux.exited_cleanly();
+    assert!(
+        screen.contains("drover runs on in the background"),
+        "{screen}"
+    );
+    let handed = runs().len();
+    // The background serve goes on with the schedule.
+    common::wait_until("two runs made by the background serve", || {
+        runs().len() >= handed + 2
+    });
+    let stopped = home.drover(&["stop"]);
+    assert_eq!(stopped.code, 0, "{}{}", stopped.stdout, stopped.stderr);
+    assert!(
+        stopped.stdout.contains("stopped drover"),
+        "{}",
+        stopped.stdout
+    );
+    // Every fire time from the first to the last has one run, each of
+    // whose tries ran once.
+    let all = runs();
+    let mut times: Vec<chrono::DateTime<chrono::Utc>> = all
+        .iter()
+        .map(|r| {
+            r["logical"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .expect("a logical time")
+                .with_timezone(&chrono::Utc)
+        })
+        .collect();
+    times.sort();
+    for pair in times.windows(2) {
+        assert_eq!(
+            (pair[1] - pair[0]).num_seconds(),
+            2,
+            "a fire time missed or doubled: {times:?}"
+        );
+    }
+    for run in &all {
+        let id = run["id"].as_str().expect("a run id");
+        let tasks = home.drover(&["tasks", "tick", id, "--json"]);
+        let tasks: serde_json::Value = serde_json::from_str(&tasks.stdout).expect("tasks --json");
+        let work = &tasks["tasks"][0];
+        assert_eq!(work["try"], 1, "{tasks}");
+        // (The last may still run: stop leaves tasks running.)
+        assert!(
+            work["state"] == "success" || work["state"] == "running",
+            "{tasks}"
+        );
+    }
+}

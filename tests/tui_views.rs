@@ -495,30 +495,41 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
     let f = fixture();
     let mut app = app(&f, 80, 24);
     assert!(key(&mut app, KeyCode::Char('q')).is_empty());
-    assert_eq!(app.overlay, Some(Overlay::Quit { running: 1 }));
+    assert_eq!(
+        app.overlay,
+        Some(Overlay::Quit {
+            running: 1,
+            scheduled: 1
+        })
+    );
     snapshot!("quit_80x24", screen(&app));
     // A screen too small for the dialog still asks.
     (app.width, app.height) = (40, 10);
-    assert!(screen(&app).contains("l leave them"), "{}", screen(&app));
+    assert!(screen(&app).contains("b keep in background"), "{}", screen(&app));
     (app.width, app.height) = (80, 24);
     assert!(key(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(app.overlay, None);
+    let quit = |stop_tasks, background| [Effect::Quit { stop_tasks, background }];
     key(&mut app, KeyCode::Char('q'));
-    assert_eq!(
-        key(&mut app, KeyCode::Char('s')),
-        [Effect::Quit { stop_tasks: true }]
-    );
+    assert_eq!(key(&mut app, KeyCode::Char('s')), quit(true, false));
     key(&mut app, KeyCode::Char('q'));
-    assert_eq!(
-        key(&mut app, KeyCode::Char('l')),
-        [Effect::Quit { stop_tasks: false }]
-    );
-    // With nothing running, q quits at once.
+    assert_eq!(key(&mut app, KeyCode::Char('l')), quit(false, false));
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(key(&mut app, KeyCode::Char('b')), quit(false, true));
+    key(&mut app, KeyCode::Char('q'));
+    assert_eq!(key(&mut app, KeyCode::Enter), quit(false, true));
+    // With nothing running, the schedule is still worth the question (and
+    // there is no stopping of tasks to offer).
     let mut idle = tui_fixture::app(&f.store, &f.flows, 0, 80, 24);
-    assert_eq!(
-        key(&mut idle, KeyCode::Char('q')),
-        [Effect::Quit { stop_tasks: false }]
-    );
+    assert!(key(&mut idle, KeyCode::Char('q')).is_empty());
+    assert!(!screen(&idle).contains("stop the running tasks"), "{}", screen(&idle));
+    assert!(key(&mut idle, KeyCode::Char('s')).is_empty());
+    // With nothing running and no schedule (or it paused), q quits at once.
+    idle.overlay = None;
+    for row in &mut idle.flows {
+        row.paused = true;
+    }
+    assert_eq!(key(&mut idle, KeyCode::Char('q')), quit(false, false));
 }
 
 #[test]

@@ -139,7 +139,17 @@ pub enum Command {
         /// On SIGTERM/SIGINT, stop running tasks too (by default they are left running).
         #[arg(long)]
         stop_tasks: bool,
+        /// Run in the background (its own session, no terminal); returns
+        /// once it answers on the socket. `drover stop` stops it.
+        #[arg(long)]
+        detach: bool,
+        /// This serve was started by `--detach`: leave the terminal's session.
+        #[arg(long, hide = true)]
+        detached: bool,
     },
+    /// Stop the instance running on the home (running tasks go on and are
+    /// taken up at its next start).
+    Stop,
     /// Start a manual run (by a running instance; else queued for `drover serve`).
     Trigger {
         flow: String,
@@ -283,6 +293,7 @@ impl Command {
                 | Command::Api { .. }
                 | Command::Next { .. }
                 | Command::Serve { .. }
+                | Command::Stop
                 | Command::Shim { .. }
         )
     }
@@ -308,7 +319,21 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
             wait,
             json,
         }) => test::trigger(&root, &flow, &params, wait, json),
-        Some(Command::Serve { stop_tasks }) => serve::run(&root, stop_tasks),
+        Some(Command::Serve {
+            stop_tasks,
+            detach: true,
+            ..
+        }) => serve::detach(&root, stop_tasks).map(|pid| {
+            print(&format!(
+                "drover serve runs in the background (pid {pid}); `drover` shows it, `drover stop` stops it\n"
+            ));
+        }),
+        Some(Command::Serve {
+            stop_tasks,
+            detached,
+            ..
+        }) => serve::run(&root, stop_tasks, detached),
+        Some(Command::Stop) => serve::stop(&root),
         Some(Command::Shim {
             files,
             timeout_ms,

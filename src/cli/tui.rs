@@ -54,6 +54,7 @@ pub fn run(root: &Path, read_only: bool) -> Outcome {
         f
     })?;
     let root_abs: PathBuf = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
+    let home_root = root_abs.clone();
     start_log(Some(&state_dir(&root_abs).join("drover.log")));
     log::info!(
         "drover (pid {}) on {}: {} flows",
@@ -117,13 +118,27 @@ pub fn run(root: &Path, read_only: bool) -> Outcome {
         log::info!("stopping: no new runs or tries; committing state");
         logger.abort();
         let stopped = instance.stop(stop_tasks).await;
-        shown.map_err(|e| Failure::new(EXIT_FAILED, format!("the screen failed: {e}")))?;
-        stopped
+        let quit = shown.map_err(|e| Failure::new(EXIT_FAILED, format!("the screen failed: {e}")))?;
+        stopped.map(|()| quit.background)
     });
     // A command still writing to a client that stops reading must not keep
     // this process: its thread is left behind.
     runtime.shutdown_timeout(super::instance::LEFT_BEHIND);
-    outcome
+    if outcome? {
+        // Everything of this instance is let go (the store too): a serve
+        // of its own takes over, taking up the running tries.
+        let pid = super::serve::detach(&home_root, false).map_err(|mut f| {
+            f.message = format!(
+                "{}; the schedules wait until drover starts again",
+                f.message
+            );
+            f
+        })?;
+        super::print(&format!(
+            "drover runs on in the background (pid {pid}): `drover` shows it again, `drover stop` stops it\n"
+        ));
+    }
+    Ok(())
 }
 
 /// The screen of an instance in another process, until the user quits;

@@ -66,8 +66,9 @@ pub enum Effect {
     /// Asks the instance to do something; `what` names it in the answer
     /// shown afterwards.
     Act { action: api::Action, what: String },
-    /// Leaves; with `stop_tasks` the running tries are stopped first.
-    Quit { stop_tasks: bool },
+    /// Leaves; with `stop_tasks` the running tries are stopped first, with
+    /// `background` a detached `drover serve` takes the instance over.
+    Quit { stop_tasks: bool, background: bool },
 }
 
 /// One row of the Flows view.
@@ -278,9 +279,12 @@ pub enum Overlay {
         whole_run: bool,
         reset: Vec<String>,
     },
-    /// `q` while tries run: leave them running, or stop them.
+    /// `q` while tries run or flows have schedules: keep drover running
+    /// in the background, leave (tries run on), or stop the tries too.
     Quit {
         running: usize,
+        /// Flows with a schedule that is not paused.
+        scheduled: usize,
     },
 }
 
@@ -1176,12 +1180,20 @@ impl App {
 
     fn quit(&mut self) -> Vec<Effect> {
         let running = self.running();
+        let scheduled = self
+            .flows
+            .iter()
+            .filter(|r| !r.paused && r.flow.as_ref().is_some_and(|f| f.schedule.is_some()))
+            .count();
         // A screen attached to an instance leaves it running as it was.
-        if running > 0 && !self.reader.is_remote() {
-            self.overlay = Some(Overlay::Quit { running });
+        if (running > 0 || scheduled > 0) && !self.reader.is_remote() {
+            self.overlay = Some(Overlay::Quit { running, scheduled });
             Vec::new()
         } else {
-            vec![Effect::Quit { stop_tasks: false }]
+            vec![Effect::Quit {
+                stop_tasks: false,
+                background: false,
+            }]
         }
     }
 
@@ -1911,12 +1923,24 @@ impl App {
                 }
                 _ => {}
             },
-            Overlay::Quit { .. } => match key.code {
-                KeyCode::Char('l') | KeyCode::Char('L') | KeyCode::Enter => {
-                    return vec![Effect::Quit { stop_tasks: false }];
+            Overlay::Quit { running, .. } => match key.code {
+                KeyCode::Char('b') | KeyCode::Char('B') | KeyCode::Enter => {
+                    return vec![Effect::Quit {
+                        stop_tasks: false,
+                        background: true,
+                    }];
                 }
-                KeyCode::Char('s') | KeyCode::Char('S') => {
-                    return vec![Effect::Quit { stop_tasks: true }];
+                KeyCode::Char('l') | KeyCode::Char('L') => {
+                    return vec![Effect::Quit {
+                        stop_tasks: false,
+                        background: false,
+                    }];
+                }
+                KeyCode::Char('s') | KeyCode::Char('S') if *running > 0 => {
+                    return vec![Effect::Quit {
+                        stop_tasks: true,
+                        background: false,
+                    }];
                 }
                 _ if esc || key.code == KeyCode::Char('n') || key.code == KeyCode::Char('q') => {
                     return Vec::new();
@@ -2084,7 +2108,12 @@ impl App {
         match (name, arg) {
             ("", _) => {}
             ("q" | "quit", _) => return self.quit(),
-            ("q!" | "quit!", _) => return vec![Effect::Quit { stop_tasks: false }],
+            ("q!" | "quit!", _) => {
+                return vec![Effect::Quit {
+                    stop_tasks: false,
+                    background: false,
+                }];
+            }
             ("help" | "h", _) => self.overlay = Some(Overlay::Help { scroll: 0 }),
             ("flows", _) => self.view = View::Flows,
             ("log" | "drover-log", _) => self.view = View::OwnLog,

@@ -56,6 +56,8 @@ pub struct Deps {
 pub struct Quit {
     /// Stop the running tries (else they run on and are taken up later).
     pub stop_tasks: bool,
+    /// Keep the instance running: a detached `drover serve` takes over.
+    pub background: bool,
 }
 
 /// Into the loop.
@@ -174,7 +176,10 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                         Err(quit) => return quit,
                     }
                 }
-                None => return Ok(Quit { stop_tasks: false }),
+                None => return Ok(Quit {
+                    stop_tasks: false,
+                    background: false,
+                }),
             },
             notice = next_notice(&mut notices) => {
                 let notice = notice.unwrap_or_else(|| Notice::Gone("the scheduler has stopped".into()));
@@ -231,7 +236,15 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
         }
         for effect in effects {
             match effect {
-                Effect::Quit { stop_tasks } => return Ok(Quit { stop_tasks }),
+                Effect::Quit {
+                    stop_tasks,
+                    background,
+                } => {
+                    return Ok(Quit {
+                        stop_tasks,
+                        background,
+                    });
+                }
                 Effect::Act { action, what } => {
                     // Until the answer comes.
                     app.message = Some(app::Message::sticky(format!("{what}…"), false));
@@ -419,7 +432,10 @@ fn on_incoming(
         )))),
         Incoming::Signal(name) => {
             log::info!("{name}: leaving the screen; running tasks go on");
-            Err(Ok(Quit { stop_tasks: false }))
+            Err(Ok(Quit {
+                stop_tasks: false,
+                background: false,
+            }))
         }
     }
 }

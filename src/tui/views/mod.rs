@@ -79,9 +79,9 @@ fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
     ];
     // A question asked meanwhile must still be seen.
     match &app.overlay {
-        Some(super::app::Overlay::Quit { running }) => {
+        Some(super::app::Overlay::Quit { running, .. }) => {
             lines.push(format!("quit? {running} running:"));
-            lines.push("l leave them · s stop them · Esc stay".to_string());
+            lines.push("b keep in background · l leave · Esc stay".to_string());
         }
         Some(_) => lines.push("a dialog is open: Esc closes it".to_string()),
         None => lines.push("q quits".to_string()),

@@ -202,38 +202,44 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(choice(&[("y", "clear"), ("Esc", "cancel")], key, text));
             (format!("clear {task}"), lines)
         }
-        Overlay::Quit { running } => {
-            let tries = if *running == 1 {
-                "1 task is"
-            } else {
-                "tasks are"
+        Overlay::Quit { running, scheduled } => {
+            let mut said = Vec::new();
+            if *running > 0 {
+                said.push(match running {
+                    1 => "1 task is running".to_string(),
+                    n => format!("{n} tasks are running"),
+                });
+            }
+            if *scheduled > 0 {
+                said.push(match scheduled {
+                    1 => "1 flow has a schedule".to_string(),
+                    n => format!("{n} flows have schedules"),
+                });
+            }
+            let row = |k: &'static str, what: &'static str| {
+                Line::from(vec![Span::styled(k, key), Span::styled(what, text)])
             };
-            let lines = vec![
-                Line::from(Span::styled(
-                    format!(
-                        "{} running.",
-                        if *running == 1 {
-                            tries.to_string()
-                        } else {
-                            format!("{running} {tries}")
-                        }
-                    ),
-                    text,
-                )),
+            let mut lines = vec![
+                Line::from(Span::styled(format!("{}.", said.join("; ")), text)),
                 Line::from(""),
-                Line::from(vec![
-                    Span::styled("l", key),
-                    Span::styled(
-                        "  leave them running: drover takes them up at its next start",
-                        text,
-                    ),
-                ]),
-                Line::from(vec![
-                    Span::styled("s", key),
-                    Span::styled("  stop them (SIGTERM), recorded as failed", text),
-                ]),
-                Line::from(vec![Span::styled("Esc", key), Span::styled(" stay", text)]),
+                row(
+                    "b",
+                    "  keep drover running in the background: schedules go on",
+                ),
+                row("", "   (`drover` shows it again, `drover stop` stops it)"),
+                row(
+                    "l",
+                    "  leave: no scheduled runs until drover starts again; running",
+                ),
+                row("", "   tasks run on and are taken up then"),
             ];
+            if *running > 0 {
+                lines.push(row(
+                    "s",
+                    "  stop the running tasks (SIGTERM), recorded as failed",
+                ));
+            }
+            lines.push(row("Esc", " stay"));
             ("quit drover?".into(), lines)
         }
     };
