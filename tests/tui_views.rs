@@ -505,11 +505,20 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
     snapshot!("quit_80x24", screen(&app));
     // A screen too small for the dialog still asks.
     (app.width, app.height) = (40, 10);
-    assert!(screen(&app).contains("b keep in background"), "{}", screen(&app));
+    assert!(
+        screen(&app).contains("b keep in background"),
+        "{}",
+        screen(&app)
+    );
     (app.width, app.height) = (80, 24);
     assert!(key(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(app.overlay, None);
-    let quit = |stop_tasks, background| [Effect::Quit { stop_tasks, background }];
+    let quit = |stop_tasks, background| {
+        [Effect::Quit {
+            stop_tasks,
+            background,
+        }]
+    };
     key(&mut app, KeyCode::Char('q'));
     assert_eq!(key(&mut app, KeyCode::Char('s')), quit(true, false));
     key(&mut app, KeyCode::Char('q'));
@@ -522,7 +531,11 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
     // there is no stopping of tasks to offer).
     let mut idle = tui_fixture::app(&f.store, &f.flows, 0, 80, 24);
     assert!(key(&mut idle, KeyCode::Char('q')).is_empty());
-    assert!(!screen(&idle).contains("stop the running tasks"), "{}", screen(&idle));
+    assert!(
+        !screen(&idle).contains("stop the running tasks"),
+        "{}",
+        screen(&idle)
+    );
     assert!(key(&mut idle, KeyCode::Char('s')).is_empty());
     // With nothing running and no schedule (or it paused), q quits at once.
     idle.overlay = None;

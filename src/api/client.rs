@@ -514,49 +514,10 @@ impl Link {
     /// its settings), with the home's problems.
     pub async fn status(&self) -> Option<(crate::engine::Status, Problems)> {
         let status: super::Status = self.client().ask(Call::Status).await.ok()?;
-        let pools: std::collections::BTreeMap<String, u32> = status
-            .pools
-            .iter()
-            .map(|(name, _, size)| (name.clone(), *size))
-            .collect();
-        let mut flows = Vec::with_capacity(status.flows.len());
-        let mut known = self.flows.lock().ok()?;
-        for file in &status.flows {
-            let key = (file.id.clone(), file.version.clone(), file.timezone.clone());
-            if let Some(flow) = known.get(&key) {
-                flows.push(flow.clone());
-                continue;
-            }
-            let config = Config {
-                timezone: file.timezone.parse().unwrap_or(chrono_tz::Tz::UTC),
-                pools: pools.clone(),
-                ..Config::default()
-            };
-            match crate::flow::parse_flow(&file.id, &file.path, &file.source, &config) {
-                Ok(mut flow) => {
-                    flow.commit = file.commit.clone();
-                    let flow = Arc::new(flow);
-                    known.insert(key, flow.clone());
-                    flows.push(flow);
-                }
-                Err(errors) => log::warn!(
-                    "flow `{}` sent by the instance does not read here: {}",
-                    crate::escape::line(&file.id),
-                    errors
-                        .first()
-                        .map(|e| crate::escape::line(&e.to_string()).into_owned())
-                        .unwrap_or_default()
-                ),
-            }
-        }
-        // Versions no longer sent are let go.
-        let sent: std::collections::HashSet<(String, String, String)> = status
-            .flows
-            .iter()
-            .map(|f| (f.id.clone(), f.version.clone(), f.timezone.clone()))
-            .collect();
-        known.retain(|k, _| sent.contains(k));
-        drop(known);
+        let flows = {
+            let mut known = self.flows.lock().ok()?;
+            read_flows_with(&status, &mut known)
+        };
         Some((
             crate::engine::Status {
                 running: status.running,
@@ -569,4 +530,59 @@ impl Link {
             status.problems,
         ))
     }
+}
+
+/// The flows an instance sent, read here with its settings.
+pub fn read_flows(status: &super::Status) -> Vec<Arc<Flow>> {
+    read_flows_with(status, &mut HashMap::new())
+}
+
+/// The same, reading only the versions `known` does not hold; `known`
+/// then holds just the versions sent.
+fn read_flows_with(
+    status: &super::Status,
+    known: &mut HashMap<(String, String, String), Arc<Flow>>,
+) -> Vec<Arc<Flow>> {
+    let pools: std::collections::BTreeMap<String, u32> = status
+        .pools
+        .iter()
+        .map(|(name, _, size)| (name.clone(), *size))
+        .collect();
+    let mut flows = Vec::with_capacity(status.flows.len());
+    for file in &status.flows {
+        let key = (file.id.clone(), file.version.clone(), file.timezone.clone());
+        if let Some(flow) = known.get(&key) {
+            flows.push(flow.clone());
+            continue;
+        }
+        let config = Config {
+            timezone: file.timezone.parse().unwrap_or(chrono_tz::Tz::UTC),
+            pools: pools.clone(),
+            ..Config::default()
+        };
+        match crate::flow::parse_flow(&file.id, &file.path, &file.source, &config) {
+            Ok(mut flow) => {
+                flow.commit = file.commit.clone();
+                let flow = Arc::new(flow);
+                known.insert(key, flow.clone());
+                flows.push(flow);
+            }
+            Err(errors) => log::warn!(
+                "flow `{}` sent by the instance does not read here: {}",
+                crate::escape::line(&file.id),
+                errors
+                    .first()
+                    .map(|e| crate::escape::line(&e.to_string()).into_owned())
+                    .unwrap_or_default()
+            ),
+        }
+    }
+    // Versions no longer sent are let go.
+    let sent: std::collections::HashSet<(String, String, String)> = status
+        .flows
+        .iter()
+        .map(|f| (f.id.clone(), f.version.clone(), f.timezone.clone()))
+        .collect();
+    known.retain(|k, _| sent.contains(k));
+    flows
 }

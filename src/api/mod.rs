@@ -129,6 +129,14 @@ pub enum Call {
         task: String,
         try_number: u32,
     },
+    /// What a reading command prints: [`Answer`].
+    Report(Report),
+    /// The run created last of a flow: `Option<Run>`.
+    NewestRun { flow: String },
+    /// How many runs of a flow are running: `usize`.
+    RunningRuns { flow: String },
+    /// Where a try's log is: `Result<LogTry, Failed>`.
+    LogTry(LogQuery),
     /// Does something: [`Answer`] (what the command would have printed).
     Act(Action),
     /// From now on, send the engine's change events on this connection.
@@ -139,10 +147,25 @@ pub enum Call {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
+    /// A manual run; the answer's stdout is its id (or with `json` the run
+    /// as JSON).
     Trigger {
         flow: String,
         #[serde(default)]
         params: BTreeMap<String, String>,
+        /// Its logical date (a date or RFC 3339 time); default: now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date: Option<String>,
+        #[serde(default)]
+        json: bool,
+    },
+    /// A test run (`drover test`), to watch; the answer's stdout is its id.
+    Test {
+        flow: String,
+        #[serde(default)]
+        params: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date: Option<String>,
     },
     Clear {
         flow: String,
@@ -187,12 +210,23 @@ impl Action {
     pub fn command_line(&self) -> Vec<String> {
         let s = |v: &str| v.to_string();
         match self {
-            Action::Trigger { flow, params } => {
+            Action::Trigger {
+                flow,
+                params,
+                date,
+                json,
+            } => {
                 let mut args = vec![s("trigger"), flow.clone()];
-                for (k, v) in params {
-                    args.push(s("-p"));
-                    args.push(format!("{k}={v}"));
+                push_params(&mut args, params, date.as_deref());
+                if *json {
+                    args.push(s("--json"));
                 }
+                args
+            }
+            Action::Test { flow, params, date } => {
+                let mut args = vec![s("trigger"), flow.clone()];
+                push_params(&mut args, params, date.as_deref());
+                args.push(s("--test-run"));
                 args
             }
             Action::Clear {
@@ -244,6 +278,101 @@ impl Action {
             Action::Sync => vec![s("sync")],
         }
     }
+}
+
+/// `-p K=V` for each param, and `--date D`.
+fn push_params(args: &mut Vec<String>, params: &BTreeMap<String, String>, date: Option<&str>) {
+    for (k, v) in params {
+        args.push("-p".into());
+        args.push(format!("{k}={v}"));
+    }
+    if let Some(date) = date {
+        args.push("--date".into());
+        args.push(date.into());
+    }
+}
+
+/// What a reading command prints, as the instance sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "report", rename_all = "snake_case")]
+pub enum Report {
+    /// `drover list`.
+    List {
+        #[serde(default)]
+        json: bool,
+    },
+    /// `drover runs FLOW -n N`.
+    Runs {
+        flow: String,
+        n: usize,
+        #[serde(default)]
+        json: bool,
+    },
+    /// `drover tasks FLOW RUN` (RUN may be `latest`).
+    Tasks {
+        flow: String,
+        run: String,
+        #[serde(default)]
+        json: bool,
+    },
+}
+
+impl Report {
+    /// The drover command line that prints it.
+    pub fn command_line(&self) -> Vec<String> {
+        let mut args = match self {
+            Report::List { .. } => vec!["list".to_string()],
+            Report::Runs { flow, n, .. } => {
+                vec!["runs".into(), flow.clone(), "-n".into(), n.to_string()]
+            }
+            Report::Tasks { flow, run, .. } => vec!["tasks".into(), flow.clone(), run.clone()],
+        };
+        if let Report::List { json: true }
+        | Report::Runs { json: true, .. }
+        | Report::Tasks { json: true, .. } = self
+        {
+            args.push("--json".into());
+        }
+        args
+    }
+}
+
+/// Which try's log `drover logs` reads (RUN may be `latest`; no try: the
+/// newest).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogQuery {
+    pub flow: String,
+    pub run: String,
+    pub task: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub try_number: Option<u32>,
+    /// The reader will follow the log while the try runs.
+    #[serde(default)]
+    pub follow: bool,
+}
+
+/// Where that try's log is, and whether something still writes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LogTry {
+    /// The run and try found (`latest` and the newest try made plain).
+    pub run: String,
+    pub try_number: u32,
+    pub log: PathBuf,
+    /// Written once the try's outcome is recorded.
+    pub end: PathBuf,
+    /// The process writing the log (its supervisor), while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<u32>,
+    /// The try's recorded log error ("writing the log failed: …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_error: Option<String>,
+}
+
+/// A failure with the exit status the command gives it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Failed {
+    pub code: u8,
+    pub message: String,
 }
 
 /// A flow as the instance has it: its file's text, read again on the
@@ -589,7 +718,7 @@ impl Source {
 }
 
 /// Hands the engine's broadcast to one listener, a batch per wake-up.
-async fn forward_local(
+pub async fn forward_local(
     mut events: tokio::sync::broadcast::Receiver<EngineEvent>,
     tx: tokio::sync::mpsc::UnboundedSender<Notice>,
 ) {

@@ -7,13 +7,21 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Action, Call, Files, FlowFile, LogChunk, MAX_LOG_CHUNK, Status};
+use super::{
+    Action, Call, Failed, Files, FlowFile, LogChunk, LogQuery, LogTry, MAX_LOG_CHUNK, Status,
+};
 use crate::control::Answer;
 use crate::engine::{EngineHandle, Reader};
 use crate::home::Problems;
 
-/// Runs an action as the drover command that does it, inside the instance.
-pub type Act = Arc<dyn Fn(Action) -> Answer + Send + Sync>;
+/// What only drover's commands know how to do, done inside the instance
+/// (the CLI supplies it).
+pub trait Commands: Send + Sync {
+    /// Runs a drover command line here; what it printed.
+    fn run(&self, args: Vec<String>) -> Answer;
+    /// Finds the try `drover logs` reads.
+    fn log_try(&self, query: LogQuery) -> Result<LogTry, Failed>;
+}
 
 /// An instance, as the API sees it.
 pub struct Service {
@@ -21,7 +29,7 @@ pub struct Service {
     /// The engine, when the instance runs one (not for a store alone).
     pub engine: Option<EngineHandle>,
     pub problems: Arc<Mutex<Problems>>,
-    act: Option<Act>,
+    commands: Option<Arc<dyn Commands>>,
 }
 
 impl Service {
@@ -29,13 +37,13 @@ impl Service {
         reader: Reader,
         engine: EngineHandle,
         problems: Arc<Mutex<Problems>>,
-        act: Act,
+        commands: Arc<dyn Commands>,
     ) -> Service {
         Service {
             reader,
             engine: Some(engine),
             problems,
-            act: Some(act),
+            commands: Some(commands),
         }
     }
 
@@ -45,7 +53,7 @@ impl Service {
             reader,
             engine: None,
             problems: Arc::default(),
-            act: None,
+            commands: None,
         }
     }
 
@@ -63,8 +71,13 @@ impl Service {
     /// Does `action`; what the command would have printed. Blocks while the
     /// command runs: call it on a blocking thread.
     pub fn act(&self, action: Action) -> Answer {
-        match &self.act {
-            Some(act) => act(action),
+        self.run(action.command_line())
+    }
+
+    /// Runs a command line inside the instance (see [`Commands::run`]).
+    fn run(&self, args: Vec<String>) -> Answer {
+        match &self.commands {
+            Some(commands) => commands.run(args),
             None => Answer {
                 out: String::new(),
                 err: "drover: no instance runs here to do that\n".into(),
@@ -105,6 +118,26 @@ impl Service {
                 })
             }
             Call::Subscribe => json(true),
+            Call::Report(report) => {
+                let me = self.clone();
+                let answer = tokio::task::spawn_blocking(move || me.run(report.command_line()))
+                    .await
+                    .map_err(|e| format!("the report failed inside the instance: {e}"))?;
+                json(answer)
+            }
+            Call::LogTry(query) => {
+                let me = self.clone();
+                let found = tokio::task::spawn_blocking(move || match &me.commands {
+                    Some(commands) => commands.log_try(query),
+                    None => Err(Failed {
+                        code: 1,
+                        message: "no instance runs here".into(),
+                    }),
+                })
+                .await
+                .map_err(|e| format!("the lookup failed inside the instance: {e}"))?;
+                json(found)
+            }
             Call::Act(action) => {
                 if read_only {
                     return Err(format!(
@@ -158,6 +191,8 @@ impl Service {
                 json(r.tries(&run_of(&flow, &run)?, &task).map_err(store)?)
             }
             Call::Paused { flow } => json(r.paused(&flow).map_err(store)?),
+            Call::NewestRun { flow } => json(r.newest_run(&flow).map_err(store)?),
+            Call::RunningRuns { flow } => json(r.running_runs(&flow).map_err(store)?),
             Call::FlowText { flow, version } => json(r.flow_text(&flow, &version).map_err(store)?),
             Call::TryFiles {
                 flow,
@@ -194,7 +229,7 @@ impl Service {
                         .map_err(|e| format!("cannot read {}: {e}", files.index.display()))?,
                 )
             }
-            Call::Status | Call::Subscribe | Call::Act(_) => {
+            Call::Status | Call::Subscribe | Call::Act(_) | Call::Report(_) | Call::LogTry(_) => {
                 Err("this call is answered elsewhere".into())
             }
         }

@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 
 use super::{EXIT_FAILED, Failure, Remote, open_store, state_dir};
 use crate::api::server::Server;
-use crate::api::{Action, Service};
+use crate::api::service::Commands;
+use crate::api::{Failed, LogQuery, LogTry, Service};
 use crate::engine::{Engine, EngineEvent, EngineHandle, Reader};
 use crate::home::{Home, Problems};
 use crate::store::{Store, TaskState};
@@ -89,15 +90,16 @@ impl Instance {
         }
         let problems = Arc::new(Mutex::new(Problems::of(home)));
         let reader = Reader::new(store.clone());
-        let service = {
-            let command = command_runner(store.clone(), handle.clone(), runtime.clone());
-            Arc::new(Service::new(
-                reader.clone(),
-                handle.clone(),
-                problems.clone(),
-                Arc::new(move |action: Action| command(action.command_line())),
-            ))
-        };
+        let service = Arc::new(Service::new(
+            reader.clone(),
+            handle.clone(),
+            problems.clone(),
+            Arc::new(Inside {
+                store: store.clone(),
+                engine: handle.clone(),
+                runtime: runtime.clone(),
+            }),
+        ));
         // Screens and other drover commands talk to this instance.
         let socket = crate::control::socket_path(&root_abs);
         let control = {
@@ -176,24 +178,41 @@ impl Instance {
     }
 }
 
-/// Runs drover command lines inside an instance, as if they came through
-/// the socket; what each printed. Blocks: call it off the runtime's threads.
-fn command_runner(
+/// drover's commands, run inside an instance for its API's clients.
+struct Inside {
     store: Store,
     engine: EngineHandle,
     runtime: tokio::runtime::Handle,
-) -> impl Fn(Vec<String>) -> crate::control::Answer + Send + Sync + 'static {
-    move |args| {
-        let sink = crate::control::Sink::memory();
-        let remote = Remote {
-            store: store.clone(),
-            engine: engine.clone(),
-            runtime: runtime.clone(),
-            sink: sink.clone(),
+}
+
+impl Inside {
+    fn remote(&self, sink: crate::control::Sink) -> Remote {
+        Remote {
+            store: self.store.clone(),
+            engine: self.engine.clone(),
+            runtime: self.runtime.clone(),
+            sink,
             home: None,
-        };
-        super::run_for_client(args, remote);
+        }
+    }
+}
+
+impl Commands for Inside {
+    /// Runs a command line as if it came from a client; what it printed.
+    /// Blocks: called off the runtime's threads.
+    fn run(&self, args: Vec<String>) -> crate::control::Answer {
+        let sink = crate::control::Sink::memory();
+        super::run_for_client(args, self.remote(sink.clone()));
         sink.answer()
+    }
+
+    fn log_try(&self, query: LogQuery) -> Result<LogTry, Failed> {
+        let root = self.store.home().to_path_buf();
+        let remote = self.remote(crate::control::Sink::memory());
+        super::inside(remote, || super::logs::log_try(&root, &query)).map_err(|f| Failed {
+            code: f.code,
+            message: f.message,
+        })
     }
 }
 

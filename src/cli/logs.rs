@@ -19,6 +19,23 @@ pub fn run(
     try_number: Option<u32>,
     follow: bool,
 ) -> Outcome {
+    let (files, writer, _) = locate(root, flow, run_ref, task, try_number, follow)?;
+    let store_path = state_dir(root).join("store");
+    let recorded = || recorded_log_error(&store_path, flow, run_ref, task, try_number);
+    show(&files.log, &files.end, writer, follow, recorded)
+}
+
+/// Finds the try's files, and (to follow it) the process that writes its
+/// log while it runs: through the running instance's store when this runs
+/// in it, else this home's store, else the log folders alone.
+fn locate(
+    root: &Path,
+    flow: &str,
+    run_ref: &str,
+    task: &str,
+    try_number: Option<u32>,
+    follow: bool,
+) -> Result<(TryFiles, Option<u32>, (String, u32)), Failure> {
     let home = load_home(root)?;
     super::require_home(&home)?;
     // A flow whose file is gone may still have runs with logs.
@@ -50,7 +67,7 @@ pub fn run(
         }
         None => Store::open_waiting(&store_path, Duration::ZERO),
     };
-    let files = match opened {
+    let (files, which) = match opened {
         Ok(store) => {
             let run = find_run(&store, flow, run_ref)?;
             let Some(ti) = store
@@ -76,6 +93,7 @@ pub fn run(
             };
             let number = pick_try(&run.id, task, try_number, ti.tries)?;
             let files = logs.try_files(flow, &run.id, task, number);
+            let which = (run.id.clone(), number);
             if follow && ti.state == TaskState::Running && number == ti.tries {
                 // No drover runs the try, but its supervisor may: follow
                 // for as long as it lives.
@@ -95,7 +113,7 @@ pub fn run(
                     ));
                 }
             }
-            files
+            (files, which)
         }
         Err(e) => {
             // Another drover process has the store (or it cannot be opened):
@@ -105,22 +123,65 @@ pub fn run(
             } else {
                 super::eprintln_safe(&format!("drover: {e}; reading the log files directly"));
             }
-            from_disk(
+            let (files, run, number) = from_disk(
                 &logs,
                 flow,
                 run_ref,
                 task,
                 try_number,
                 follow && writer.is_some(),
-            )?
+            )?;
+            (files, (run, number))
         }
     };
+    Ok((files, writer, which))
+}
+
+/// Where the instance running on the home finds a try's log (what a client
+/// of it then prints).
+pub fn log_try(root: &Path, query: &crate::api::LogQuery) -> Result<crate::api::LogTry, Failure> {
+    let (files, writer, (run, try_number)) = locate(
+        root,
+        &query.flow,
+        &query.run,
+        &query.task,
+        query.try_number,
+        query.follow,
+    )?;
+    let store_path = state_dir(root).join("store");
+    let log_error = recorded_log_error(
+        &store_path,
+        &query.flow,
+        &query.run,
+        &query.task,
+        query.try_number,
+    );
+    Ok(crate::api::LogTry {
+        run,
+        try_number,
+        log: files.log,
+        end: files.end,
+        writer,
+        log_error,
+    })
+}
+
+/// Prints a log from its start; with `follow`, goes on printing what comes
+/// while `writer` lives and the try has no end record. Then says what the
+/// log lost (`recorded` is the try's recorded log error, read at the end).
+pub fn show(
+    log: &Path,
+    end: &Path,
+    writer: Option<u32>,
+    follow: bool,
+    recorded: impl FnOnce() -> Option<String>,
+) -> Outcome {
     let mut offset = 0;
     let mut out = super::Stdout;
     loop {
         // Check before reading, so output written just before the end is not missed.
-        let done = writer.is_none_or(|pid| files.end.exists() || !alive(pid));
-        offset = match logs::copy_from(&files.log, offset, &mut out) {
+        let done = writer.is_none_or(|pid| end.exists() || !alive(pid));
+        offset = match logs::copy_from(log, offset, &mut out) {
             Ok(end) => end,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => offset,
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
@@ -129,15 +190,14 @@ pub fn run(
                     EXIT_FAILED,
                     format!(
                         "cannot read {}: {}",
-                        files.log.display(),
+                        log.display(),
                         crate::home::describe(&e)
                     ),
                 ));
             }
         };
         if !follow || done {
-            let at = (flow, run_ref, task, try_number);
-            return log_problem(&files, offset, &store_path, at);
+            return log_problem(log, offset, recorded());
         }
         std::thread::sleep(FOLLOW_POLL);
     }
@@ -147,16 +207,9 @@ pub fn run(
 /// (its recorded reason says so, or the log file was made but its first
 /// write failed, leaving 0 bytes) is an error, not an empty success. A
 /// try that printed nothing has no log file and is fine.
-fn log_problem(
-    files: &TryFiles,
-    printed: u64,
-    store_path: &Path,
-    (flow, run_ref, task, try_number): (&str, &str, &str, Option<u32>),
-) -> Outcome {
-    let recorded = recorded_log_error(store_path, flow, run_ref, task, try_number);
-    let empty = printed == 0 && std::fs::metadata(&files.log).is_ok_and(|m| m.len() == 0);
-    let what = files
-        .log
+fn log_problem(log: &Path, printed: u64, recorded: Option<String>) -> Outcome {
+    let empty = printed == 0 && std::fs::metadata(log).is_ok_and(|m| m.len() == 0);
+    let what = log
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
@@ -243,7 +296,7 @@ fn from_disk(
     task: &str,
     wanted: Option<u32>,
     waiting: bool,
-) -> Result<TryFiles, Failure> {
+) -> Result<(TryFiles, String, u32), Failure> {
     let run_dir = if run_ref == "latest" {
         let flow_dir = logs
             .run_dir(flow, "x")
@@ -286,7 +339,8 @@ fn from_disk(
         Some(n) if n <= latest || waiting => n,
         _ => pick_try(&run_id, task, wanted, latest)?,
     };
-    Ok(logs.try_files(flow, &run_id, task, number))
+    let files = logs.try_files(flow, &run_id, task, number);
+    Ok((files, run_id, number))
 }
 
 /// The folder in `dir` made last (by its birth time where the file system

@@ -4,6 +4,7 @@
 mod api;
 mod backfill;
 mod clear;
+mod client;
 mod instance;
 mod list;
 mod logs;
@@ -70,7 +71,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum Command {
     /// The TUI with the scheduler and workers in one process (the default).
     Tui,
@@ -163,6 +164,12 @@ pub enum Command {
         /// id; with --wait, once it has ended (the transitions go to stderr).
         #[arg(long)]
         json: bool,
+        /// The run's logical date (a date or RFC 3339 time); default: now.
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// The run is a test run (what `drover test` starts in an instance).
+        #[arg(long, hide = true)]
+        test_run: bool,
     },
     /// A flow's runs, newest first.
     Runs {
@@ -238,18 +245,21 @@ pub fn run(cli: Cli) -> u8 {
         .clone()
         .or(from_env)
         .unwrap_or_else(|| PathBuf::from("."));
-    if cli.command.as_ref().is_some_and(Command::uses_instance) {
-        let args: Vec<String> = std::env::args().skip(1).collect();
-        match crate::control::call(&crate::control::socket_path(&root), &args) {
-            crate::control::Called::Done(code) => return code,
-            crate::control::Called::NoInstance => {}
-            crate::control::Called::NoAnswer => {
+    if let Some(command) = cli.command.as_ref().filter(|c| c.uses_instance()) {
+        let hello = crate::api::Hello {
+            version: crate::api::VERSION,
+            client: "cli".into(),
+            read_only: false,
+        };
+        match crate::api::Client::connect(&crate::control::socket_path(&root), hello) {
+            Ok(client) => return client::run(&client, command.clone()),
+            // No instance: the command runs here, on the home's store.
+            Err(None) => {}
+            Err(Some(why)) => {
                 let who = crate::store::holder(&state_dir(&root).join("store"))
                     .map(|(pid, command)| format!(" (pid {pid}: {command})"))
                     .unwrap_or_default();
-                eprintln_safe(&format!(
-                    "drover: the running instance{who} does not answer; is it stopped (Ctrl-Z) or overloaded?"
-                ));
+                eprintln_safe(&format!("drover: the running instance{who}: {why}"));
                 return EXIT_FAILED;
             }
         }
@@ -318,7 +328,9 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
             params,
             wait,
             json,
-        }) => test::trigger(&root, &flow, &params, wait, json),
+            date,
+            test_run,
+        }) => test::trigger(&root, &flow, &params, date.as_deref(), test_run, wait, json),
         Some(Command::Serve {
             stop_tasks,
             detach: true,
@@ -511,6 +523,14 @@ fn remote() -> Option<Remote> {
     REMOTE.with(|r| r.borrow().clone())
 }
 
+/// Runs `f` as a command run inside the instance `remote` is of.
+fn inside<T>(remote: Remote, f: impl FnOnce() -> T) -> T {
+    REMOTE.with(|r| *r.borrow_mut() = Some(remote));
+    let out = f();
+    REMOTE.with(|r| *r.borrow_mut() = None);
+    out
+}
+
 /// Runs a client's command line in this instance (on a blocking thread),
 /// sending its output and exit status to `remote.sink`. Only the commands
 /// meant for a client run here (not `serve`, `tui`, `shim`...).
@@ -537,10 +557,7 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
     };
     let root = remote.store.home().to_path_buf();
     let run_here = move |command: Command, remote: Remote| {
-        REMOTE.with(|r| *r.borrow_mut() = Some(remote));
-        let code = dispatch(&root, Some(command), false);
-        REMOTE.with(|r| *r.borrow_mut() = None);
-        code
+        inside(remote, || dispatch(&root, Some(command), false))
     };
     if !command.changes_state() {
         let code = run_here(command, remote);

@@ -4,15 +4,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::Utc;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::{
     EXIT_FAILED, EXIT_USAGE, Failure, Outcome, find_flow, human_duration, open_store, print,
 };
+use crate::api::{Action, Call, Client, Notice};
 use crate::engine::{Engine, EngineEvent, EngineHandle};
 use crate::flow::{Flow, suggest};
 use crate::logs::LogDir;
-use crate::store::{Run, RunKind, RunState, TaskState};
+use crate::store::{Run, RunKind, RunState, TaskInstance, TaskState};
 
 /// Lines of a failed try's log shown at the end.
 const TAIL_LINES: usize = 20;
@@ -63,10 +63,17 @@ pub fn trigger(
     root: &Path,
     flow_id: &str,
     raw_params: &[String],
+    date: Option<&str>,
+    test_run: bool,
     wait: bool,
     json: bool,
 ) -> Outcome {
-    start(root, flow_id, raw_params, None, RunKind::Manual, wait, json)
+    let kind = if test_run {
+        RunKind::Test
+    } else {
+        RunKind::Manual
+    };
+    start(root, flow_id, raw_params, date, kind, wait, json)
 }
 
 /// What to print of a run just made, when not waiting for it: its id, or
@@ -127,7 +134,7 @@ fn start(
     if let Some(remote) = super::remote() {
         let slot = slot_wait(&remote.store, &flow, kind);
         return remote.runtime.block_on(async {
-            let mut events = remote.engine.subscribe();
+            let mut events = local_notices(&remote.engine);
             let run = remote
                 .engine
                 .trigger(&flow.id, kind, logical, params)
@@ -138,7 +145,8 @@ fn start(
                 return Ok(());
             }
             let how = Watch { json, slot };
-            watch(&remote.engine, &mut events, &flow, &run, &logs, None, how).await
+            let watched = Watched::Here(&remote.engine);
+            watch(watched, &mut events, &flow, &run, &logs, None, how).await
         });
     }
 
@@ -169,7 +177,7 @@ fn start(
     runtime.block_on(async move {
         let engine = engine.stop_tasks_on_exit().with_in_process_tasks();
         let (handle, join) = engine.spawn();
-        let mut events = handle.subscribe();
+        let mut events = local_notices(&handle);
         let run = handle
             .trigger(&flow.id, kind, logical, params)
             .await
@@ -181,7 +189,8 @@ fn start(
             .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot watch for signals: {e}")))?;
         // This engine has no other run: it never waits for a slot.
         let how = Watch { json, slot: None };
-        let outcome = watch(&handle, &mut events, &flow, &run, &logs, Some(stops), how).await;
+        let watched = Watched::Here(&handle);
+        let outcome = watch(watched, &mut events, &flow, &run, &logs, Some(stops), how).await;
         handle.shutdown().await;
         let _ = join.await;
         outcome
@@ -202,8 +211,8 @@ struct Watch {
 /// stop the run's tasks. The duration is the run's own (started → ended,
 /// as `drover runs` and the TUI show it), not counting time queued.
 async fn watch(
-    handle: &EngineHandle,
-    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    watched: Watched<'_>,
+    notices: &mut tokio::sync::mpsc::UnboundedReceiver<Notice>,
     flow: &Flow,
     run: &Run,
     logs: &LogDir,
@@ -239,19 +248,36 @@ async fn watch(
         .max()
         .unwrap_or(4);
     let mut signals_seen = 0;
+    let mut pending: std::collections::VecDeque<EngineEvent> = std::collections::VecDeque::new();
     let final_state = loop {
-        let event = tokio::select! {
-            event = events.recv() => event,
-            name = next_stop(&mut stops), if signals_seen < 2 => {
-                signals_seen += 1;
-                let now = signals_seen > 1;
-                say(&if now {
-                    format!("{name} again: killing the run's tasks now\n")
-                } else {
-                    format!("{name}: stopping the run's tasks (again to kill them at once)\n")
-                });
-                handle.stop_run(&flow.id, &run.id, "interrupted", now).await;
-                continue;
+        let event = match pending.pop_front() {
+            Some(event) => Ok(event),
+            None => {
+                let notice = tokio::select! {
+                    notice = notices.recv() => notice,
+                    name = next_stop(&mut stops), if signals_seen < 2 => {
+                        signals_seen += 1;
+                        let now = signals_seen > 1;
+                        say(&if now {
+                            format!("{name} again: killing the run's tasks now\n")
+                        } else {
+                            format!("{name}: stopping the run's tasks (again to kill them at once)\n")
+                        });
+                        if let Watched::Here(handle) = &watched {
+                            handle.stop_run(&flow.id, &run.id, "interrupted", now).await;
+                        }
+                        continue;
+                    }
+                };
+                match notice {
+                    Some(Notice::Events(events)) => {
+                        pending.extend(events);
+                        continue;
+                    }
+                    Some(Notice::Resync) => Err(()),
+                    Some(Notice::Gone(why)) => return Err(Failure::new(EXIT_FAILED, why)),
+                    None => return Err(Failure::new(EXIT_FAILED, "the engine stopped")),
+                }
             }
         };
         match event {
@@ -298,17 +324,17 @@ async fn watch(
             }
             Ok(EngineEvent::Stopped { error }) => return Err(Failure::new(EXIT_FAILED, error)),
             Ok(_) => {}
-            Err(RecvError::Lagged(_)) => {
-                if let Some((r, _)) = handle.snapshot(&flow.id, &run.id).await
+            // Too much to be told one by one: is the run done?
+            Err(()) => {
+                if let Some((r, _)) = watched.snapshot(&flow.id, &run.id).await
                     && r.state.is_done()
                 {
                     break r.state;
                 }
             }
-            Err(RecvError::Closed) => return Err(Failure::new(EXIT_FAILED, "the engine stopped")),
         }
     };
-    let snapshot = handle.snapshot(&flow.id, &run.id).await;
+    let snapshot = watched.snapshot(&flow.id, &run.id).await;
     let mut out = String::new();
     if let Some((ended, tis)) = &snapshot {
         let elapsed = super::runs::run_duration(ended).map_or("-".into(), human_duration);
@@ -351,6 +377,127 @@ async fn watch(
     } else {
         Err(Failure::new(EXIT_FAILED, String::new()))
     }
+}
+
+/// The engine's events in this process, as an API client hears them.
+fn local_notices(engine: &EngineHandle) -> tokio::sync::mpsc::UnboundedReceiver<Notice> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(crate::api::forward_local(engine.subscribe(), tx));
+    rx
+}
+
+/// The engine a watched run is in: this process's, or the instance's
+/// that a client talks to.
+enum Watched<'a> {
+    Here(&'a EngineHandle),
+    There(&'a Client),
+}
+
+impl Watched<'_> {
+    /// The run with its task instances, as committed now.
+    async fn snapshot(&self, flow: &str, run_id: &str) -> Option<(Run, Vec<TaskInstance>)> {
+        match self {
+            Watched::Here(handle) => handle.snapshot(flow, run_id).await,
+            Watched::There(client) => {
+                let run: Run = client
+                    .ask::<Option<Run>>(Call::Run {
+                        flow: flow.into(),
+                        run: run_id.into(),
+                    })
+                    .await
+                    .ok()??;
+                let mut tis: Vec<Vec<TaskInstance>> = client
+                    .ask(Call::TaskInstances {
+                        flow: flow.into(),
+                        runs: vec![run_id.into()],
+                    })
+                    .await
+                    .ok()?;
+                Some((run, tis.pop().unwrap_or_default()))
+            }
+        }
+    }
+}
+
+/// `trigger --wait` and `test` with an instance running: it makes the run
+/// (`action`), and its transitions are watched from here; Ok iff the run
+/// succeeded. With `json` the run is printed as JSON at the end.
+pub fn watch_there(client: &Client, action: Action, flow_id: &str, json: bool) -> Outcome {
+    let unanswered = super::client::unanswered;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;
+    runtime.block_on(async {
+        // Listening before the run is made: none of its changes is missed.
+        client
+            .ask::<bool>(Call::Subscribe)
+            .await
+            .map_err(unanswered)?;
+        let mut notices = client
+            .notices()
+            .ok_or_else(|| Failure::new(EXIT_FAILED, "the instance's events are taken"))?;
+        let answer: crate::control::Answer =
+            client.ask(Call::Act(action)).await.map_err(unanswered)?;
+        if answer.code != 0 {
+            return super::client::printed(answer);
+        }
+        let run_id = answer.out.trim().to_string();
+        let run = client
+            .ask::<Option<Run>>(Call::Run {
+                flow: flow_id.into(),
+                run: run_id.clone(),
+            })
+            .await
+            .map_err(unanswered)?
+            .ok_or_else(|| Failure::new(EXIT_FAILED, format!("run {run_id} is gone")))?;
+        let flow = instance_flow(client, flow_id).await?;
+        // Made queued: it waits for one of the flow's running runs to end.
+        let slot = if run.state == RunState::Queued {
+            let running: usize = client
+                .ask(Call::RunningRuns {
+                    flow: flow_id.into(),
+                })
+                .await
+                .map_err(unanswered)?;
+            Some((flow.max_active_runs, running))
+        } else {
+            None
+        };
+        let logs = LogDir::new(client.home().join(".drover").join("logs"));
+        let how = Watch { json, slot };
+        watch(
+            Watched::There(client),
+            &mut notices,
+            &flow,
+            &run,
+            &logs,
+            None,
+            how,
+        )
+        .await
+    })
+}
+
+/// The version of a flow new runs get in the instance.
+async fn instance_flow(client: &Client, flow_id: &str) -> Result<Flow, Failure> {
+    let status: crate::api::Status = client
+        .ask(Call::Status)
+        .await
+        .map_err(super::client::unanswered)?;
+    let flows = crate::api::client::read_flows(&status);
+    flows
+        .into_iter()
+        .find(|f| f.id == flow_id)
+        .map(|f| (*f).clone())
+        .ok_or_else(|| {
+            let ids: Vec<&str> = status.flows.iter().map(|f| f.id.as_str()).collect();
+            let hint = suggest::did_you_mean(flow_id, ids.iter().copied());
+            Failure::new(
+                super::EXIT_NOT_FOUND,
+                format!("no flow `{flow_id}` in the running instance{hint}"),
+            )
+        })
 }
 
 /// The next stop signal, or never when not listening for any.

@@ -50,6 +50,16 @@ impl Reader {
         self.store.run(flow, run_id)
     }
 
+    /// The run of a flow created last (what `latest` means everywhere).
+    pub fn newest_run(&self, flow: &str) -> Result<Option<Run>> {
+        self.store.newest_run(flow)
+    }
+
+    /// How many runs of a flow are running now.
+    pub fn running_runs(&self, flow: &str) -> Result<usize> {
+        self.store.running_runs(flow)
+    }
+
     pub fn run_count(&self, flow: &str) -> usize {
         self.store.run_count(flow)
     }

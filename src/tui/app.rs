@@ -1835,6 +1835,8 @@ impl App {
                         let action = api::Action::Trigger {
                             flow: flow.clone(),
                             params: fields.iter().cloned().collect(),
+                            date: None,
+                            json: false,
                         };
                         return vec![Effect::Act {
                             action,
