@@ -19,10 +19,19 @@ pub fn run(
     try_number: Option<u32>,
     follow: bool,
 ) -> Outcome {
-    let (files, writer, _) = locate(root, flow, run_ref, task, try_number, follow)?;
+    let Located { files, writer, .. } = locate(root, flow, run_ref, task, try_number, follow)?;
     let store_path = state_dir(root).join("store");
     let recorded = || recorded_log_error(&store_path, flow, run_ref, task, try_number);
     show(&files.log, &files.end, writer, follow, recorded)
+}
+
+/// A try's log found: its files, the run and try it is of, and (to follow
+/// it) the process writing it while it runs.
+struct Located {
+    files: TryFiles,
+    writer: Option<u32>,
+    run: String,
+    try_number: u32,
 }
 
 /// Finds the try's files, and (to follow it) the process that writes its
@@ -35,7 +44,7 @@ fn locate(
     task: &str,
     try_number: Option<u32>,
     follow: bool,
-) -> Result<(TryFiles, Option<u32>, (String, u32)), Failure> {
+) -> Result<Located, Failure> {
     let home = load_home(root)?;
     super::require_home(&home)?;
     // A flow whose file is gone may still have runs with logs.
@@ -134,13 +143,24 @@ fn locate(
             (files, (run, number))
         }
     };
-    Ok((files, writer, which))
+    let (run, try_number) = which;
+    Ok(Located {
+        files,
+        writer,
+        run,
+        try_number,
+    })
 }
 
 /// Where the instance running on the home finds a try's log (what a client
 /// of it then prints).
 pub fn log_try(root: &Path, query: &crate::api::LogQuery) -> Result<crate::api::LogTry, Failure> {
-    let (files, writer, (run, try_number)) = locate(
+    let Located {
+        files,
+        writer,
+        run,
+        try_number,
+    } = locate(
         root,
         &query.flow,
         &query.run,
