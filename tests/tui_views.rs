@@ -484,6 +484,8 @@ fn trigger_form_is_prefilled_with_the_flow_params() {
             action: Action::Trigger {
                 flow: "etl".into(),
                 params: [("source".to_string(), "lickes".to_string())].into(),
+                date: None,
+                json: false,
             },
             what: "trigger etl".into()
         }]
