@@ -1,8 +1,8 @@
 //! The control socket of a running `drover serve` against hostile and
-//! careless clients: one that stops reading, one that asks for a second
-//! scheduler, huge requests, hundreds of trickling connections, and a
-//! flow file that is costly to check. None of them may stall the engine
-//! or lock the other clients out.
+//! careless clients of its API: one that stops reading, command lines and
+//! other versions, unknown calls, a read-only client acting, huge lines,
+//! hundreds of trickling connections, and a flow file that is costly to
+//! check. None of them may stall the engine or lock the other clients out.
 
 mod common;
 
@@ -13,37 +13,52 @@ use std::time::{Duration, Instant};
 use common::{TestHome, serve_ready, wait_until};
 use serde_json::Value;
 
-/// A raw client: connects and sends `args` as one request line.
-fn send(home: &TestHome, args: &[&str]) -> UnixStream {
-    let mut stream = UnixStream::connect(home.path().join(".drover/drover.sock")).unwrap();
-    let line = serde_json::json!({ "args": args }).to_string() + "\n";
-    stream.write_all(line.as_bytes()).unwrap();
-    stream
-}
-
-/// Reads a whole answer: (stdout, stderr, exit status).
-fn answer(mut stream: UnixStream) -> (String, String, u8) {
+/// A raw API client: connects, says hello (as `version`), and returns the
+/// stream with the welcome line.
+fn hello_as(home: &TestHome, version: u32, read_only: bool) -> (UnixStream, Value) {
+    let stream = UnixStream::connect(home.path().join(".drover/drover.sock")).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let hello = serde_json::json!({ "hello": { "version": version, "client": "test", "read_only": read_only } });
+    (&stream)
+        .write_all((hello.to_string() + "\n").as_bytes())
+        .unwrap();
+    let welcome = read_line(&stream);
+    (stream, welcome)
+}
+
+fn hello(home: &TestHome) -> UnixStream {
+    let (stream, welcome) = hello_as(home, 1, false);
+    assert!(welcome["welcome"]["refused"].is_null(), "{welcome}");
+    stream
+}
+
+/// Sends call `id`.
+fn call(mut stream: &UnixStream, id: u64, call: Value) {
+    let line = serde_json::json!({ "id": id, "call": call }).to_string() + "\n";
+    stream.write_all(line.as_bytes()).unwrap();
+}
+
+/// One line from the instance, as JSON (Null once it closed).
+fn read_line(stream: &UnixStream) -> Value {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while let Ok(1) = (&*stream).read(&mut byte) {
+        if byte[0] == b'\n' {
+            break;
+        }
+        line.push(byte[0]);
+    }
+    serde_json::from_slice(&line).unwrap_or(Value::Null)
+}
+
+/// The reply to call `id` (events and other replies skipped).
+fn reply(stream: &UnixStream, id: u64) -> Value {
     loop {
-        let mut head = [0u8; 5];
-        stream.read_exact(&mut head).expect("a frame from serve");
-        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
-        let mut payload = vec![0u8; len];
-        stream.read_exact(&mut payload).unwrap();
-        match head[0] {
-            b'o' => out.extend(payload),
-            b'e' => err.extend(payload),
-            b'x' => {
-                return (
-                    String::from_utf8_lossy(&out).into_owned(),
-                    String::from_utf8_lossy(&err).into_owned(),
-                    payload[0],
-                );
-            }
-            _ => {}
+        let line = read_line(stream);
+        if line.is_null() || line["id"] == id {
+            return line;
         }
     }
 }
@@ -97,8 +112,21 @@ fn a_client_that_stops_reading_holds_up_nothing() {
     wait_until("gate to run", || {
         gate_try() == Some(("running".into(), Some(1)))
     });
-    // The client asks for the clear and never reads the answer.
-    let silent = send(&home, &["clear", "wide", "latest"]);
+    // The client asks for the clear, and for the run's tasks again and
+    // again (far more than a socket buffer holds), and never reads.
+    let silent = hello(&home);
+    call(
+        &silent,
+        1,
+        serde_json::json!({ "call": "act", "action": "clear", "flow": "wide", "run": "latest" }),
+    );
+    for id in 2..200 {
+        call(
+            &silent,
+            id,
+            serde_json::json!({ "call": "report", "report": "tasks", "flow": "wide", "run": "latest", "json": true }),
+        );
+    }
     // The engine goes on: a manual run starts, runs and ends meanwhile.
     let quick = home.drover_within(Duration::from_secs(60), &["trigger", "quick", "--wait"]);
     assert_eq!(quick.code, 0, "{}{}", quick.stdout, quick.stderr);
@@ -116,29 +144,76 @@ fn a_client_that_stops_reading_holds_up_nothing() {
 }
 
 #[test]
-fn only_client_commands_run_through_the_socket() {
+fn the_socket_speaks_the_instance_api_only() {
     let home = TestHome::new();
     home.flow("quick", QUICK);
     let _serve = serve_ready(&home, &[]);
-    for args in [
-        &["serve"][..],
-        &["tui"],
-        &[],
-        &["shim", "--files", "/tmp/x", "--", "true"],
-        &["validate"],
-        &["next", "quick"],
-    ] {
-        let (out, err, code) = answer(send(&home, args));
-        assert_eq!(code, 2, "{args:?}: {out}{err}");
+    // A command line (what an older drover sent) is refused, saying why.
+    for args in [&["serve"][..], &["list"], &["clear", "quick", "latest"]] {
+        let stream = UnixStream::connect(home.path().join(".drover/drover.sock")).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let line = serde_json::json!({ "args": args }).to_string() + "\n";
+        (&stream).write_all(line.as_bytes()).unwrap();
+        let refused = read_line(&stream);
         assert!(
-            err.contains("only commands that use the store"),
-            "{args:?}: {err}"
+            refused["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("speaks the drover instance API")),
+            "{args:?}: {refused}"
         );
+        assert!(read_line(&stream).is_null(), "the connection is closed");
     }
+    // Another version is told so.
+    let (_, welcome) = hello_as(&home, 99, false);
+    assert!(
+        welcome["welcome"]["refused"]
+            .as_str()
+            .is_some_and(|r| r.contains("API version 1")),
+        "{welcome}"
+    );
+    // A call the instance does not know is answered with an error, and the
+    // connection goes on.
+    let client = hello(&home);
+    (&client)
+        .write_all(b"{\"id\":7,\"call\":{\"call\":\"format_disk\"}}\n")
+        .unwrap();
+    let unknown = read_line(&client);
+    assert!(
+        unknown["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not a call")),
+        "{unknown}"
+    );
+    call(
+        &client,
+        8,
+        serde_json::json!({ "call": "run_count", "flow": "quick" }),
+    );
+    assert_eq!(reply(&client, 8)["ok"], 0);
+    // A read-only client reads, and may not act.
+    let (watcher, _) = hello_as(&home, 1, true);
+    call(
+        &watcher,
+        1,
+        serde_json::json!({ "call": "act", "action": "trigger", "flow": "quick" }),
+    );
+    let refused = reply(&watcher, 1);
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("read-only")),
+        "{refused}"
+    );
+    assert_eq!(
+        home.drover(&["runs", "quick", "--json"]).stdout.trim(),
+        "[]"
+    );
     // The instance is still the only scheduler, and answers.
-    let (out, err, code) = answer(send(&home, &["list"]));
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("quick"), "{out}");
+    let list = home.drover(&["list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.contains("quick"), "{}", list.stdout);
     let log = std::fs::read_to_string(home.path().join(".drover/drover.log")).unwrap();
     assert_eq!(log.matches("drover serve (pid").count(), 1, "{log}");
 }
@@ -149,21 +224,35 @@ fn a_huge_request_is_refused_without_being_held() {
     home.flow("quick", QUICK);
     let serve = serve_ready(&home, &[]);
     let before = peak_rss_kib(serve.id());
-    // 64 MiB without a newline: serve reads no more than its limit.
-    let mut stream = UnixStream::connect(home.path().join(".drover/drover.sock")).unwrap();
-    stream
-        .set_write_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let chunk = vec![b'a'; 1 << 20];
-    for _ in 0..64 {
-        if stream.write_all(&chunk).is_err() {
-            break; // serve closed the connection: what it should do
+    // 64 MiB without a newline, as a first line and as a call: serve reads
+    // no more than its limit of each.
+    let flood = |stream: &UnixStream| {
+        stream
+            .set_write_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        for _ in 0..64 {
+            if (&*stream).write_all(&chunk).is_err() {
+                break; // serve closed the connection: what it should do
+            }
         }
-    }
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let (_, err, code) = answer(stream);
-    assert_eq!(code, 2);
-    assert!(err.contains("a request over 1 MiB"), "{err}");
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    };
+    let first = UnixStream::connect(home.path().join(".drover/drover.sock")).unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    flood(&first);
+    let refused = read_line(&first);
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("over 1 MiB")),
+        "{refused}"
+    );
+    let client = hello(&home);
+    flood(&client);
+    assert!(read_line(&client).is_null(), "the connection is closed");
     let after = peak_rss_kib(serve.id());
     assert!(
         after < before + 16 * 1024,

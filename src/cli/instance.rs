@@ -103,27 +103,13 @@ impl Instance {
         // Screens and other drover commands talk to this instance.
         let socket = crate::control::socket_path(&root_abs);
         let control = {
-            let (store, engine, runtime) = (store.clone(), handle.clone(), runtime.clone());
             let (notes, socket) = (notes_tx.clone(), socket.clone());
             let api = Server::new(service.clone());
             tokio::spawn(async move {
-                let served = crate::control::serve(
-                    socket.clone(),
-                    move |args, sink| {
-                        let remote = Remote {
-                            store: store.clone(),
-                            engine: engine.clone(),
-                            runtime: runtime.clone(),
-                            sink,
-                            home: None,
-                        };
-                        super::run_for_client(args, remote);
-                    },
-                    move |stream, hello, rest| {
-                        let api = api.clone();
-                        tokio::spawn(async move { api.connection(stream, &hello, rest).await });
-                    },
-                )
+                let served = crate::control::serve(socket.clone(), move |stream, hello, rest| {
+                    let api = api.clone();
+                    tokio::spawn(async move { api.connection(stream, &hello, rest).await });
+                })
                 .await;
                 if let Err(e) = served {
                     let _ = notes.send(format!(
