@@ -652,3 +652,14 @@ fn serve_detach_runs_in_the_background_until_drover_stop() {
     assert_eq!(idle.code, 0, "{}{}", idle.stdout, idle.stderr);
     assert!(idle.stderr.contains("nothing to stop"), "{}", idle.stderr);
 }
+
+#[test]
+fn a_client_waiting_through_a_quiet_spell_stays_connected() {
+    let home = TestHome::new();
+    // Nothing happens for 7 s while the command waits for the run.
+    home.flow("slow", "[tasks.t]\ncmd = \"sleep 7\"\n");
+    let _serve = common::serve_ready(&home, &[]);
+    let t = home.drover_within(Duration::from_secs(120), &["trigger", "slow", "--wait"]);
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
+    assert!(t.stdout.contains("✓ success"), "{}", t.stdout);
+}

@@ -91,17 +91,16 @@ impl Client {
     /// listens there; Err(Some(why)) when one does but will not talk.
     pub fn connect(socket: &Path, hello: Hello) -> std::result::Result<Client, Option<String>> {
         let stream = std::os::unix::net::UnixStream::connect(socket).map_err(|_| None)?;
-        let read = stream
-            .try_clone()
-            .map_err(|e| Some(format!("cannot use the socket: {e}")))?;
+        let cannot = |e: std::io::Error| Some(format!("cannot use the socket: {e}"));
+        let read = stream.try_clone().map_err(cannot)?;
+        let end = stream.try_clone().map_err(cannot)?;
         let _ = stream.set_write_timeout(Some(READ_WITHIN));
-        let _ = read.set_read_timeout(Some(WELCOME_WITHIN));
-        let unset = read
-            .try_clone()
-            .map_err(|e| Some(format!("cannot use the socket: {e}")))?;
-        let client = Client::start(Box::new(stream), Box::new(read), hello, None)?;
-        let _ = unset.set_read_timeout(None);
-        Ok(client)
+        // (No read timeout: the welcome is waited for with one, and reads
+        // after it wait as long as the instance is quiet.)
+        Client::start(Box::new(stream), Box::new(read), hello, None).inspect_err(|_| {
+            // Ends the reading thread too.
+            let _ = end.shutdown(std::net::Shutdown::Both);
+        })
     }
 
     /// Runs `command` and talks to the instance over its stdin and stdout

@@ -58,7 +58,10 @@ pub fn run(root: &Path, stop_tasks: bool, detached: bool) -> Outcome {
             log.line(&format!("flow `{}` not loaded: {e}", b.id));
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two threads: what clients of the API ask (encoding a page of runs,
+    // say) never waits for the engine's turn, nor holds it up.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Failure::new(EXIT_FAILED, format!("cannot start: {e}")))?;

@@ -128,6 +128,10 @@ where
             }
         });
         reading.push_back(task.abort_handle());
+        // First lines already sent are read before more connections are
+        // taken: in a flood of new connections, a client that says hello at
+        // once is read before it could become the oldest and be dropped.
+        tokio::task::yield_now().await;
     }
 }
 
