@@ -441,3 +441,36 @@ fn the_engine_notes_why_a_queued_runs_roots_wait_for_the_tui() {
         "waiting for its upstream tasks"
     );
 }
+
+#[test]
+fn a_clear_preview_names_what_the_clear_resets_by_the_runs_own_graph() {
+    let home = TestHome::new();
+    let chain = "[tasks.a]\ncmd = \"true\"\n[tasks.b]\ncmd = \"true\"\ndeps = [\"a\"]\n[tasks.c]\ncmd = \"true\"\ndeps = [\"b\"]\n";
+    home.flow("chain", chain);
+    let t = home.drover(&["test", "chain"]);
+    assert_eq!(t.code, 0, "{}{}", t.stdout, t.stderr);
+    let run = newest(&home, "chain");
+    // Since the run, c no longer depends on b; the run's own graph counts.
+    home.flow(
+        "chain",
+        "[tasks.a]\ncmd = \"true\"\n[tasks.b]\ncmd = \"true\"\ndeps = [\"a\"]\n[tasks.c]\ncmd = \"true\"\n",
+    );
+    let want = format!("would clear 3 task instances of run `{run}`: a, b, c\n");
+    let preview = |home: &TestHome| {
+        let out = home.drover(&["clear", "chain", "latest", "a", "--downstream", "--dry-run"]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        out.stdout
+    };
+    // Without an instance, and through one: the same answer.
+    assert_eq!(preview(&home), want);
+    let _serve = common::serve_ready(&home, &[]);
+    assert_eq!(preview(&home), want);
+    // Nothing changed.
+    assert_eq!(run_state(&home, "chain", &run), "success");
+    let failed = home.drover(&["clear", "chain", "latest", "--failed-only", "--dry-run"]);
+    assert_eq!(failed.stdout, format!("nothing to clear in run `{run}`\n"));
+    // And the clear itself resets just those.
+    let cleared = home.drover(&["clear", "chain", "latest", "a", "--downstream"]);
+    assert_eq!(cleared.code, 0, "{}{}", cleared.stdout, cleared.stderr);
+    assert!(cleared.stdout.starts_with("cleared 3 task instances"), "{}", cleared.stdout);
+}

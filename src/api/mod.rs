@@ -19,6 +19,7 @@
 //! `flow` (to read the flow files a remote instance sends), `logs` paths,
 //! `home` problems, `control` answers. Never the TUI or the CLI.
 
+mod clear;
 pub mod client;
 pub mod server;
 pub mod service;
@@ -35,6 +36,7 @@ use crate::home::Problems;
 use crate::logs::TryFiles;
 use crate::store::{Run, StoreError, TaskInstance, TaskState, Try};
 
+pub use clear::clear_selection;
 pub use client::{Client, Link, Notice};
 pub use service::Service;
 
@@ -137,6 +139,9 @@ pub enum Call {
     RunningRuns { flow: String },
     /// Where a try's log is: `Result<LogTry, Failed>`.
     LogTry(LogQuery),
+    /// What a clear would reset, changing nothing: `Result<ClearPreview,
+    /// Failed>`.
+    ClearPreview(ClearQuery),
     /// Does something: [`Answer`] (what the command would have printed).
     Act(Action),
     /// From now on, send the engine's change events on this connection.
@@ -366,6 +371,30 @@ pub struct LogTry {
     /// The try's recorded log error ("writing the log failed: …").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_error: Option<String>,
+}
+
+/// A clear: of which run (`latest` allowed), which tasks (none: all),
+/// with what around them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClearQuery {
+    pub flow: String,
+    pub run: String,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    #[serde(default)]
+    pub downstream: bool,
+    #[serde(default)]
+    pub upstream: bool,
+    #[serde(default)]
+    pub failed_only: bool,
+}
+
+/// What a clear would reset: the run (`latest` made plain) and its tasks,
+/// in the run's flow order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClearPreview {
+    pub run: String,
+    pub reset: Vec<String>,
 }
 
 /// A failure with the exit status the command gives it.

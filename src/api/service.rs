@@ -8,7 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    Action, Call, Failed, Files, FlowFile, LogChunk, LogQuery, LogTry, MAX_LOG_CHUNK, Status,
+    Action, Call, ClearPreview, ClearQuery, Failed, Files, FlowFile, LogChunk, LogQuery, LogTry,
+    MAX_LOG_CHUNK, Status,
 };
 use crate::control::Answer;
 use crate::engine::{EngineHandle, Reader};
@@ -21,6 +22,8 @@ pub trait Commands: Send + Sync {
     fn run(&self, args: Vec<String>) -> Answer;
     /// Finds the try `drover logs` reads.
     fn log_try(&self, query: LogQuery) -> Result<LogTry, Failed>;
+    /// What `drover clear` would reset.
+    fn clear_preview(&self, query: ClearQuery) -> Result<ClearPreview, Failed>;
 }
 
 /// An instance, as the API sees it.
@@ -124,6 +127,19 @@ impl Service {
                     .await
                     .map_err(|e| format!("the report failed inside the instance: {e}"))?;
                 json(answer)
+            }
+            Call::ClearPreview(query) => {
+                let me = self.clone();
+                let found = tokio::task::spawn_blocking(move || match &me.commands {
+                    Some(commands) => commands.clear_preview(query),
+                    None => Err(Failed {
+                        code: 1,
+                        message: "no instance runs here".into(),
+                    }),
+                })
+                .await
+                .map_err(|e| format!("the preview failed inside the instance: {e}"))?;
+                json(found)
             }
             Call::LogTry(query) => {
                 let me = self.clone();
@@ -229,9 +245,12 @@ impl Service {
                         .map_err(|e| format!("cannot read {}: {e}", files.index.display()))?,
                 )
             }
-            Call::Status | Call::Subscribe | Call::Act(_) | Call::Report(_) | Call::LogTry(_) => {
-                Err("this call is answered elsewhere".into())
-            }
+            Call::Status
+            | Call::Subscribe
+            | Call::Act(_)
+            | Call::Report(_)
+            | Call::LogTry(_)
+            | Call::ClearPreview(_) => Err("this call is answered elsewhere".into()),
         }
     }
 }

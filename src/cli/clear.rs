@@ -14,19 +14,17 @@ fn store_err(e: crate::store::StoreError) -> Failure {
     Failure::new(EXIT_FAILED, e.to_string())
 }
 
-pub fn clear(
-    root: &Path,
-    flow_id: &str,
+/// The task instances of a run a clear resets (see
+/// [`crate::api::clear_selection`]), with each one's retries; the run.
+fn selection(
+    home: &crate::home::Home,
+    store: &crate::store::Store,
+    flow: &crate::flow::Flow,
     run_ref: &str,
     tasks: &[String],
-    downstream: bool,
-    upstream: bool,
-    failed_only: bool,
-) -> Outcome {
-    let home = load_home(root)?;
-    let flow = find_flow(&home, flow_id)?;
-    let store = open_store(&home)?;
-    let mut run = find_run(&store, flow_id, run_ref)?;
+    (downstream, upstream, failed_only): (bool, bool, bool),
+) -> Result<(crate::store::Run, Vec<(String, u32)>), Failure> {
+    let run = find_run(store, &flow.id, run_ref)?;
     // The run's own task instances are the truth: the flow file may have
     // gained or lost tasks since the run was made.
     let instances = store.task_instances(&run).map_err(store_err)?;
@@ -39,33 +37,70 @@ pub fn clear(
             ));
         }
     }
-    let chosen: Vec<&str> = if tasks.is_empty() {
-        instances.iter().map(|ti| ti.task.as_str()).collect()
-    } else {
-        tasks.iter().map(String::as_str).collect()
-    };
-    // Downstream/upstream come from the flow's graph; tasks the flow no
-    // longer has are cleared only when chosen themselves.
-    let mut wanted: Vec<&str> = flow
-        .select(&chosen, downstream, upstream)
-        .iter()
-        .map(|t| t.id.as_str())
+    // What is downstream of what: the run's own version of its flow.
+    let own = super::run_flow(home, store, &run);
+    let graph = own.as_ref().unwrap_or(flow);
+    let reset = crate::api::clear_selection(
+        Some(graph),
+        &instances,
+        tasks,
+        downstream,
+        upstream,
+        failed_only,
+    );
+    let selection = reset
+        .into_iter()
+        .map(|t| {
+            let retries = graph.task(&t).or(flow.task(&t)).map_or(0, |t| t.retries);
+            (t, retries)
+        })
         .collect();
-    wanted.extend(chosen.iter().copied().filter(|c| flow.task(c).is_none()));
-    let mut selection = Vec::new();
-    for ti in &instances {
-        if !wanted.contains(&ti.task.as_str()) || (failed_only && !ti.state.is_failure()) {
-            continue;
-        }
-        let retries = flow.task(&ti.task).map_or(0, |t| t.retries);
-        selection.push((ti.task.clone(), retries));
+    Ok((run, selection))
+}
+
+/// What a clear would reset, said for people.
+pub fn preview_text(run_id: &str, reset: &[String]) -> String {
+    match reset.len() {
+        0 => format!("nothing to clear in run `{run_id}`\n"),
+        n => format!(
+            "would clear {n} task instance{} of run `{run_id}`: {}\n",
+            if n == 1 { "" } else { "s" },
+            reset.join(", ")
+        ),
     }
-    selection.sort_by_key(|(t, _)| {
-        flow.tasks
-            .iter()
-            .position(|x| &x.id == t)
-            .unwrap_or(usize::MAX)
-    });
+}
+
+/// The tasks a clear would reset, for the instance API's preview.
+pub fn preview(root: &Path, q: &crate::api::ClearQuery) -> Result<(String, Vec<String>), Failure> {
+    let home = load_home(root)?;
+    let flow = find_flow(&home, &q.flow)?;
+    let store = open_store(&home)?;
+    let flags = (q.downstream, q.upstream, q.failed_only);
+    let (run, selection) = selection(&home, &store, flow, &q.run, &q.tasks, flags)?;
+    Ok((run.id, selection.into_iter().map(|(t, _)| t).collect()))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn clear(
+    root: &Path,
+    flow_id: &str,
+    run_ref: &str,
+    tasks: &[String],
+    downstream: bool,
+    upstream: bool,
+    failed_only: bool,
+    dry_run: bool,
+) -> Outcome {
+    let home = load_home(root)?;
+    let flow = find_flow(&home, flow_id)?;
+    let store = open_store(&home)?;
+    let flags = (downstream, upstream, failed_only);
+    let (mut run, selection) = selection(&home, &store, flow, run_ref, tasks, flags)?;
+    if dry_run {
+        let names: Vec<String> = selection.into_iter().map(|(t, _)| t).collect();
+        print(&preview_text(&run.id, &names));
+        return Ok(());
+    }
     if selection.is_empty() {
         print(&format!("nothing to clear in run `{}`\n", run.id));
         return Ok(());

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::{Command, EXIT_FAILED, EXIT_USAGE, Failure, Outcome};
-use crate::api::{Action, ApiError, Call, Client, Failed, LogQuery, LogTry, Report};
+use crate::api::{
+    Action, ApiError, Call, ClearPreview, ClearQuery, Client, Failed, LogQuery, LogTry, Report,
+};
 use crate::control::Answer;
 use crate::store::TaskState;
 
@@ -73,6 +75,30 @@ fn ask(client: &Client, command: Command) -> Outcome {
             downstream,
             upstream,
             failed_only,
+            dry_run: true,
+        } => {
+            let query = ClearQuery {
+                flow,
+                run,
+                tasks,
+                downstream,
+                upstream,
+                failed_only,
+            };
+            let preview: Result<ClearPreview, Failed> =
+                client.call(Call::ClearPreview(query)).map_err(unanswered)?;
+            let preview = preview.map_err(|f| Failure::new(f.code, f.message))?;
+            super::print(&super::clear::preview_text(&preview.run, &preview.reset));
+            Ok(())
+        }
+        Command::Clear {
+            flow,
+            run,
+            tasks,
+            downstream,
+            upstream,
+            failed_only,
+            dry_run: false,
         } => act(
             client,
             Action::Clear {

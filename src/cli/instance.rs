@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::{EXIT_FAILED, Failure, Remote, open_store, state_dir};
 use crate::api::server::Server;
 use crate::api::service::Commands;
-use crate::api::{Failed, LogQuery, LogTry, Service};
+use crate::api::{ClearPreview, ClearQuery, Failed, LogQuery, LogTry, Service};
 use crate::engine::{Engine, EngineEvent, EngineHandle, Reader};
 use crate::home::{Home, Problems};
 use crate::store::{Store, TaskState};
@@ -190,6 +190,17 @@ impl Commands for Inside {
         let sink = crate::control::Sink::memory();
         super::run_for_client(args, self.remote(sink.clone()));
         sink.answer()
+    }
+
+    fn clear_preview(&self, query: ClearQuery) -> Result<ClearPreview, Failed> {
+        let root = self.store.home().to_path_buf();
+        let remote = self.remote(crate::control::Sink::memory());
+        super::inside(remote, || super::clear::preview(&root, &query))
+            .map(|(run, reset)| ClearPreview { run, reset })
+            .map_err(|f| Failed {
+                code: f.code,
+                message: f.message,
+            })
     }
 
     fn log_try(&self, query: LogQuery) -> Result<LogTry, Failed> {

@@ -213,6 +213,9 @@ pub enum Command {
         /// Only clear those that failed (failed or upstream_failed).
         #[arg(long)]
         failed_only: bool,
+        /// Say what would be reset, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Fetch the [git] branch now and deploy its flow files.
     Sync,
@@ -378,6 +381,7 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
             downstream,
             upstream,
             failed_only,
+            dry_run,
         }) => clear::clear(
             &root,
             &flow,
@@ -386,6 +390,7 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
             downstream,
             upstream,
             failed_only,
+            dry_run,
         ),
         Some(Command::Mark {
             flow,
