@@ -168,6 +168,7 @@ fn render_figures() {
         let layout_ms = laid.elapsed().as_secs_f64() * 1e3;
         let size = app
             .graph
+            .layout
             .as_ref()
             .map(|(_, l)| (l.width, l.height))
             .unwrap_or_default();
@@ -210,6 +211,7 @@ fn render_figures() {
     let grouped_ms = laid.elapsed().as_secs_f64() * 1e3;
     let grouped = app
         .graph
+        .layout
         .as_ref()
         .map(|(_, l)| (l.width, l.height))
         .unwrap_or_default();
@@ -286,7 +288,7 @@ fn scroll_figures() {
         let back = steps_ms(&mut app, &mut terminal, Action::Right, 299);
         let warm = steps_ms(&mut app, &mut terminal, Action::Left, 299);
         let _ = steps_ms(&mut app, &mut terminal, Action::Right, 299);
-        let screens = 300 / app.grid_columns();
+        let screens = 300 / app.grid.columns(&app.ctx);
         let pages = steps_ms(&mut app, &mut terminal, Action::OlderRuns, screens);
         // Baseline: one redraw with nothing moved, same app, same run.
         let mut redraws = Vec::new();

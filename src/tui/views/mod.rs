@@ -1,12 +1,29 @@
-//! Drawing: the frame around every view (tabs on top, status bar at the
-//! bottom), the four views, drover's own log and the overlays. Drawing
+//! The views, each with its own state, keys and drawing (as gitui's
+//! components): `flows`, `grid`, `graph`, `logs`, `own_log`; the boxes
+//! over them (`overlay`) and the line typed at the bottom (`command`).
+//! Here: the frame around every view (tabs on top, status bar at the
+//! bottom) and what the views share for moving and drawing. Drawing
 //! reads the app and never changes it.
+//!
+//! A view's keys come as `keymap::Action`s to its `on_action`, which
+//! returns whether the view took the key; the app does the rest (going
+//! to another view, the dialogs). A view reads what all views share
+//! through `ctx::Ctx`; the Graph and the Logs view also read the Grid,
+//! whose selection they follow.
+//!
+//! May call: `tui::ctx`, `tui::keymap`, `tui::theme`, `tui::logview`,
+//! `tui::graph_layout`, and through `Ctx` the `api::Source` reads; `flow`
+//! and `store` records (plain data).
 
-mod flows;
-mod graph;
-mod grid;
-mod logs;
-mod overlay;
+pub mod command;
+pub mod flows;
+pub mod graph;
+pub mod grid;
+pub mod logs;
+pub mod overlay;
+pub mod own_log;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -14,11 +31,79 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Widget};
+use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, InputKind, View};
+use super::app::App;
+use super::ctx::{Ctx, View};
 use super::keymap::{Action, key_of};
+use crate::flow::Flow;
+use crate::store::{TaskInstance, TaskState};
+
+/// A list's selection, scroll offset and filter.
+#[derive(Debug, Clone, Default)]
+pub struct ListState {
+    pub selected: usize,
+    pub offset: usize,
+    pub filter: String,
+}
+
+impl ListState {
+    /// Keeps `selected` inside `len` rows and visible in `height` rows.
+    pub fn clamp(&mut self, len: usize, height: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+        let height = height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        self.offset = self.offset.min(len.saturating_sub(height));
+    }
+
+    /// Moves the selection by `by` rows within `len`.
+    pub fn step(&mut self, by: isize, len: usize) {
+        let max = len.saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + by).clamp(0, max.max(0)) as usize;
+    }
+}
+
+/// The step a moving key makes, as (across, along): one row or column,
+/// `page` rows, or as far as it goes (first and last). None for a key
+/// that does not move.
+pub fn steps(action: Action, page: usize) -> Option<(isize, isize)> {
+    let page = page as isize;
+    Some(match action {
+        Action::Up => (0, -1),
+        Action::Down => (0, 1),
+        Action::Left => (-1, 0),
+        Action::Right => (1, 0),
+        Action::PageUp => (0, -page),
+        Action::PageDown => (0, page),
+        Action::First => (0, isize::MIN / 2),
+        Action::Last => (0, isize::MAX / 2),
+        _ => return None,
+    })
+}
+
+/// Why a task instance is in its state, in words, when no try says more.
+pub fn explain(ti: &TaskInstance) -> String {
+    if let Some(note) = &ti.note {
+        return crate::escape::line(note).into_owned();
+    }
+    match ti.state {
+        TaskState::Pending => "waiting for its upstream tasks".into(),
+        TaskState::Queued => "ready: waiting for a free slot (or its pool)".into(),
+        TaskState::Running => "running".into(),
+        TaskState::UpForRetry => "failed; it will be tried again".into(),
+        TaskState::UpstreamFailed => {
+            "an upstream task failed, so this one will not run (c clears it)".into()
+        }
+        TaskState::Skipped => "skipped (exit 99, or by its trigger rule)".into(),
+        TaskState::Success => "succeeded".into(),
+        TaskState::Failed => "failed".into(),
+    }
+}
 
 /// Below this size the screen shows a notice instead of a view.
 pub const MIN_WIDTH: u16 = 60;
@@ -56,15 +141,23 @@ impl Widget for Screen<'_> {
             ..area
         };
         tabs(app, top, buf);
+        let ctx = &app.ctx;
         match app.view {
-            View::Flows => flows::render(app, body, buf),
-            View::Grid => grid::render(app, body, buf),
-            View::Graph => graph::render(app, body, buf),
-            View::Logs => logs::render(app, body, buf),
-            View::OwnLog => own_log(app, body, buf),
+            View::Flows => app.flows.render(ctx, theme, body, buf),
+            View::Grid => {
+                let preview = app.overlay.as_ref().and_then(|o| o.clear_preview());
+                app.grid.render(ctx, theme, preview, body, buf)
+            }
+            View::Graph => app.graph.render(&app.grid, ctx, theme, body, buf),
+            View::Logs => app
+                .logs
+                .render(ctx, app.grid.flow.as_ref(), theme, body, buf),
+            View::OwnLog => app.own_log.render(theme, body, buf),
         }
         status_bar(app, bottom, buf);
-        overlay::render(app, area, buf);
+        if let Some(overlay) = &app.overlay {
+            overlay.render(theme, &app.theme_errors, area, buf);
+        }
     }
 }
 
@@ -79,7 +172,7 @@ fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
     ];
     // A question asked meanwhile must still be seen.
     match &app.overlay {
-        Some(super::app::Overlay::Quit { running, .. }) => {
+        Some(overlay::Overlay::Quit { running, .. }) => {
             lines.push(format!("quit? {running} running:"));
             lines.push("b keep in background · l leave · Esc stay".to_string());
         }
@@ -127,15 +220,16 @@ fn tabs(app: &App, area: Rect, buf: &mut Buffer) {
         View::Flows | View::OwnLog => app.view.title().to_string(),
         View::Grid | View::Graph => app.grid.flow_id.clone(),
         View::Logs => app
+            .logs
             .log
             .as_ref()
             .map(|l| format!("{} › {}", l.flow, l.task))
             .unwrap_or_default(),
     };
     let filter = match app.view {
-        View::Flows => app.flow_list.filter.as_str(),
+        View::Flows => app.flows.list.filter.as_str(),
         View::Grid => app.grid.rows.filter.as_str(),
-        View::Graph => app.graph_search.as_str(),
+        View::Graph => app.graph.search.as_str(),
         _ => "",
     };
     let place = if filter.is_empty() {
@@ -158,30 +252,12 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = app.theme();
     buf.set_style(area, theme.status());
     if let Some(input) = &app.input {
-        let prefix = match input.kind {
-            InputKind::Filter => "/",
-            InputKind::Search => "search: ",
-            InputKind::Command => ":",
-        };
-        let line = Line::from(vec![
-            Span::styled(prefix, theme.key()),
-            Span::styled(input.text.clone(), theme.status()),
-            Span::styled("█", theme.status()),
-            Span::styled(
-                input
-                    .hint
-                    .as_ref()
-                    .map(|h| format!("  {h}"))
-                    .unwrap_or_default(),
-                theme.dim(),
-            ),
-        ]);
-        buf.set_line(area.x, area.y, &line, area.width);
+        buf.set_line(area.x, area.y, &input.line(theme), area.width);
         return;
     }
     let width = area.width as usize;
     // What the left part needs at least.
-    let wanted = match &app.message {
+    let wanted = match &app.ctx.message {
         Some(m) => crate::escape::line(&m.text).width() + 2,
         // Help, quit and a few of the view's keys.
         None => 40,
@@ -192,7 +268,7 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
         .unwrap_or_default();
     let right_w = right.width() as u16;
     let room = area.width.saturating_sub(right_w + 1);
-    let left = match &app.message {
+    let left = match &app.ctx.message {
         Some(m) => Line::from(Span::styled(
             format!(
                 " {}",
@@ -281,9 +357,9 @@ fn hints(app: &App, room: usize) -> Line<'static> {
 fn health(app: &App, compact: bool) -> Line<'static> {
     let theme = app.theme();
     let mut spans = Vec::new();
-    let broken = app.problems.flows.len() + usize::from(app.problems.config.is_some());
+    let broken = app.ctx.problems.flows.len() + usize::from(app.ctx.problems.config.is_some());
     if broken > 0 {
-        let what = match (&app.problems.config, broken, compact) {
+        let what = match (&app.ctx.problems.config, broken, compact) {
             (_, n, true) => format!("⚠{n} "),
             (Some(_), 1, _) => "⚠ drover.toml has errors ".to_string(),
             (_, 1, _) => "⚠ 1 flow file has errors ".to_string(),
@@ -291,11 +367,11 @@ fn health(app: &App, compact: bool) -> Line<'static> {
         };
         spans.push(Span::styled(what, theme.warning()));
     }
-    if let Some(git) = &app.problems.git {
+    if let Some(git) = &app.ctx.problems.git {
         let sha = git.commit.as_deref().map_or("-", crate::gitsync::short_sha);
         let age = git
             .commit_time
-            .map(|t| format!(" {}", relative(t, app.now)))
+            .map(|t| format!(" {}", relative(t, app.ctx.now)))
             .unwrap_or_default();
         let text = match (&git.error, compact) {
             (Some(_), true) => format!("⚠ git {sha}: sync failed (L) "),
@@ -310,7 +386,7 @@ fn health(app: &App, compact: bool) -> Line<'static> {
         };
         spans.push(Span::styled(text, style));
     }
-    match &app.status {
+    match &app.ctx.status {
         Some(s) if compact => {
             let mut text = format!("▶{}/{}", s.running, s.parallelism);
             if s.queued > 0 {
@@ -354,31 +430,6 @@ fn health(app: &App, compact: bool) -> Line<'static> {
     Line::from(spans)
 }
 
-fn own_log(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme();
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .border_style(theme.border(true))
-        .title(Span::styled(
-            " drover's own log · k/j a page up/down · G the end · Esc back ",
-            theme.title(),
-        ));
-    tui_logger::TuiLoggerWidget::default()
-        .block(block)
-        .style(theme.text())
-        .style_error(theme.error())
-        .style_warn(theme.warning())
-        .style_info(theme.text())
-        .state(&app.own_log)
-        .output_separator(' ')
-        .output_timestamp(Some("%H:%M:%S".to_string()))
-        .output_level(None)
-        .output_target(false)
-        .output_file(false)
-        .output_line(false)
-        .render(area, buf);
-}
-
 pub use crate::flow::duration::human as short_duration;
 
 /// When something happens, from `now`: "in 5m", "3h ago".
@@ -413,10 +464,11 @@ pub fn zoned_seconds(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
 }
 
 /// The timezone a flow's times are shown in (as `drover tasks` shows
-/// them): its own, UTC for a flow the engine does not have.
-pub fn flow_tz(app: &App, flow: &str) -> chrono_tz::Tz {
-    app.current_flow(flow)
-        .or_else(|| app.grid.flow.clone().filter(|f| f.id == flow))
+/// them): its own; else that of `open`, the flow the Grid has open, when it
+/// is that flow; else UTC.
+pub fn flow_tz(ctx: &Ctx, open: Option<&Arc<Flow>>, flow: &str) -> chrono_tz::Tz {
+    ctx.current_flow(flow)
+        .or_else(|| open.filter(|f| f.id == flow).cloned())
         .map_or(chrono_tz::UTC, |f| f.timezone)
 }
 
