@@ -138,7 +138,7 @@ fn render_figures() {
             } else {
                 Action::Left
             });
-            drover::tui::views::draw(&app, f);
+            drover::tui::screen::draw(&app, f);
         });
         let base = baseline_ms(w, h);
         println!(
@@ -175,7 +175,7 @@ fn render_figures() {
         let moves = [Action::Right, Action::Down, Action::Right, Action::Up];
         let graph = frame_ms(w, h, 200, |f, i| {
             let _ = app.update(moves[i % moves.len()]);
-            drover::tui::views::draw(&app, f);
+            drover::tui::screen::draw(&app, f);
         });
         let base = baseline_ms(w, h);
         println!(
@@ -238,7 +238,9 @@ fn steps_ms(
         .map(|_| {
             let start = Instant::now();
             let _ = app.update(action);
-            terminal.draw(|f| drover::tui::views::draw(app, f)).unwrap();
+            terminal
+                .draw(|f| drover::tui::screen::draw(app, f))
+                .unwrap();
             start.elapsed().as_secs_f64() * 1e3
         })
         .collect()
@@ -295,7 +297,7 @@ fn scroll_figures() {
         for _ in 0..200 {
             let start = Instant::now();
             terminal
-                .draw(|f| drover::tui::views::draw(&app, f))
+                .draw(|f| drover::tui::screen::draw(&app, f))
                 .unwrap();
             redraws.push(start.elapsed().as_secs_f64() * 1e3);
         }

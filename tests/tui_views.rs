@@ -110,7 +110,7 @@ fn app(f: &Fixture, width: u16, height: u16) -> App {
 fn buffer(app: &App) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(app.ctx.width, app.ctx.height)).unwrap();
     terminal
-        .draw(|frame| drover::tui::views::draw(app, frame))
+        .draw(|frame| drover::tui::screen::draw(app, frame))
         .unwrap();
     terminal.backend().buffer().clone()
 }

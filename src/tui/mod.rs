@@ -4,7 +4,8 @@
 //! in `views/` (Flows, Grid, Graph, Logs, drover's own log) holds its own
 //! state, takes its own keys and draws itself, as do the boxes over them
 //! (`views/overlay`) and the line typed at the bottom (`views/command`).
-//! `ctx` is what they all read; `keymap` turns keys into actions (and the
+//! `screen` draws the frame around them (tabs, status bar) with the view
+//! inside. `ctx` is what they all read; `keymap` turns keys into actions (and the
 //! help's rows); `logview` is the log model, `graph_layout` lays out the
 //! Graph, `theme` the colours.
 //!
@@ -27,6 +28,7 @@ pub mod ctx;
 pub mod graph_layout;
 pub mod keymap;
 pub mod logview;
+pub mod screen;
 pub mod theme;
 pub mod views;
 
@@ -169,7 +171,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
             app.catch_up();
-            let drawn = screen.draw(|frame| views::draw(&app, frame))?;
+            let drawn = screen.draw(|frame| screen::draw(&app, frame))?;
             shown = Some(drawn.buffer.clone());
             last_draw = Some(Instant::now());
             dirty = false;
@@ -385,7 +387,7 @@ impl Offscreen {
                 Err(never) => match never {},
             },
         };
-        match terminal.draw(|frame| views::draw(app, frame)) {
+        match terminal.draw(|frame| screen::draw(app, frame)) {
             Ok(frame) => frame.buffer != shown,
             Err(never) => match never {},
         }
