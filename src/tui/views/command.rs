@@ -3,6 +3,10 @@
 //! edits the text and completes command words with Tab; a filter or search
 //! is applied by the app as it is typed, a command when Enter is pressed,
 //! after `parse` has said which one it is.
+//!
+//! May call: `tui::ctx` (`View`), `tui::theme`, `flow::suggest` (the
+//! did-you-mean hint). It reads nothing itself: the words it completes
+//! are handed to it.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::text::{Line, Span};

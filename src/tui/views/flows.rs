@@ -3,6 +3,9 @@
 //! flow below (its file's error when it does not validate). Its rows are
 //! read from the status, the problems and the store; its keys move the
 //! selection and filter the list.
+//!
+//! May call: the `Source` through `Ctx` (runs, pause state, run counts),
+//! `flow` (next fire times), the drawing helpers in `views`.
 
 use std::sync::Arc;
 

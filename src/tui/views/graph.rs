@@ -7,6 +7,9 @@
 //! The Graph shows the Grid's flow and selected run, and its selected node
 //! is the Grid's selected task: its keys move that selection. What is its
 //! own is the layout, which groups are open, and the search.
+//!
+//! May call: `tui::graph_layout`, the Grid (its flow, run and selection),
+//! the drawing helpers in `views`.
 
 use std::sync::Arc;
 

@@ -6,6 +6,9 @@
 //! The Grid holds the open flow's runs (read a page at a time as it
 //! scrolls back), the task instances of the runs near the screen, and the
 //! selection, which the Graph and the Logs view follow.
+//!
+//! May call: the `Source` through `Ctx` (runs, task instances, tries),
+//! the drawing helpers in `views`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

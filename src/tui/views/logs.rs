@@ -4,6 +4,9 @@
 //! It holds the log open (`logview::LogModel`: the try's lines, follow,
 //! wrap, search) and the view Esc goes back to; its keys scroll, search,
 //! and switch tries.
+//!
+//! May call: `tui::logview` (which reads the log through the `Source`),
+//! the Grid's flow (for the timezone), the drawing helpers in `views`.
 
 use std::sync::Arc;
 

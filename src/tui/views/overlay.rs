@@ -2,6 +2,10 @@
 //! confirmation of destructive actions, the trigger form, the clear dialog
 //! and the quit question. While one is open it takes every key; what it
 //! decides comes back as effects for the loop.
+//!
+//! May call: the `Source` through `Ctx` (a run and its flow version, for
+//! what a clear resets), `flow` (to parse that version), `tui::keymap`
+//! (the help's rows), `api::Action` (what a confirmed box asks for).
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -1,6 +1,8 @@
 //! drover's own log (`L`): what drover said while the screen was up (the
 //! answers to commands, problems), from `tui_logger`'s buffer; its keys
 //! page through it.
+//!
+//! May call: `tui_logger`, `tui::ctx`, `tui::keymap`, `tui::theme`.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
