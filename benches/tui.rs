@@ -138,7 +138,7 @@ fn render_figures() {
             } else {
                 Action::Left
             });
-            drover::tui::views::draw(&app, f);
+            drover::tui::screen::draw(&app, f);
         });
         let base = baseline_ms(w, h);
         println!(
@@ -168,13 +168,14 @@ fn render_figures() {
         let layout_ms = laid.elapsed().as_secs_f64() * 1e3;
         let size = app
             .graph
+            .layout
             .as_ref()
             .map(|(_, l)| (l.width, l.height))
             .unwrap_or_default();
         let moves = [Action::Right, Action::Down, Action::Right, Action::Up];
         let graph = frame_ms(w, h, 200, |f, i| {
             let _ = app.update(moves[i % moves.len()]);
-            drover::tui::views::draw(&app, f);
+            drover::tui::screen::draw(&app, f);
         });
         let base = baseline_ms(w, h);
         println!(
@@ -210,6 +211,7 @@ fn render_figures() {
     let grouped_ms = laid.elapsed().as_secs_f64() * 1e3;
     let grouped = app
         .graph
+        .layout
         .as_ref()
         .map(|(_, l)| (l.width, l.height))
         .unwrap_or_default();
@@ -236,7 +238,9 @@ fn steps_ms(
         .map(|_| {
             let start = Instant::now();
             let _ = app.update(action);
-            terminal.draw(|f| drover::tui::views::draw(app, f)).unwrap();
+            terminal
+                .draw(|f| drover::tui::screen::draw(app, f))
+                .unwrap();
             start.elapsed().as_secs_f64() * 1e3
         })
         .collect()
@@ -286,14 +290,14 @@ fn scroll_figures() {
         let back = steps_ms(&mut app, &mut terminal, Action::Right, 299);
         let warm = steps_ms(&mut app, &mut terminal, Action::Left, 299);
         let _ = steps_ms(&mut app, &mut terminal, Action::Right, 299);
-        let screens = 300 / app.grid_columns();
+        let screens = 300 / app.grid.columns(&app.ctx);
         let pages = steps_ms(&mut app, &mut terminal, Action::OlderRuns, screens);
         // Baseline: one redraw with nothing moved, same app, same run.
         let mut redraws = Vec::new();
         for _ in 0..200 {
             let start = Instant::now();
             terminal
-                .draw(|f| drover::tui::views::draw(&app, f))
+                .draw(|f| drover::tui::screen::draw(&app, f))
                 .unwrap();
             redraws.push(start.elapsed().as_secs_f64() * 1e3);
         }

@@ -472,5 +472,9 @@ fn a_clear_preview_names_what_the_clear_resets_by_the_runs_own_graph() {
     // And the clear itself resets just those.
     let cleared = home.drover(&["clear", "chain", "latest", "a", "--downstream"]);
     assert_eq!(cleared.code, 0, "{}{}", cleared.stdout, cleared.stderr);
-    assert!(cleared.stdout.starts_with("cleared 3 task instances"), "{}", cleared.stdout);
+    assert!(
+        cleared.stdout.starts_with("cleared 3 task instances"),
+        "{}",
+        cleared.stdout
+    );
 }

@@ -108,9 +108,9 @@ fn app(f: &Fixture, width: u16, height: u16) -> App {
 }
 
 fn buffer(app: &App) -> Buffer {
-    let mut terminal = Terminal::new(TestBackend::new(app.width, app.height)).unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(app.ctx.width, app.ctx.height)).unwrap();
     terminal
-        .draw(|frame| drover::tui::views::draw(app, frame))
+        .draw(|frame| drover::tui::screen::draw(app, frame))
         .unwrap();
     terminal.backend().buffer().clone()
 }
@@ -212,7 +212,7 @@ fn logs_view_with_search() {
     key(&mut app, KeyCode::Char('/'));
     keys(&mut app, "error");
     key(&mut app, KeyCode::Enter);
-    let log = app.log.as_ref().expect("a log is open");
+    let log = app.logs.log.as_ref().expect("a log is open");
     assert_eq!(
         log.matches,
         vec![2, 4],
@@ -244,17 +244,17 @@ fn logs_view_with_search() {
     );
     // `[` goes to the previous try, `]` back.
     key(&mut app, KeyCode::Char('['));
-    assert_eq!(app.log.as_ref().unwrap().try_number, 2);
+    assert_eq!(app.logs.log.as_ref().unwrap().try_number, 2);
     // An older try is not followed, even at its end: following is of the
     // task's newest try.
-    assert!(!app.log.as_ref().unwrap().follow);
+    assert!(!app.logs.log.as_ref().unwrap().follow);
     key(&mut app, KeyCode::Char('G'));
-    assert!(!app.log.as_ref().unwrap().follow);
+    assert!(!app.logs.log.as_ref().unwrap().follow);
     key(&mut app, KeyCode::Char(']'));
-    assert_eq!(app.log.as_ref().unwrap().try_number, 3);
+    assert_eq!(app.logs.log.as_ref().unwrap().try_number, 3);
     key(&mut app, KeyCode::Char('G'));
     assert!(
-        app.log.as_ref().unwrap().follow,
+        app.logs.log.as_ref().unwrap().follow,
         "the newest try's end follows"
     );
     key(&mut app, KeyCode::Char('f'));
@@ -298,7 +298,7 @@ fn logs_view_with_search() {
     key(&mut app, KeyCode::Char('/'));
     keys(&mut app, "zebra");
     key(&mut app, KeyCode::Enter);
-    let message = app.message.clone().expect("a message");
+    let message = app.ctx.message.clone().expect("a message");
     assert!(
         message.error && message.text.contains("no line matches `zebra`"),
         "{message:?}"
@@ -506,13 +506,13 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
     );
     snapshot!("quit_80x24", screen(&app));
     // A screen too small for the dialog still asks.
-    (app.width, app.height) = (40, 10);
+    (app.ctx.width, app.ctx.height) = (40, 10);
     assert!(
         screen(&app).contains("b keep in background"),
         "{}",
         screen(&app)
     );
-    (app.width, app.height) = (80, 24);
+    (app.ctx.width, app.ctx.height) = (80, 24);
     assert!(key(&mut app, KeyCode::Esc).is_empty());
     assert_eq!(app.overlay, None);
     let quit = |stop_tasks, background| {
@@ -541,7 +541,7 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
     assert!(key(&mut idle, KeyCode::Char('s')).is_empty());
     // With nothing running and no schedule (or it paused), q quits at once.
     idle.overlay = None;
-    for row in &mut idle.flows {
+    for row in &mut idle.flows.rows {
         row.paused = true;
     }
     assert_eq!(key(&mut idle, KeyCode::Char('q')), quit(false, false));
@@ -566,7 +566,7 @@ fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
     key(&mut app, KeyCode::Char('k'));
     key(&mut app, KeyCode::Char('x'));
     assert_eq!(app.overlay, None);
-    let message = app.message.clone().expect("a message");
+    let message = app.ctx.message.clone().expect("a message");
     assert!(
         message.error && message.text.contains("not running"),
         "{message:?}"
@@ -590,7 +590,7 @@ fn trigger_command_opens_the_named_flows_form_and_completes_names() {
     let f = fixture();
     let mut app = app(&f, 100, 30);
     // Flows are sorted: backup is selected, etl is named.
-    assert_eq!(app.selected_flow_id().as_deref(), Some("backup"));
+    assert_eq!(app.flows.selected_id().as_deref(), Some("backup"));
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "trigger ");
     assert_eq!(app.choices("trigger "), vec!["backup", "etl"]);
@@ -615,7 +615,7 @@ fn trigger_command_opens_the_named_flows_form_and_completes_names() {
     keys(&mut app, "trigger etk");
     key(&mut app, KeyCode::Enter);
     assert!(app.overlay.is_none());
-    let message = app.message.clone().expect("a message");
+    let message = app.ctx.message.clone().expect("a message");
     assert!(
         message.error && message.text.contains("no flow `etk`") && message.text.contains("etl"),
         "{message:?}"
@@ -629,7 +629,7 @@ fn command_line_and_filter() {
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "grid etll");
     key(&mut app, KeyCode::Enter);
-    let message = app.message.clone().expect("a message");
+    let message = app.ctx.message.clone().expect("a message");
     assert!(
         message.error && message.text.contains("did you mean `etl`"),
         "{message:?}"
@@ -650,7 +650,7 @@ fn command_line_and_filter() {
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Graph);
     assert_eq!(
-        app.selected_flow_id().as_deref(),
+        app.flows.selected_id().as_deref(),
         Some("etl"),
         "Flows follows :graph"
     );
@@ -658,17 +658,18 @@ fn command_line_and_filter() {
     keys(&mut app, "theme nope");
     key(&mut app, KeyCode::Enter);
     assert!(
-        app.message
+        app.ctx
+            .message
             .as_ref()
             .is_some_and(|m| m.error && m.text.contains("no theme `nope`"))
     );
     key(&mut app, KeyCode::Char('1'));
     key(&mut app, KeyCode::Char('/'));
     keys(&mut app, "bac");
-    assert_eq!(app.visible_flows().len(), 1);
-    assert_eq!(app.selected_flow_id().as_deref(), Some("backup"));
+    assert_eq!(app.flows.visible().len(), 1);
+    assert_eq!(app.flows.selected_id().as_deref(), Some("backup"));
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.visible_flows().len(), 2, "Esc drops the filter");
+    assert_eq!(app.flows.visible().len(), 2, "Esc drops the filter");
 }
 
 #[test]
@@ -706,7 +707,7 @@ fn grid_scrolls_back_through_many_runs() {
     let shown = screen(&app);
     assert!(shown.contains("run 1 of 300"), "{shown}");
     assert!(
-        app.grid.instances.len() <= 3 * app.grid_columns(),
+        app.grid.instances.len() <= 3 * app.grid.columns(&app.ctx),
         "only runs on screen and a screen either side keep their instances"
     );
 }
@@ -765,12 +766,12 @@ fn grid_task_counter_never_covers_run_cells() {
     app.view = View::Grid;
     let buf = buffer(&app);
     let shown = text(&buf);
-    let cols = app.grid_columns();
-    let x0 = app.grid_name_width() + 1;
+    let cols = app.grid.columns(&app.ctx);
+    let x0 = app.grid.name_width(&app.ctx) + 1;
     let states_y = row_of(&buf, "runs");
     // Every run column on the states row and on every task row holds a
     // glyph, up to the newest run at the right.
-    for y in states_y..states_y + 1 + app.grid_height() as u16 {
+    for y in states_y..states_y + 1 + app.grid.height(&app.ctx) as u16 {
         for c in 0..cols as u16 {
             let cell = buf[(x0 + c * 2, y)].symbol();
             assert!(
@@ -781,9 +782,12 @@ fn grid_task_counter_never_covers_run_cells() {
     }
     // The counter sits on the rule above the details.
     let rule = row_of(&buf, "tasks 1-");
-    assert!(rule > states_y + app.grid_height() as u16, "{shown}");
     assert!(
-        line(&shown, "──").contains(&format!("tasks 1-{} of 200", app.grid_height())),
+        rule > states_y + app.grid.height(&app.ctx) as u16,
+        "{shown}"
+    );
+    assert!(
+        line(&shown, "──").contains(&format!("tasks 1-{} of 200", app.grid.height(&app.ctx))),
         "{shown}"
     );
     assert_eq!(shown.matches(" of 200").count(), 1, "{shown}");
@@ -797,7 +801,7 @@ fn queued_runs_have_no_duration_bar_and_no_say_in_the_scale() {
     app.view = View::Grid;
     let buf = buffer(&app);
     let shown = text(&buf);
-    let x0 = app.grid_name_width() + 1;
+    let x0 = app.grid.name_width(&app.ctx) + 1;
     let bars_top = 2;
     // Newest first: columns 4 and 5 are the two queued runs.
     for c in 4..6u16 {
@@ -842,7 +846,7 @@ fn runs_page_by_screen_and_jump_to_a_date() {
     let mut app = tui_fixture::app(&store, &flows, 0, 80, 24);
     app.open_flow("big");
     app.view = View::Grid;
-    let cols = app.grid_columns();
+    let cols = app.grid.columns(&app.ctx);
     key(&mut app, KeyCode::Char('<'));
     assert_eq!(app.grid.run, cols, "a screen older");
     assert_eq!(app.grid.run_offset, cols, "the selection keeps its column");
@@ -898,7 +902,7 @@ fn runs_page_by_screen_and_jump_to_a_date() {
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "run 2025-06-01");
     key(&mut app, KeyCode::Enter);
-    let message = app.message.clone().expect("a message");
+    let message = app.ctx.message.clone().expect("a message");
     assert!(
         message.error && message.text.contains("no run at or before 2025-06-01"),
         "{message:?}"
@@ -906,7 +910,7 @@ fn runs_page_by_screen_and_jump_to_a_date() {
     key(&mut app, KeyCode::Char(':'));
     keys(&mut app, "run yesterday");
     key(&mut app, KeyCode::Enter);
-    let message = app.message.clone().expect("a message");
+    let message = app.ctx.message.clone().expect("a message");
     assert!(
         message.error && message.text.contains("is not a date"),
         "{message:?}"
@@ -992,8 +996,9 @@ type Setup = Box<dyn Fn(&mut App)>;
 fn every_view_draws_at_every_size_without_panicking() {
     let f = fixture();
     let mut app = app(&f, 80, 24);
-    app.problems.config = Some("drover.toml:3:1: a long error about the config file".into());
-    app.problems
+    app.ctx.problems.config = Some("drover.toml:3:1: a long error about the config file".into());
+    app.ctx
+        .problems
         .flows
         .insert("broken".into(), "flows/broken.toml:1:1: bad".into());
     app.open_flow("etl");
@@ -1037,7 +1042,7 @@ fn every_view_draws_at_every_size_without_panicking() {
             "message",
             Box::new(|a: &mut App| {
                 a.view = View::Flows;
-                a.message = Some(drover::tui::app::Message::sticky(
+                a.ctx.message = Some(drover::tui::app::Message::sticky(
                     "a long answer ".repeat(20),
                     true,
                 ));
@@ -1048,10 +1053,10 @@ fn every_view_draws_at_every_size_without_panicking() {
     sizes.extend((0..=50).flat_map(|h| [(80, h), (60, h), (61, h)]));
     for (name, setup) in &setups {
         app.overlay = None;
-        app.message = None;
+        app.ctx.message = None;
         setup(&mut app);
         for &(w, h) in &sizes {
-            (app.width, app.height) = (w, h);
+            (app.ctx.width, app.ctx.height) = (w, h);
             let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| buffer(&app)));
             assert!(drawn.is_ok(), "{name} at {w}×{h} panicked");
         }
@@ -1067,7 +1072,7 @@ fn git_commit_in_use_and_sync_errors_show() {
     f.store.put_run(&run).unwrap();
     f.store.commit().unwrap();
     let mut app = app(&f, 100, 24);
-    app.problems.git = Some(drover::gitsync::SyncState {
+    app.ctx.problems.git = Some(drover::gitsync::SyncState {
         commit: Some("0badc0de0123456789abcdef0123456789abcdef".into()),
         commit_time: Some(tui_fixture::now() - Duration::hours(2)),
         ..Default::default()
@@ -1085,7 +1090,7 @@ fn git_commit_in_use_and_sync_errors_show() {
     app.view = View::Grid;
     assert!(screen(&app).contains("· git 69a48fe"), "{}", screen(&app));
     // A failed sync is a warning in the status bar.
-    if let Some(git) = app.problems.git.as_mut() {
+    if let Some(git) = app.ctx.problems.git.as_mut() {
         git.error = Some("cannot fetch main from ssh://x: timed out".into());
     }
     let status = screen(&app).lines().nth(23).unwrap_or("").to_string();
@@ -1093,8 +1098,8 @@ fn git_commit_in_use_and_sync_errors_show() {
         status.contains("⚠ git 0badc0d: sync failed (L)"),
         "short beside the hints: {status}"
     );
-    app.message = Some(drover::tui::app::Message::sticky("ok", false));
-    (app.width, app.height) = (140, 24);
+    app.ctx.message = Some(drover::tui::app::Message::sticky("ok", false));
+    (app.ctx.width, app.ctx.height) = (140, 24);
     let status = screen(&app).lines().nth(23).unwrap_or("").to_string();
     assert!(
         status.contains("⚠ git 0badc0d: cannot fetch main"),
@@ -1120,7 +1125,7 @@ fn a_broken_flow_with_a_last_good_version_keeps_its_schedule_and_next_run() {
     let f = fixture();
     let mut app = app(&f, 100, 30);
     // etl's file no longer validates; the engine keeps its last good version.
-    app.problems.flows.insert(
+    app.ctx.problems.flows.insert(
         "etl".into(),
         "flows/etl.toml:3:12: `schedule`: bad cron field".into(),
     );
@@ -1138,7 +1143,8 @@ fn a_broken_flow_with_a_last_good_version_keeps_its_schedule_and_next_run() {
         "the marker is a warning"
     );
     // A file that never validated says only that.
-    app.problems
+    app.ctx
+        .problems
         .flows
         .insert("nova".into(), "flows/nova.toml:1:1: bad".into());
     app.refresh_flows();
@@ -1178,7 +1184,7 @@ fn an_answer_shows_for_a_few_seconds_and_all_of_it_goes_to_the_log() {
         app.set_now(now + Duration::seconds(5)),
         "its going asks for a frame"
     );
-    assert!(app.message.is_none());
+    assert!(app.ctx.message.is_none());
     assert_eq!(screen(&app).lines().nth(23).unwrap_or(""), hints);
     // drover's log gets every line, whole and escaped.
     assert_eq!(
@@ -1199,9 +1205,9 @@ fn an_answer_shows_for_a_few_seconds_and_all_of_it_goes_to_the_log() {
         ["clear: drover: no run `x`"]
     );
     // A command under way stays until its answer.
-    app.message = Some(drover::tui::app::Message::sticky("clear 2 tasks…", false));
+    app.ctx.message = Some(drover::tui::app::Message::sticky("clear 2 tasks…", false));
     assert!(!app.set_now(now + Duration::seconds(60)));
-    assert!(app.message.is_some());
+    assert!(app.ctx.message.is_some());
 }
 
 /// Whether screen row `y` holds a box's bottom border (`└───┘`).
@@ -1237,7 +1243,7 @@ fn the_graph_scrolls_by_whole_rows_of_boxes_at_every_size() {
     // The canvas starts under the tabs, the run header and a blank row.
     let canvas_top = 3;
     for (w, h) in [(60, 16), (60, 17), (60, 18), (60, 19), (61, 21), (80, 24)] {
-        (app.width, app.height) = (w, h);
+        (app.ctx.width, app.ctx.height) = (w, h);
         key(&mut app, KeyCode::Char('g'));
         for step in 0..9 {
             let selected = app.grid.selected_task().unwrap_or("").to_string();
@@ -1286,13 +1292,13 @@ fn every_bad_theme_file_is_reported() {
         f._home.path(),
         "default",
     );
-    app.now = tui_fixture::now();
-    (app.width, app.height) = (100, 30);
+    app.ctx.now = tui_fixture::now();
+    (app.ctx.width, app.ctx.height) = (100, 30);
     app.set_status(tui_fixture::status(&f.flows, 0), Default::default());
     app.refresh_flows();
     assert!(app.theme_errors.len() >= 2, "{:?}", app.theme_errors);
     assert_eq!(app.bad_themes(), ["aaa", "zzz"]);
-    let message = app.message.clone().expect("a message at start");
+    let message = app.ctx.message.clone().expect("a message at start");
     assert!(message.error);
     assert!(
         message
@@ -1305,11 +1311,11 @@ fn every_bad_theme_file_is_reported() {
     // `:theme` lists them; `:theme NAME` says why one did not load.
     keys(&mut app, ":theme");
     key(&mut app, KeyCode::Enter);
-    let listing = app.message.clone().expect("the listing").text;
+    let listing = app.ctx.message.clone().expect("the listing").text;
     assert!(listing.contains("not loaded: aaa, zzz"), "{listing}");
     keys(&mut app, ":theme zzz");
     key(&mut app, KeyCode::Enter);
-    let why = app.message.clone().expect("why").text;
+    let why = app.ctx.message.clone().expect("why").text;
     assert!(
         why.starts_with("theme `zzz` did not load: ") && why.contains("zzz.toml:1:"),
         "{why}"
@@ -1484,7 +1490,7 @@ fn a_wide_fan_out_is_one_group_box_until_enter_shows_its_tasks() {
         key(&mut app, KeyCode::Char(k));
         assert!(app.overlay.is_none(), "{k}");
         assert_eq!(app.view, View::Graph, "{k}");
-        let said = app.message.clone().expect("a message").text;
+        let said = app.ctx.message.clone().expect("a message").text;
         assert!(said.contains("stands for 16 tasks"), "{k}: {said}");
     }
     // Moving on and back keeps the group a stop like any box.

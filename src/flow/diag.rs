@@ -35,6 +35,29 @@ impl Diagnostic {
             more: 0,
         }
     }
+
+    /// A file that is not UTF-8 text: points at its first bad byte.
+    pub fn not_utf8(path: &Path, e: &std::string::FromUtf8Error) -> Self {
+        let (line, col) = utf8_position(e);
+        Diagnostic {
+            path: path.to_path_buf(),
+            line,
+            col,
+            message: "not UTF-8 text: save the file as UTF-8".into(),
+            more: 0,
+        }
+    }
+}
+
+/// Where text that is not UTF-8 goes wrong: the 1-based line and column
+/// (in characters) of its first bad byte.
+fn utf8_position(e: &std::string::FromUtf8Error) -> (usize, usize) {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = &e.as_bytes()[..at];
+    let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&bytes[start..]).chars().count() + 1;
+    (line, col)
 }
 
 /// Longest message shown whole, in characters. A longer one echoes a huge

@@ -221,12 +221,8 @@ fn fetch_and_deploy(
                 ),
             )),
             Ok(blob) => String::from_utf8(blob.content().to_vec()).map_err(|e| {
-                let (line, col) = crate::home::utf8_position(&e);
-                (
-                    line,
-                    col,
-                    "not UTF-8 text: save the file as UTF-8".to_string(),
-                )
+                let d = Diagnostic::not_utf8(Path::new(name), &e);
+                (d.line, d.col, d.message)
             }),
             Err(e) => Err((1, 1, e.message().to_string())),
         };

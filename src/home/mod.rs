@@ -2,6 +2,10 @@
 //!
 //! Reads files and hands their text to `flow` for parsing; one bad file never
 //! stops the others loading. Knows nothing of the store or the engine.
+//!
+//! May call: `flow` (parsing, diagnostics), `gitsync` (where the flows
+//! deployed from git are, and how their last sync went), the file system.
+//! Nothing calls back into it from those rooms.
 
 use std::fs;
 use std::io::{self, Read};
@@ -234,16 +238,7 @@ pub fn read_text(path: &Path) -> Result<Option<String>, Diagnostic> {
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
-        Err(e) => {
-            let (line, col) = utf8_position(&e);
-            Err(Diagnostic {
-                path: path.to_path_buf(),
-                line,
-                col,
-                message: "not UTF-8 text: save the file as UTF-8".into(),
-                more: 0,
-            })
-        }
+        Err(e) => Err(Diagnostic::not_utf8(path, &e)),
     }
 }
 
@@ -258,17 +253,6 @@ fn theme_names(dir: &Path) -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect()
-}
-
-/// Where text that is not UTF-8 goes wrong: the 1-based line and column
-/// (in characters) of its first bad byte.
-pub fn utf8_position(e: &std::string::FromUtf8Error) -> (usize, usize) {
-    let at = e.utf8_error().valid_up_to();
-    let bytes = &e.as_bytes()[..at];
-    let line = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
-    let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&bytes[start..]).chars().count() + 1;
-    (line, col)
 }
 
 /// An IO error in words, without Rust's "(os error N)" suffix.

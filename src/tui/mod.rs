@@ -1,4 +1,13 @@
-//! The TUI: app state, actions, keymap, theme and the four views.
+//! The TUI: a client of one instance, drawn in the terminal.
+//!
+//! `app` holds what the views share and routes keys and events; each view
+//! in `views/` (Flows, Grid, Graph, Logs, drover's own log) holds its own
+//! state, takes its own keys and draws itself, as do the boxes over them
+//! (`views/overlay`) and the line typed at the bottom (`views/command`).
+//! `screen` draws the frame around them (tabs, status bar) with the view
+//! inside. `ctx` is what they all read; `keymap` turns keys into actions (and the
+//! help's rows); `logview` is the log model, `graph_layout` lays out the
+//! Graph, `theme` the colours.
 //!
 //! One event channel feeds the loop: terminal input (read on its own
 //! thread), answers to commands, and signals; engine events come from the
@@ -8,14 +17,18 @@
 //! the clock moves on and the view is drawn off screen: only if that frame
 //! differs from the one shown ("in 23s" became "in 22s") is it drawn.
 //!
-//! May call: `engine` (its handle and read model), `flow`, `store` records
-//! (plain data), `logs` paths, `control` answers. Never sled, git2 or child
-//! processes: actions are drover commands run by the instance.
+//! May call: `api` (the instance's `Source`: reads, actions, notices),
+//! `engine` events and status, `store` records and `home` problems (plain
+//! data), `flow`, `control` answers, `escape`, `gitsync::short_sha`. Never
+//! sled, git2 or child processes: actions are drover commands run by the
+//! instance.
 
 pub mod app;
+pub mod ctx;
 pub mod graph_layout;
 pub mod keymap;
 pub mod logview;
+pub mod screen;
 pub mod theme;
 pub mod views;
 
@@ -133,9 +146,9 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     // starts blank.
     let mut screen = ratatui::Terminal::new(backend)?;
     let mut app = new_app(deps.source.clone(), &deps.home, &deps.theme);
-    app.read_only = deps.read_only;
+    app.ctx.read_only = deps.read_only;
     let size = screen.size()?;
-    (app.width, app.height) = (size.width, size.height);
+    (app.ctx.width, app.ctx.height) = (size.width, size.height);
     let (tx, mut rx) = mpsc::unbounded_channel::<Incoming>();
     spawn_input(tx.clone());
     spawn_signals(tx.clone());
@@ -158,7 +171,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
     loop {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
             app.catch_up();
-            let drawn = screen.draw(|frame| views::draw(&app, frame))?;
+            let drawn = screen.draw(|frame| screen::draw(&app, frame))?;
             shown = Some(drawn.buffer.clone());
             last_draw = Some(Instant::now());
             dirty = false;
@@ -196,7 +209,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 let now = chrono::Utc::now();
                 // Once a second the clock moves on; the screen is drawn
                 // again only if text that depends on it reads differently.
-                if now.timestamp() != app.now.timestamp() {
+                if now.timestamp() != app.ctx.now.timestamp() {
                     dirty |= app.set_now(now);
                     if !dirty
                         && let Some(shown) = &shown
@@ -247,7 +260,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
                 }
                 Effect::Act { action, what } => {
                     // Until the answer comes.
-                    app.message = Some(app::Message::sticky(format!("{what}…"), false));
+                    app.ctx.message = Some(app::Message::sticky(format!("{what}…"), false));
                     dirty = true;
                     let (source, tx) = (deps.source.clone(), tx.clone());
                     tokio::task::spawn_blocking(move || {
@@ -312,11 +325,11 @@ fn on_notice(
             seen.changed = true;
             match source {
                 Source::Local(_) => {
-                    app.message = Some(app::Message::sticky("the scheduler has stopped", true));
+                    app.ctx.message = Some(app::Message::sticky("the scheduler has stopped", true));
                     seen.ended = true;
                 }
                 Source::Remote(link) => {
-                    app.message = Some(app::Message::sticky(
+                    app.ctx.message = Some(app::Message::sticky(
                         format!(
                             "the instance has gone: {}; trying to reach it again every second…",
                             crate::escape::line(&why)
@@ -374,7 +387,7 @@ impl Offscreen {
                 Err(never) => match never {},
             },
         };
-        match terminal.draw(|frame| views::draw(app, frame)) {
+        match terminal.draw(|frame| screen::draw(app, frame)) {
             Ok(frame) => frame.buffer != shown,
             Err(never) => match never {},
         }
@@ -393,7 +406,7 @@ fn on_incoming(
             Ok(true)
         }
         Incoming::Input(Event::Resize(w, h)) => {
-            (app.width, app.height) = (w, h);
+            (app.ctx.width, app.ctx.height) = (w, h);
             Ok(true)
         }
         Incoming::Input(Event::Mouse(m)) => {
@@ -418,7 +431,8 @@ fn on_incoming(
         }
         Incoming::Input(_) => Ok(false),
         Incoming::Back => {
-            app.tell("connected to the instance again".into(), false);
+            app.ctx
+                .tell("connected to the instance again".into(), false);
             app.refresh_flows();
             app.load_runs();
             Ok(true)

@@ -140,8 +140,8 @@ pub fn app(store: &Store, flows: &[Arc<Flow>], running: usize, width: u16, heigh
         "default",
         Vec::new(),
     );
-    app.now = now();
-    (app.width, app.height) = (width, height);
+    app.ctx.now = now();
+    (app.ctx.width, app.ctx.height) = (width, height);
     app.set_status(status(flows, running), Default::default());
     app.refresh_flows();
     app

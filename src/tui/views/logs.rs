@@ -1,5 +1,14 @@
 //! The Logs view: the selected try's log, live; a header with the try and
 //! its outcome, search matches highlighted, the try's outputs at the foot.
+//!
+//! It holds the log open (`logview::LogModel`: the try's lines, follow,
+//! wrap, search) and the view Esc goes back to; its keys scroll, search,
+//! and switch tries.
+//!
+//! May call: `tui::logview` (which reads the log through the `Source`),
+//! the Grid's flow (for the timezone), the drawing helpers in `views`.
+
+use std::sync::Arc;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,135 +16,288 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::store::TaskState;
+use crate::flow::Flow;
+use crate::store::{Run, TaskState};
 
-use super::{put, short_duration};
-use crate::tui::app::App;
+use super::{put, short_duration, steps};
+use crate::tui::ctx::{Ctx, View};
+use crate::tui::keymap::Action;
 use crate::tui::logview::{LogLine, LogModel, Search};
+use crate::tui::theme::Theme;
 
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme();
-    let Some(log) = &app.log else {
-        put(
-            buf,
-            area.x + 1,
-            area.y + 1,
-            "no try selected: pick a task in the Grid (2) and press Enter",
-            area.width,
-            theme.dim(),
-        );
-        return;
-    };
-    header(app, log, Rect { height: 2, ..area }, buf);
-    let outputs = log
-        .shown_try()
-        .map(|t| &t.outputs)
-        .filter(|o| !o.is_empty());
-    let foot_h: u16 = if outputs.is_some() { 2 } else { 0 };
-    let body = Rect {
-        y: area.y + 2,
-        height: area.height.saturating_sub(2 + foot_h),
-        ..area
-    };
-    if let Some(outputs) = outputs {
-        let y = area.bottom() - 2;
-        super::rule(buf, area.x, y, area.width, theme.border(false));
-        let line = Line::from(vec![
-            Span::styled("outputs ", theme.title()),
-            Span::styled(super::pairs(outputs, "  "), theme.text()),
-        ]);
-        buf.set_line(area.x + 1, y + 1, &line, area.width.saturating_sub(1));
+/// The log shown, and where Esc goes.
+#[derive(Debug)]
+pub struct LogsView {
+    pub log: Option<LogModel>,
+    /// Where Esc goes (the Grid or the Graph).
+    pub from: View,
+}
+
+impl Default for LogsView {
+    fn default() -> Self {
+        LogsView {
+            log: None,
+            from: View::Grid,
+        }
     }
-    if log.line_count() == 0 {
-        let why = match (&log.instance, log.try_number, log.exists) {
-            (Some(ti), 0, _) => format!("no try yet: {}", crate::tui::app::explain(ti)),
-            (None, 0, _) => "this run has no such task".to_string(),
-            (_, n, false) => format!("try {n} has written nothing yet"),
-            (_, n, true) => format!("try {n}: the log is empty"),
+}
+
+impl LogsView {
+    /// Log lines on screen: all but the tabs, the status bar, the log's
+    /// two header lines and its outputs.
+    pub fn height(&self, ctx: &Ctx) -> usize {
+        let outputs = self
+            .log
+            .as_ref()
+            .and_then(|l| l.shown_try())
+            .is_some_and(|t| !t.outputs.is_empty());
+        let foot = if outputs { 2 } else { 0 };
+        ctx.height.saturating_sub(4 + foot).max(1) as usize
+    }
+
+    /// Shows the latest try of `task` in `run`, opening its log unless it
+    /// is the one open.
+    pub fn open(&mut self, ctx: &Ctx, run: &Run, task: &str) {
+        let same = self
+            .log
+            .as_ref()
+            .is_some_and(|l| l.run_id == run.id && l.task == task && l.flow == run.flow);
+        if !same {
+            self.log = Some(LogModel::open(&ctx.reader, run, task));
+        }
+    }
+
+    /// Whether the log open is that of (`flow`, `run_id`, `task`).
+    pub fn shows(&self, flow: &str, run_id: &str, task: &str) -> bool {
+        self.log
+            .as_ref()
+            .is_some_and(|l| l.flow == flow && l.run_id == run_id && l.task == task)
+    }
+
+    /// Reads new lines of the try shown; true if there were any.
+    pub fn poll(&mut self, ctx: &Ctx) -> bool {
+        self.log.as_mut().is_some_and(|log| log.poll(&ctx.reader))
+    }
+
+    /// Reads the instance and its tries again (they changed).
+    pub fn reload_meta(&mut self, ctx: &Ctx) {
+        if let Some(log) = self.log.as_mut() {
+            log.reload_meta(&ctx.reader);
+        }
+    }
+
+    /// Takes the keys of this view: scrolling, search matches, follow,
+    /// wrap, arrival times, tries, and Esc dropping the search. False for
+    /// the keys it leaves to the app (Esc without a search goes back).
+    pub fn on_action(&mut self, ctx: &mut Ctx, action: Action) -> bool {
+        let h = self.height(ctx);
+        let Some(log) = self.log.as_mut() else {
+            return false;
         };
-        put(buf, body.x + 1, body.y, &why, body.width, theme.dim());
-        return;
-    }
-    let height = body.height as usize;
-    let width = body.width as usize;
-    // Arrival times are in the flow's timezone; the header names it.
-    let tz = super::flow_tz(app, &log.flow);
-    let search = Search::new(log.search.as_deref().unwrap_or(""));
-    let current = log.current_match();
-    // Lines to show: from `top`, or the last screenful when following
-    // (counted in wrapped rows when wrapping).
-    let total = log.line_count();
-    let first = if log.follow {
-        if log.wrap {
-            let mut rows = 0;
-            let mut first = total;
-            let lines: Vec<_> = log.shown_lines().collect();
-            while first > 0 {
-                let need = rows_of(&lines[first - 1].text, width);
-                if rows + need > height {
-                    break;
-                }
-                rows += need;
-                first -= 1;
+        match action {
+            Action::Back if log.search.is_some() => {
+                log.set_search("", 1);
+                ctx.say("search cleared");
             }
-            first
-        } else {
-            total.saturating_sub(height)
+            Action::Follow => {
+                log.toggle_follow(&ctx.reader);
+                let on = if log.follow { "on" } else { "off" };
+                ctx.say(format!("follow {on}"));
+            }
+            Action::Wrap => {
+                log.wrap = !log.wrap;
+                let on = if log.wrap { "on" } else { "off" };
+                ctx.say(format!("wrap {on}"));
+            }
+            Action::PrevTry | Action::NextTry => {
+                let forward = action == Action::NextTry;
+                if log.tries.is_empty() {
+                    ctx.say("no tries yet");
+                } else if !log.switch_try(&ctx.reader, forward) {
+                    let edge = if forward { "last" } else { "first" };
+                    ctx.say(format!("this is the {edge} try"));
+                }
+            }
+            Action::Times => {
+                log.toggle_times(&ctx.reader);
+                let on = if log.times { "on" } else { "off" };
+                ctx.say(format!("arrival times {on}"));
+            }
+            Action::NextMatch | Action::PrevMatch => {
+                if !log.next_match(action == Action::NextMatch, h) {
+                    ctx.complain("no match");
+                }
+            }
+            _ => {
+                let Some((dx, dy)) = steps(action, ctx.page()) else {
+                    return false;
+                };
+                log.scroll_by(dy, h);
+                // Sideways, eight columns a step, when lines are not wrapped.
+                if !log.wrap && dx != 0 {
+                    let widest = log
+                        .lines
+                        .iter()
+                        .map(|l| UnicodeWidthStr::width(l.text.as_str()))
+                        .max()
+                        .unwrap_or(0);
+                    // The end of the widest line can come into view, no further.
+                    let most = widest.saturating_sub((ctx.width as usize).saturating_sub(8));
+                    log.left = ((log.left as isize + dx * 8).max(0) as usize).min(most);
+                }
+            }
         }
-    } else {
-        log.top
-    };
-    let mut y = body.y;
-    if first == 0 && (log.skipped_bytes > 0 || log.dropped_lines > 0) && height > 1 {
-        let what = if log.skipped_bytes > 0 {
-            format!(
-                "… the first {} of the log are not shown; `drover logs` prints it all",
-                bytes(log.skipped_bytes)
-            )
-        } else {
-            format!(
-                "… {} earlier lines are not shown; `drover logs` prints them all",
-                log.dropped_lines
-            )
-        };
-        put(buf, body.x, y, &what, body.width, theme.dim());
-        y += 1;
+        true
     }
-    for (i, line) in log.shown_lines().enumerate().skip(first) {
-        if y >= body.bottom() {
-            break;
+
+    /// The search as typed so far; says so when no line matches.
+    pub fn set_search(&mut self, ctx: &mut Ctx, text: &str) {
+        let h = self.height(ctx);
+        if let Some(log) = self.log.as_mut() {
+            log.set_search(text, h);
+            if !text.is_empty() && log.matches.is_empty() {
+                // Said as it is typed: not logged at each key.
+                ctx.tell(format!("no line matches `{text}`"), true);
+            } else {
+                ctx.message = None;
+            }
         }
-        let is_current = current == Some(i);
-        let spans = highlight(
-            &line,
-            &search,
-            theme.text(),
-            if is_current {
-                theme.selection()
-            } else {
-                theme.matched()
-            },
-            !theme.no_color,
-        );
-        let stamp = log.times.then(|| {
-            let at = log
-                .arrived(i)
-                .map(|t| t.with_timezone(&tz).format("%H:%M:%S%.3f ").to_string())
-                .unwrap_or_else(|| "             ".to_string());
-            Span::styled(at, theme.dim())
-        });
-        if log.wrap {
-            let spans: Vec<Span> = stamp.into_iter().chain(spans).collect();
-            y = wrap_spans(buf, body, y, &spans);
-        } else {
-            let spans = if log.left > 0 {
-                skip_columns(spans, log.left)
-            } else {
-                spans
+    }
+}
+
+impl LogsView {
+    /// Draws the log; `grid_flow` is the flow the Grid has open, whose
+    /// timezone the times are in when the engine no longer has the log's flow.
+    pub fn render(
+        &self,
+        ctx: &Ctx,
+        grid_flow: Option<&Arc<Flow>>,
+        theme: &Theme,
+        area: Rect,
+        buf: &mut Buffer,
+    ) {
+        let Some(log) = &self.log else {
+            put(
+                buf,
+                area.x + 1,
+                area.y + 1,
+                "no try selected: pick a task in the Grid (2) and press Enter",
+                area.width,
+                theme.dim(),
+            );
+            return;
+        };
+        header(ctx, grid_flow, theme, log, Rect { height: 2, ..area }, buf);
+        let outputs = log
+            .shown_try()
+            .map(|t| &t.outputs)
+            .filter(|o| !o.is_empty());
+        let foot_h: u16 = if outputs.is_some() { 2 } else { 0 };
+        let body = Rect {
+            y: area.y + 2,
+            height: area.height.saturating_sub(2 + foot_h),
+            ..area
+        };
+        if let Some(outputs) = outputs {
+            let y = area.bottom() - 2;
+            super::rule(buf, area.x, y, area.width, theme.border(false));
+            let line = Line::from(vec![
+                Span::styled("outputs ", theme.title()),
+                Span::styled(super::pairs(outputs, "  "), theme.text()),
+            ]);
+            buf.set_line(area.x + 1, y + 1, &line, area.width.saturating_sub(1));
+        }
+        if log.line_count() == 0 {
+            let why = match (&log.instance, log.try_number, log.exists) {
+                (Some(ti), 0, _) => format!("no try yet: {}", super::explain(ti)),
+                (None, 0, _) => "this run has no such task".to_string(),
+                (_, n, false) => format!("try {n} has written nothing yet"),
+                (_, n, true) => format!("try {n}: the log is empty"),
             };
-            let spans: Vec<Span> = stamp.into_iter().chain(spans).collect();
-            buf.set_line(body.x, y, &Line::from(spans), body.width);
+            put(buf, body.x + 1, body.y, &why, body.width, theme.dim());
+            return;
+        }
+        let height = body.height as usize;
+        let width = body.width as usize;
+        // Arrival times are in the flow's timezone; the header names it.
+        let tz = super::flow_tz(ctx, grid_flow, &log.flow);
+        let search = Search::new(log.search.as_deref().unwrap_or(""));
+        let current = log.current_match();
+        // Lines to show: from `top`, or the last screenful when following
+        // (counted in wrapped rows when wrapping).
+        let total = log.line_count();
+        let first = if log.follow {
+            if log.wrap {
+                let mut rows = 0;
+                let mut first = total;
+                let lines: Vec<_> = log.shown_lines().collect();
+                while first > 0 {
+                    let need = rows_of(&lines[first - 1].text, width);
+                    if rows + need > height {
+                        break;
+                    }
+                    rows += need;
+                    first -= 1;
+                }
+                first
+            } else {
+                total.saturating_sub(height)
+            }
+        } else {
+            log.top
+        };
+        let mut y = body.y;
+        if first == 0 && (log.skipped_bytes > 0 || log.dropped_lines > 0) && height > 1 {
+            let what = if log.skipped_bytes > 0 {
+                format!(
+                    "… the first {} of the log are not shown; `drover logs` prints it all",
+                    bytes(log.skipped_bytes)
+                )
+            } else {
+                format!(
+                    "… {} earlier lines are not shown; `drover logs` prints them all",
+                    log.dropped_lines
+                )
+            };
+            put(buf, body.x, y, &what, body.width, theme.dim());
             y += 1;
+        }
+        for (i, line) in log.shown_lines().enumerate().skip(first) {
+            if y >= body.bottom() {
+                break;
+            }
+            let is_current = current == Some(i);
+            let spans = highlight(
+                &line,
+                &search,
+                theme.text(),
+                if is_current {
+                    theme.selection()
+                } else {
+                    theme.matched()
+                },
+                !theme.no_color,
+            );
+            let stamp = log.times.then(|| {
+                let at = log
+                    .arrived(i)
+                    .map(|t| t.with_timezone(&tz).format("%H:%M:%S%.3f ").to_string())
+                    .unwrap_or_else(|| "             ".to_string());
+                Span::styled(at, theme.dim())
+            });
+            if log.wrap {
+                let spans: Vec<Span> = stamp.into_iter().chain(spans).collect();
+                y = wrap_spans(buf, body, y, &spans);
+            } else {
+                let spans = if log.left > 0 {
+                    skip_columns(spans, log.left)
+                } else {
+                    spans
+                };
+                let spans: Vec<Span> = stamp.into_iter().chain(spans).collect();
+                buf.set_line(body.x, y, &Line::from(spans), body.width);
+                y += 1;
+            }
         }
     }
 }
@@ -143,15 +305,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// Two lines over the log: the run and task with follow, wrap and search
 /// on the right; then the try, how it ended and the instance's state when
 /// it differs (marked by hand).
-fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme();
+fn header(
+    ctx: &Ctx,
+    grid_flow: Option<&Arc<Flow>>,
+    theme: &Theme,
+    log: &LogModel,
+    area: Rect,
+    buf: &mut Buffer,
+) {
     let mut flags = format!(
         "follow {} · wrap {}",
         if log.follow { "on" } else { "off" },
         if log.wrap { "on" } else { "off" }
     );
     if log.times {
-        let zone = app.now.with_timezone(&super::flow_tz(app, &log.flow));
+        let zone = ctx
+            .now
+            .with_timezone(&super::flow_tz(ctx, grid_flow, &log.flow));
         flags = format!("times {} · {flags}", zone.format("%Z"));
     }
     if log.left > 0 && !log.wrap {
@@ -201,7 +371,7 @@ fn header(app: &App, log: &LogModel, area: Rect, buf: &mut Buffer) {
                 format!(" · {} {}", t.state.glyph(), t.state),
                 theme.task(t.state),
             ));
-            let d = t.ended.unwrap_or(app.now) - t.started;
+            let d = t.ended.unwrap_or(ctx.now) - t.started;
             spans.push(Span::styled(
                 format!(" · {}", short_duration(d)),
                 theme.text(),

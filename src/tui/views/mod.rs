@@ -1,382 +1,103 @@
-//! Drawing: the frame around every view (tabs on top, status bar at the
-//! bottom), the four views, drover's own log and the overlays. Drawing
-//! reads the app and never changes it.
+//! The views, each with its own state, keys and drawing (as gitui's
+//! components): `flows`, `grid`, `graph`, `logs`, `own_log`; the boxes
+//! over them (`overlay`) and the line typed at the bottom (`command`).
+//! Here: what the views share for moving and drawing. Drawing reads a
+//! view and never changes it; the frame around the views is `tui::screen`.
+//!
+//! A view's keys come as `keymap::Action`s to its `on_action`, which
+//! returns whether the view took the key; the app does the rest (going
+//! to another view, the dialogs). A view reads what all views share
+//! through `ctx::Ctx`; the Graph and the Logs view also read the Grid,
+//! whose selection they follow.
+//!
+//! May call: `tui::ctx`, `tui::keymap`, `tui::theme`, `tui::logview`,
+//! `tui::graph_layout`, and through `Ctx` the `api::Source` reads; `flow`
+//! and `store` records (plain data).
 
-mod flows;
-mod graph;
-mod grid;
-mod logs;
-mod overlay;
+pub mod command;
+pub mod flows;
+pub mod graph;
+pub mod grid;
+pub mod logs;
+pub mod overlay;
+pub mod own_log;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use ratatui::Frame;
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Widget};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, InputKind, View};
-use super::keymap::{Action, key_of};
+use super::ctx::Ctx;
+use super::keymap::Action;
+use crate::flow::Flow;
+use crate::store::{TaskInstance, TaskState};
 
-/// Below this size the screen shows a notice instead of a view.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 16;
-
-/// Draws the whole screen.
-pub fn draw(app: &App, frame: &mut Frame) {
-    let area = frame.area();
-    Screen { app }.render(area, frame.buffer_mut());
+/// A list's selection, scroll offset and filter.
+#[derive(Debug, Clone, Default)]
+pub struct ListState {
+    pub selected: usize,
+    pub offset: usize,
+    pub filter: String,
 }
 
-/// The whole screen as a widget (tests render it on a `TestBackend`).
-pub struct Screen<'a> {
-    pub app: &'a App,
-}
-
-impl Widget for Screen<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.app;
-        let theme = app.theme();
-        buf.set_style(area, theme.text());
-        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-            too_small(area, buf, app);
-            return;
+impl ListState {
+    /// Keeps `selected` inside `len` rows and visible in `height` rows.
+    pub fn clamp(&mut self, len: usize, height: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+        let height = height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
         }
-        let top = Rect { height: 1, ..area };
-        let bottom = Rect {
-            y: area.bottom() - 1,
-            height: 1,
-            ..area
-        };
-        let body = Rect {
-            y: area.y + 1,
-            height: area.height - 2,
-            ..area
-        };
-        tabs(app, top, buf);
-        match app.view {
-            View::Flows => flows::render(app, body, buf),
-            View::Grid => grid::render(app, body, buf),
-            View::Graph => graph::render(app, body, buf),
-            View::Logs => logs::render(app, body, buf),
-            View::OwnLog => own_log(app, body, buf),
-        }
-        status_bar(app, bottom, buf);
-        overlay::render(app, area, buf);
+        self.offset = self.offset.min(len.saturating_sub(height));
+    }
+
+    /// Moves the selection by `by` rows within `len`.
+    pub fn step(&mut self, by: isize, len: usize) {
+        let max = len.saturating_sub(1) as isize;
+        self.selected = (self.selected as isize + by).clamp(0, max.max(0)) as usize;
     }
 }
 
-fn too_small(area: Rect, buf: &mut Buffer, app: &App) {
-    let theme = app.theme();
-    let mut lines = vec![
-        "terminal too small".to_string(),
-        format!(
-            "{}×{}, needs {MIN_WIDTH}×{MIN_HEIGHT}",
-            area.width, area.height
-        ),
-    ];
-    // A question asked meanwhile must still be seen.
-    match &app.overlay {
-        Some(super::app::Overlay::Quit { running, .. }) => {
-            lines.push(format!("quit? {running} running:"));
-            lines.push("b keep in background · l leave · Esc stay".to_string());
-        }
-        Some(_) => lines.push("a dialog is open: Esc closes it".to_string()),
-        None => lines.push("q quits".to_string()),
-    }
-    let top = area.y + area.height.saturating_sub(lines.len() as u16) / 2;
-    for (i, text) in lines.iter().enumerate() {
-        let y = top + i as u16;
-        if y >= area.bottom() {
-            break;
-        }
-        let w = (text.width() as u16).min(area.width);
-        let x = area.x + area.width.saturating_sub(w) / 2;
-        let style = if i == 0 { theme.warning() } else { theme.dim() };
-        put(buf, x, y, text, area.width, style);
-    }
+/// The step a moving key makes, as (across, along): one row or column,
+/// `page` rows, or as far as it goes (first and last). None for a key
+/// that does not move.
+pub fn steps(action: Action, page: usize) -> Option<(isize, isize)> {
+    let page = page as isize;
+    Some(match action {
+        Action::Up => (0, -1),
+        Action::Down => (0, 1),
+        Action::Left => (-1, 0),
+        Action::Right => (1, 0),
+        Action::PageUp => (0, -page),
+        Action::PageDown => (0, page),
+        Action::First => (0, isize::MIN / 2),
+        Action::Last => (0, isize::MAX / 2),
+        _ => return None,
+    })
 }
 
-/// The top line: the views as tabs (the current one marked) and where
-/// the user is.
-fn tabs(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme();
-    buf.set_style(area, theme.status());
-    let mut spans = vec![Span::styled(
-        " drover ",
-        theme.title().add_modifier(Modifier::BOLD),
-    )];
-    for (key, view) in [
-        ("1", View::Flows),
-        ("2", View::Grid),
-        ("3", View::Graph),
-        ("4", View::Logs),
-    ] {
-        let style = if app.view == view {
-            theme.selection().add_modifier(Modifier::BOLD)
-        } else {
-            theme.status()
-        };
-        spans.push(Span::styled(format!(" {key} {} ", view.title()), style));
+/// Why a task instance is in its state, in words, when no try says more.
+pub fn explain(ti: &TaskInstance) -> String {
+    if let Some(note) = &ti.note {
+        return crate::escape::line(note).into_owned();
     }
-    let left = Line::from(spans);
-    buf.set_line(area.x, area.y, &left, area.width);
-    let place = match app.view {
-        View::Flows | View::OwnLog => app.view.title().to_string(),
-        View::Grid | View::Graph => app.grid.flow_id.clone(),
-        View::Logs => app
-            .log
-            .as_ref()
-            .map(|l| format!("{} › {}", l.flow, l.task))
-            .unwrap_or_default(),
-    };
-    let filter = match app.view {
-        View::Flows => app.flow_list.filter.as_str(),
-        View::Grid => app.grid.rows.filter.as_str(),
-        View::Graph => app.graph_search.as_str(),
-        _ => "",
-    };
-    let place = if filter.is_empty() {
-        place
-    } else {
-        format!("/{filter} (Esc clears) · {place}")
-    };
-    let used = left.width() as u16;
-    let w = place.width() as u16 + 1;
-    if used + w + 2 <= area.width {
-        buf.set_stringn(area.right() - w, area.y, &place, w as usize, theme.status());
-    }
-}
-
-/// The bottom line: the input being typed, else the last message, else key
-/// hints; on the right, slots in use, pools, problems and scheduler health,
-/// shortened (or left out) when the left part needs the room: a message
-/// comes first, then the health, then hints.
-fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme();
-    buf.set_style(area, theme.status());
-    if let Some(input) = &app.input {
-        let prefix = match input.kind {
-            InputKind::Filter => "/",
-            InputKind::Search => "search: ",
-            InputKind::Command => ":",
-        };
-        let line = Line::from(vec![
-            Span::styled(prefix, theme.key()),
-            Span::styled(input.text.clone(), theme.status()),
-            Span::styled("█", theme.status()),
-            Span::styled(
-                input
-                    .hint
-                    .as_ref()
-                    .map(|h| format!("  {h}"))
-                    .unwrap_or_default(),
-                theme.dim(),
-            ),
-        ]);
-        buf.set_line(area.x, area.y, &line, area.width);
-        return;
-    }
-    let width = area.width as usize;
-    // What the left part needs at least.
-    let wanted = match &app.message {
-        Some(m) => crate::escape::line(&m.text).width() + 2,
-        // Help, quit and a few of the view's keys.
-        None => 40,
-    };
-    let right = [health(app, false), health(app, true)]
-        .into_iter()
-        .find(|h| h.width() + wanted <= width)
-        .unwrap_or_default();
-    let right_w = right.width() as u16;
-    let room = area.width.saturating_sub(right_w + 1);
-    let left = match &app.message {
-        Some(m) => Line::from(Span::styled(
-            format!(
-                " {}",
-                fit_message(&m.text, (room as usize).saturating_sub(1))
-            ),
-            if m.error {
-                theme.error()
-            } else {
-                theme.status()
-            },
-        )),
-        None => hints(app, room as usize),
-    };
-    buf.set_line(area.x, area.y, &left, room);
-    if right_w > 0 {
-        buf.set_line(
-            area.right().saturating_sub(right_w),
-            area.y,
-            &right,
-            right_w,
-        );
-    }
-}
-
-/// A status-bar message, escaped, cut to `width` cells; a cut one ends in
-/// `… (L)`: the whole of it is in drover's log.
-fn fit_message(text: &str, width: usize) -> String {
-    let text = crate::escape::line(text);
-    const MORE: &str = " (L)";
-    if text.width() <= width || width <= 2 * MORE.len() {
-        return fit(&text, width);
-    }
-    format!("{}{MORE}", fit(&text, width - MORE.len()))
-}
-
-/// Key hints for the view, as many as fit in `room` cells.
-fn hints(app: &App, room: usize) -> Line<'static> {
-    let theme = app.theme();
-    let pairs: &[(Action, &str)] = match app.view {
-        View::Graph if app.graph_group().is_some() => {
-            &[(Action::Enter, "show tasks"), (Action::Trigger, "trigger")]
+    match ti.state {
+        TaskState::Pending => "waiting for its upstream tasks".into(),
+        TaskState::Queued => "ready: waiting for a free slot (or its pool)".into(),
+        TaskState::Running => "running".into(),
+        TaskState::UpForRetry => "failed; it will be tried again".into(),
+        TaskState::UpstreamFailed => {
+            "an upstream task failed, so this one will not run (c clears it)".into()
         }
-        View::Flows => &[
-            (Action::Enter, "open"),
-            (Action::Trigger, "trigger"),
-            (Action::Pause, "pause"),
-            (Action::Filter, "filter"),
-        ],
-        View::Grid | View::Graph => &[
-            (Action::Enter, "log"),
-            (Action::Trigger, "trigger"),
-            (Action::Clear, "clear"),
-            (Action::MarkSuccess, "success"),
-            (Action::Kill, "kill"),
-        ],
-        View::Logs => &[
-            (Action::Follow, "follow"),
-            (Action::Wrap, "wrap"),
-            (Action::Filter, "search"),
-            (Action::PrevTry, "try"),
-            (Action::Back, "back"),
-        ],
-        View::OwnLog => &[(Action::Back, "back")],
-    };
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    // Help and quit first: they matter most when space is short.
-    for (action, what) in [(Action::Help, "help"), (Action::Quit, "quit")]
-        .iter()
-        .chain(pairs)
-    {
-        let key = key_of(*action);
-        let what = format!(" {what}  ");
-        used += key.width() + what.width();
-        if used > room {
-            break;
-        }
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::styled(what, theme.status()));
+        TaskState::Skipped => "skipped (exit 99, or by its trigger rule)".into(),
+        TaskState::Success => "succeeded".into(),
+        TaskState::Failed => "failed".into(),
     }
-    Line::from(spans)
-}
-
-/// Slots, pools, load problems and scheduler health, for the status bar;
-/// `compact` for a narrow screen.
-fn health(app: &App, compact: bool) -> Line<'static> {
-    let theme = app.theme();
-    let mut spans = Vec::new();
-    let broken = app.problems.flows.len() + usize::from(app.problems.config.is_some());
-    if broken > 0 {
-        let what = match (&app.problems.config, broken, compact) {
-            (_, n, true) => format!("⚠{n} "),
-            (Some(_), 1, _) => "⚠ drover.toml has errors ".to_string(),
-            (_, 1, _) => "⚠ 1 flow file has errors ".to_string(),
-            (_, n, _) => format!("⚠ {n} files have errors "),
-        };
-        spans.push(Span::styled(what, theme.warning()));
-    }
-    if let Some(git) = &app.problems.git {
-        let sha = git.commit.as_deref().map_or("-", crate::gitsync::short_sha);
-        let age = git
-            .commit_time
-            .map(|t| format!(" {}", relative(t, app.now)))
-            .unwrap_or_default();
-        let text = match (&git.error, compact) {
-            (Some(_), true) => format!("⚠ git {sha}: sync failed (L) "),
-            (Some(e), false) => format!("⚠ git {sha}: {} ", fit(&crate::escape::line(e), 40)),
-            (None, true) => format!("git {sha}{age} "),
-            (None, false) => format!("git {sha}{age} · "),
-        };
-        let style = if git.error.is_some() {
-            theme.warning()
-        } else {
-            theme.status()
-        };
-        spans.push(Span::styled(text, style));
-    }
-    match &app.status {
-        Some(s) if compact => {
-            let mut text = format!("▶{}/{}", s.running, s.parallelism);
-            if s.queued > 0 {
-                text.push_str(&format!(" ◷{}", s.queued));
-            }
-            for (name, used, size) in &s.pools {
-                text.push_str(&format!(" {name}{used}/{size}"));
-            }
-            spans.push(Span::styled(format!("{text} "), theme.status()));
-            if s.storage.is_some() {
-                spans.push(Span::styled("⚠ cannot record ", theme.warning()));
-            }
-        }
-        Some(s) => {
-            spans.push(Span::styled(
-                format!("▶ {}/{} slots", s.running, s.parallelism),
-                theme.status(),
-            ));
-            if s.queued > 0 {
-                spans.push(Span::styled(format!(" ◷ {}", s.queued), theme.status()));
-            }
-            for (name, used, size) in &s.pools {
-                spans.push(Span::styled(
-                    format!(" · {name} {used}/{size}"),
-                    theme.status(),
-                ));
-            }
-            match &s.storage {
-                Some(u) => spans.push(Span::styled(
-                    format!(
-                        " · ⚠ cannot record: {} ",
-                        fit(&crate::escape::line(&u.why), 48)
-                    ),
-                    theme.warning(),
-                )),
-                None => spans.push(Span::styled(" · scheduler ok ", theme.status())),
-            }
-        }
-        None => spans.push(Span::styled(" scheduler starting ", theme.warning())),
-    }
-    Line::from(spans)
-}
-
-fn own_log(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = app.theme();
-    let block = Block::default()
-        .borders(Borders::TOP)
-        .border_style(theme.border(true))
-        .title(Span::styled(
-            " drover's own log · k/j a page up/down · G the end · Esc back ",
-            theme.title(),
-        ));
-    tui_logger::TuiLoggerWidget::default()
-        .block(block)
-        .style(theme.text())
-        .style_error(theme.error())
-        .style_warn(theme.warning())
-        .style_info(theme.text())
-        .state(&app.own_log)
-        .output_separator(' ')
-        .output_timestamp(Some("%H:%M:%S".to_string()))
-        .output_level(None)
-        .output_target(false)
-        .output_file(false)
-        .output_line(false)
-        .render(area, buf);
 }
 
 pub use crate::flow::duration::human as short_duration;
@@ -413,10 +134,11 @@ pub fn zoned_seconds(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
 }
 
 /// The timezone a flow's times are shown in (as `drover tasks` shows
-/// them): its own, UTC for a flow the engine does not have.
-pub fn flow_tz(app: &App, flow: &str) -> chrono_tz::Tz {
-    app.current_flow(flow)
-        .or_else(|| app.grid.flow.clone().filter(|f| f.id == flow))
+/// them): its own; else that of `open`, the flow the Grid has open, when it
+/// is that flow; else UTC.
+pub fn flow_tz(ctx: &Ctx, open: Option<&Arc<Flow>>, flow: &str) -> chrono_tz::Tz {
+    ctx.current_flow(flow)
+        .or_else(|| open.filter(|f| f.id == flow).cloned())
         .map_or(chrono_tz::UTC, |f| f.timezone)
 }
 
