@@ -441,6 +441,17 @@ pub struct Link {
     rx: Mutex<Option<mpsc::UnboundedReceiver<Notice>>>,
     /// Flows read from the files sent, by id, version and timezone.
     flows: Mutex<HashMap<(String, String, String), Arc<Flow>>>,
+    /// Log reads fetched ahead: per try's log, the offset asked and what came.
+    logs: Arc<Mutex<HashMap<LogKey, (u64, Ahead)>>>,
+}
+
+/// A try's log: flow, run, task, try.
+type LogKey = (String, String, String, u32);
+
+/// A log read fetched in the background.
+enum Ahead {
+    Asked,
+    Came(Option<super::LogChunk>),
 }
 
 impl Link {
@@ -454,6 +465,7 @@ impl Link {
             tx,
             rx: Mutex::new(Some(rx)),
             flows: Mutex::new(HashMap::new()),
+            logs: Arc::default(),
         };
         link.subscribe(link.client())?;
         Ok(link)
@@ -499,6 +511,53 @@ impl Link {
         }
         let _ = self.tx.send(Notice::Resync);
         Ok(())
+    }
+
+    /// The answer to a `log` call if it has come, else None (asking for it
+    /// in the background, once): a screen polling a log never waits for
+    /// the link. One read per log is kept: asking another offset of it
+    /// forgets the one before.
+    pub fn log_ahead(&self, call: Call) -> Option<super::LogChunk> {
+        let Call::Log {
+            flow,
+            run,
+            task,
+            try_number,
+            from,
+            ..
+        } = &call
+        else {
+            return None;
+        };
+        let key = (flow.clone(), run.clone(), task.clone(), *try_number);
+        let from = *from;
+        let mut logs = self.logs.lock().ok()?;
+        match logs.get(&key) {
+            Some((at, Ahead::Came(_))) if *at == from => match logs.remove(&key) {
+                Some((_, Ahead::Came(chunk))) => chunk,
+                _ => None,
+            },
+            Some((at, Ahead::Asked)) if *at == from => None,
+            _ => {
+                logs.insert(key.clone(), (from, Ahead::Asked));
+                let (client, logs) = (self.client(), self.logs.clone());
+                client.send(
+                    call,
+                    Box::new(move |answer| {
+                        let chunk = answer
+                            .ok()
+                            .and_then(|v| serde_json::from_value::<Option<super::LogChunk>>(v).ok())
+                            .flatten();
+                        if let Ok(mut logs) = logs.lock()
+                            && logs.get(&key).is_some_and(|(at, _)| *at == from)
+                        {
+                            logs.insert(key, (from, Ahead::Came(chunk)));
+                        }
+                    }),
+                );
+                None
+            }
+        }
     }
 
     /// The events of every connection this link makes, and their ends.

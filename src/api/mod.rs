@@ -89,6 +89,17 @@ pub enum Call {
     /// The newest run at or before a time, with how many are newer:
     /// `Option<(usize, Run)>`.
     RunAtOrBefore { flow: String, at: DateTime<Utc> },
+    /// For each flow, its newest `n` runs, how many it has and whether it
+    /// is paused: `Vec<FlowRuns>` (what a list of flows shows, in one ask).
+    FlowRuns { flows: Vec<String>, n: usize },
+    /// A run with its task instances and (with `task`) that task's tries:
+    /// `Option<TaskDetail>`.
+    TaskDetail {
+        flow: String,
+        run: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<String>,
+    },
     /// How many runs a flow has: `usize`.
     RunCount { flow: String },
     /// One run: `Option<Run>`.
@@ -432,6 +443,25 @@ pub struct Status {
     pub problems: Problems,
 }
 
+/// A flow's newest runs, how many it has, whether it is paused (None:
+/// never set, the file's `paused` counts).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FlowRuns {
+    pub flow: String,
+    pub newest: Vec<Run>,
+    pub count: usize,
+    pub paused: Option<bool>,
+}
+
+/// A run, its task instances, and one task's tries (oldest first; none
+/// when no task was asked about).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskDetail {
+    pub run: Run,
+    pub instances: Vec<TaskInstance>,
+    pub tries: Vec<Try>,
+}
+
 /// A try's files on the instance's machine.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Files {
@@ -555,6 +585,37 @@ impl Source {
         }
     }
 
+    /// For each flow, its newest `n` runs, run count and stored pause.
+    pub fn flow_runs(&self, flows: &[String], n: usize) -> Vec<FlowRuns> {
+        match self {
+            Source::Local(s) => flows.iter().map(|f| s.flow_runs(f, n)).collect(),
+            Source::Remote(c) => c
+                .client()
+                .call(Call::FlowRuns {
+                    flows: flows.to_vec(),
+                    n,
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A run with its task instances and (with `task`) that task's tries,
+    /// in one read.
+    pub fn task_detail(&self, flow: &str, run_id: &str, task: Option<&str>) -> Option<TaskDetail> {
+        match self {
+            Source::Local(s) => s.task_detail(flow, run_id, task),
+            Source::Remote(c) => c
+                .client()
+                .call(Call::TaskDetail {
+                    flow: flow.into(),
+                    run: run_id.into(),
+                    task: task.map(str::to_string),
+                })
+                .ok()
+                .flatten(),
+        }
+    }
+
     pub fn run_count(&self, flow: &str) -> usize {
         match self {
             Source::Local(s) => s.reader.run_count(flow),
@@ -639,7 +700,9 @@ impl Source {
     }
 
     /// Up to `max` bytes of a try's log from byte `from`; None while it
-    /// has no log (or it cannot be read).
+    /// has no log (or it cannot be read). From a remote instance, what an
+    /// earlier call for this offset fetched in the background: None until
+    /// it has come (a screen polls again shortly).
     pub fn log(
         &self,
         flow: &str,
@@ -654,18 +717,16 @@ impl Source {
                 let files = s.reader.try_files(flow, run_id, task, try_number);
                 service::read_chunk(&files.log, from, max).ok().flatten()
             }
-            Source::Remote(c) => c
-                .client()
-                .call(Call::Log {
-                    flow: flow.into(),
-                    run: run_id.into(),
-                    task: task.into(),
-                    try_number,
-                    from,
-                    max: max.min(MAX_LOG_CHUNK),
-                })
-                .ok()
-                .flatten(),
+            // Never waits for the link: what was fetched for this offset,
+            // else nothing yet (and the fetch starts).
+            Source::Remote(c) => c.log_ahead(Call::Log {
+                flow: flow.into(),
+                run: run_id.into(),
+                task: task.into(),
+                try_number,
+                from,
+                max: max.min(MAX_LOG_CHUNK),
+            }),
         }
     }
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    Action, Call, ClearPreview, ClearQuery, Failed, Files, FlowFile, LogChunk, LogQuery, LogTry,
-    MAX_LOG_CHUNK, Status,
+    Action, Call, ClearPreview, ClearQuery, Failed, Files, FlowFile, FlowRuns, LogChunk, LogQuery,
+    LogTry, MAX_LOG_CHUNK, Status, TaskDetail,
 };
 use crate::control::Answer;
 use crate::engine::{EngineHandle, Reader};
@@ -176,6 +176,32 @@ impl Service {
         }
     }
 
+    /// A flow's newest `n` runs, run count and stored pause.
+    pub fn flow_runs(&self, flow: &str, n: usize) -> FlowRuns {
+        let r = &self.reader;
+        FlowRuns {
+            flow: flow.to_string(),
+            newest: r.runs(flow, n).unwrap_or_default(),
+            count: r.run_count(flow),
+            paused: r.paused(flow).ok().flatten(),
+        }
+    }
+
+    /// A run with its task instances and (with `task`) that task's tries.
+    pub fn task_detail(&self, flow: &str, run_id: &str, task: Option<&str>) -> Option<TaskDetail> {
+        let r = &self.reader;
+        let run = r.run(flow, run_id).ok()??;
+        let instances = r.task_instances(&run).unwrap_or_default();
+        let tries = task
+            .map(|t| r.tries(&run, t).unwrap_or_default())
+            .unwrap_or_default();
+        Some(TaskDetail {
+            run,
+            instances,
+            tries,
+        })
+    }
+
     /// Answers a call that reads the store or log files.
     fn read(&self, call: Call) -> Result<Value, String> {
         let r = &self.reader;
@@ -207,6 +233,15 @@ impl Service {
                 json(r.tries(&run_of(&flow, &run)?, &task).map_err(store)?)
             }
             Call::Paused { flow } => json(r.paused(&flow).map_err(store)?),
+            Call::FlowRuns { flows, n } => json(
+                flows
+                    .iter()
+                    .map(|f| self.flow_runs(f, n))
+                    .collect::<Vec<_>>(),
+            ),
+            Call::TaskDetail { flow, run, task } => {
+                json(self.task_detail(&flow, &run, task.as_deref()))
+            }
             Call::NewestRun { flow } => json(r.newest_run(&flow).map_err(store)?),
             Call::RunningRuns { flow } => json(r.running_runs(&flow).map_err(store)?),
             Call::FlowText { flow, version } => json(r.flow_text(&flow, &version).map_err(store)?),

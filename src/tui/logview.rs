@@ -104,14 +104,12 @@ impl LogModel {
     pub fn reload_meta(&mut self, reader: &Source) {
         // Whether the newest try was shown, as it was before this read.
         let was_latest = self.try_number >= self.latest_try();
-        if let Ok(Some(run)) = reader.run(&self.flow, &self.run_id) {
-            self.run = run;
+        // The run, its instance of the task and the tries, in one ask.
+        if let Some(detail) = reader.task_detail(&self.flow, &self.run_id, Some(&self.task)) {
+            self.run = detail.run;
+            self.instance = detail.instances.into_iter().find(|ti| ti.task == self.task);
+            self.tries = detail.tries;
         }
-        self.instance = reader
-            .task_instances(&self.run)
-            .ok()
-            .and_then(|tis| tis.into_iter().find(|ti| ti.task == self.task));
-        self.tries = reader.tries(&self.run, &self.task).unwrap_or_default();
         let latest = self.latest_try();
         if latest != self.try_number && (self.follow || was_latest) {
             self.show_try(latest);

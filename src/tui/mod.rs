@@ -81,6 +81,8 @@ enum Incoming {
     Answer(String, Answer),
     /// The instance (in another process) is reachable again.
     Back,
+    /// The instance's status and the home's problems, as asked for.
+    Status(Box<(crate::engine::Status, crate::home::Problems)>),
     /// SIGTERM or SIGHUP: leave, tasks running.
     Signal(&'static str),
 }
@@ -243,9 +245,14 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
         if status_now || (status_wanted && last_status.elapsed() >= Duration::from_millis(200)) {
             (status_wanted, status_now) = (false, false);
             last_status = Instant::now();
-            if let Some((status, problems)) = deps.source.status().await {
-                dirty |= app.set_status(status, problems);
-            }
+            // Asked on a task of its own: over a slow link the answer takes
+            // a round trip, and keys are taken meanwhile.
+            let (source, tx) = (deps.source.clone(), tx.clone());
+            tokio::spawn(async move {
+                if let Some(status) = source.status().await {
+                    let _ = tx.send(Incoming::Status(Box::new(status)));
+                }
+            });
         }
         for effect in effects {
             match effect {
@@ -430,6 +437,10 @@ fn on_incoming(
             }
         }
         Incoming::Input(_) => Ok(false),
+        Incoming::Status(status) => {
+            let (status, problems) = *status;
+            Ok(app.set_status(status, problems))
+        }
         Incoming::Back => {
             app.ctx
                 .tell("connected to the instance again".into(), false);

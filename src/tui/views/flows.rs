@@ -16,6 +16,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use super::{ListState, fit, put, relative, steps, zoned_time};
+use crate::api::FlowRuns;
 use crate::flow::Flow;
 use crate::store::RunState;
 use crate::tui::ctx::Ctx;
@@ -63,7 +64,9 @@ impl FlowsView {
         ids.sort();
         ids.dedup();
         let selected = self.selected_id();
-        self.rows = ids.iter().map(|id| row(ctx, id)).collect();
+        // Every flow's runs in one ask: one round trip for a remote instance.
+        let stored = ctx.reader.flow_runs(&ids, STRIP_RUNS);
+        self.rows = stored.into_iter().map(|s| row(ctx, s)).collect();
         if let Some(id) = selected
             && let Some(i) = self.visible().iter().position(|r| r.id == id)
         {
@@ -73,7 +76,10 @@ impl FlowsView {
 
     /// Reads one flow's row again (its runs changed).
     pub fn refresh_row(&mut self, ctx: &Ctx, id: &str) {
-        let fresh = row(ctx, id);
+        let Some(stored) = ctx.reader.flow_runs(&[id.to_string()], STRIP_RUNS).pop() else {
+            return;
+        };
+        let fresh = row(ctx, stored);
         if let Some(r) = self.rows.iter_mut().find(|r| r.id == id) {
             *r = fresh;
         }
@@ -186,14 +192,12 @@ fn list_height(ctx: &Ctx) -> usize {
     ctx.height.saturating_sub(5) as usize
 }
 
-fn row(ctx: &Ctx, id: &str) -> FlowRow {
+/// A flow's row from what the store holds of it.
+fn row(ctx: &Ctx, stored: FlowRuns) -> FlowRow {
+    let id = stored.flow.as_str();
     let flow = ctx.current_flow(id);
-    let runs = ctx.reader.runs(id, STRIP_RUNS).unwrap_or_default();
-    let paused = ctx
-        .reader
-        .paused(id)
-        .ok()
-        .flatten()
+    let paused = stored
+        .paused
         .unwrap_or_else(|| flow.as_ref().is_some_and(|f| f.paused));
     let next = flow
         .as_ref()
@@ -204,8 +208,8 @@ fn row(ctx: &Ctx, id: &str) -> FlowRow {
         error: ctx.problems.flows.get(id).cloned(),
         paused,
         next,
-        strip: runs.iter().map(|r| r.state).collect(),
-        runs: ctx.reader.run_count(id),
+        strip: stored.newest.iter().map(|r| r.state).collect(),
+        runs: stored.count,
         flow,
     }
 }

@@ -169,8 +169,11 @@ impl GridView {
         let want = (self.run_offset + 2 * self.columns(ctx))
             .max(self.runs.len())
             .max(GRID_RUN_PAGE);
-        self.runs = ctx.reader.runs(&id, want).unwrap_or_default();
-        self.total_runs = ctx.reader.run_count(&id).max(self.runs.len());
+        // The runs and their count in one ask.
+        let stored = ctx.reader.flow_runs(std::slice::from_ref(&id), want).pop();
+        let (runs, count) = stored.map_or((Vec::new(), 0), |s| (s.newest, s.count));
+        self.runs = runs;
+        self.total_runs = count.max(self.runs.len());
         if !stick_newest
             && let Some(i) = keep.and_then(|k| self.runs.iter().position(|r| r.id == k))
         {
@@ -391,12 +394,13 @@ impl GridView {
 
     /// Reads one run and (if they are loaded) its task instances again.
     pub fn reload_run(&mut self, ctx: &Ctx, run_id: &str) {
-        let Ok(Some(run)) = ctx.reader.run(&self.flow_id, run_id) else {
+        // The run and its instances in one ask.
+        let Some(detail) = ctx.reader.task_detail(&self.flow_id, run_id, None) else {
             return;
         };
+        let run = detail.run;
         if self.instances.contains_key(run_id) {
-            let tis = ctx.reader.task_instances(&run).unwrap_or_default();
-            self.instances.insert(run_id.to_string(), tis);
+            self.instances.insert(run_id.to_string(), detail.instances);
         }
         if let Some(r) = self.runs.iter_mut().find(|r| r.id == run_id) {
             *r = run;
