@@ -130,25 +130,7 @@ fn main() {
         .spawn()
         .expect("drover serve");
     wait_until("serve", || home.path().join(".drover/drover.sock").exists());
-    let d = sshd.dir.path();
-    std::fs::write(
-        d.join("known_hosts"),
-        sshd.known_host()
-            .replace(&format!("]:{} ", sshd.port), &format!("]:{} ", link.port)),
-    )
-    .expect("known_hosts");
-    let config = d.join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
-            "Host box\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}/client_key\n  IdentitiesOnly yes\n  UserKnownHostsFile {}/known_hosts\n  StrictHostKeyChecking yes\n",
-            link.port,
-            sshd::whoami(),
-            d.display(),
-            d.display()
-        ),
-    )
-    .expect("ssh_config");
+    let config = sshd.config_through(&link);
     let h = home.path().display();
     let attached = Tmux::start(
         "attached",

@@ -641,34 +641,17 @@ fn enter_opens_a_graph_group_box_and_esc_folds_it() {
 
 #[test]
 fn a_remote_screen_over_ssh_with_latency_shows_and_drives_the_instance() {
-    use common::sshd::{SlowLink, Sshd, whoami};
+    use common::sshd::{SlowLink, Sshd};
     let sshd = Sshd::start();
     // 50 ms each way: a 100 ms round trip.
     let link = SlowLink::start(sshd.port, Duration::from_millis(50));
     let home = TestHome::new();
     home.flow("hello", FLOW);
     let _serve = common::serve_ready(&home, &[]);
-    let d = sshd.dir.path();
-    std::fs::write(
-        d.join("known_hosts"),
-        sshd.known_host()
-            .replace(&format!("]:{} ", sshd.port), &format!("]:{} ", link.port)),
-    )
-    .expect("known_hosts");
-    std::fs::write(
-        d.join("ssh_config"),
-        format!(
-            "Host box\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}/client_key\n  IdentitiesOnly yes\n  UserKnownHostsFile {}/known_hosts\n  StrictHostKeyChecking yes\n",
-            link.port,
-            whoami(),
-            d.display(),
-            d.display()
-        ),
-    )
-    .expect("ssh_config");
+    let config = sshd.config_through(&link);
     let env = format!(
-        "DROVER_SSH='ssh -F {}/ssh_config' DROVER_REMOTE_DROVER='{}'",
-        d.display(),
+        "DROVER_SSH='ssh -F {}' DROVER_REMOTE_DROVER='{}'",
+        config.display(),
         env!("CARGO_BIN_EXE_drover")
     );
     let remote = format!("--remote box:{}", home.path().display());
@@ -683,8 +666,11 @@ fn a_remote_screen_over_ssh_with_latency_shows_and_drives_the_instance() {
     });
     let runs = home.drover(&["runs", "hello", "--json"]);
     assert!(runs.stdout.contains("\"success\""), "{}", runs.stdout);
+    // The Grid, with the selected try's detail fetched after it.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("exit 0");
     // Its log, read through the link.
-    tmux.keys(&["Enter", "4"]);
+    tmux.keys(&["4"]);
     tmux.wait_for("hello from drover");
     tmux.keys(&["q"]);
     tmux.exited_cleanly();

@@ -34,6 +34,8 @@ pub enum Notice {
     Events(Vec<EngineEvent>),
     /// Too much changed to be told piece by piece: read everything again.
     Resync,
+    /// Something asked for ahead has come: look again.
+    Fetched,
     /// The connection ended; why.
     Gone(String),
 }
@@ -443,6 +445,8 @@ pub struct Link {
     flows: Mutex<HashMap<(String, String, String), Arc<Flow>>>,
     /// Log reads fetched ahead: per try's log, the offset asked and what came.
     logs: Arc<Mutex<HashMap<LogKey, (u64, Ahead)>>>,
+    /// Other answers fetched ahead (None: asked, not come yet), by call.
+    fetched: Arc<Mutex<HashMap<String, Option<Value>>>>,
 }
 
 /// A try's log: flow, run, task, try.
@@ -466,6 +470,7 @@ impl Link {
             rx: Mutex::new(Some(rx)),
             flows: Mutex::new(HashMap::new()),
             logs: Arc::default(),
+            fetched: Arc::default(),
         };
         link.subscribe(link.client())?;
         Ok(link)
@@ -558,6 +563,41 @@ impl Link {
                 None
             }
         }
+    }
+
+    /// The answer to `call` if it has come, else None (asking for it in
+    /// the background, once, and saying `Fetched` when it comes). An
+    /// answer is handed out once: asking again asks anew.
+    pub fn ahead<T: DeserializeOwned + Send + 'static>(&self, call: Call) -> Option<T> {
+        let key = serde_json::to_string(&call).ok()?;
+        let mut fetched = self.fetched.lock().ok()?;
+        match fetched.remove(&key) {
+            Some(Some(value)) => return serde_json::from_value(value).ok(),
+            Some(None) => {
+                fetched.insert(key, None);
+                return None;
+            }
+            None => {}
+        }
+        // Few asks are ever open at once; a screen that moves on leaves its
+        // old ones, which are let go rather than kept.
+        if fetched.len() > 64 {
+            fetched.clear();
+        }
+        fetched.insert(key.clone(), None);
+        let (store, tx) = (self.fetched.clone(), self.tx.clone());
+        self.client().send(
+            call,
+            Box::new(move |answer| {
+                if let (Ok(value), Ok(mut store)) = (answer, store.lock())
+                    && store.contains_key(&key)
+                {
+                    store.insert(key, Some(value));
+                    let _ = tx.send(Notice::Fetched);
+                }
+            }),
+        );
+        None
     }
 
     /// The events of every connection this link makes, and their ends.

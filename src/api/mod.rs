@@ -90,8 +90,14 @@ pub enum Call {
     /// `Option<(usize, Run)>`.
     RunAtOrBefore { flow: String, at: DateTime<Utc> },
     /// For each flow, its newest `n` runs, how many it has and whether it
-    /// is paused: `Vec<FlowRuns>` (what a list of flows shows, in one ask).
-    FlowRuns { flows: Vec<String>, n: usize },
+    /// is paused, with the task instances of the newest `instances` runs:
+    /// `Vec<FlowRuns>` (what a list of flows or a Grid shows, in one ask).
+    FlowRuns {
+        flows: Vec<String>,
+        n: usize,
+        #[serde(default)]
+        instances: usize,
+    },
     /// A run with its task instances and (with `task`) that task's tries:
     /// `Option<TaskDetail>`.
     TaskDetail {
@@ -451,6 +457,9 @@ pub struct FlowRuns {
     pub newest: Vec<Run>,
     pub count: usize,
     pub paused: Option<bool>,
+    /// The task instances of the first runs of `newest`, as many as asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<Vec<TaskInstance>>,
 }
 
 /// A run, its task instances, and one task's tries (oldest first; none
@@ -585,17 +594,33 @@ impl Source {
         }
     }
 
-    /// For each flow, its newest `n` runs, run count and stored pause.
-    pub fn flow_runs(&self, flows: &[String], n: usize) -> Vec<FlowRuns> {
+    /// For each flow, its newest `n` runs, run count and stored pause,
+    /// with the task instances of the newest `instances` runs.
+    pub fn flow_runs(&self, flows: &[String], n: usize, instances: usize) -> Vec<FlowRuns> {
         match self {
-            Source::Local(s) => flows.iter().map(|f| s.flow_runs(f, n)).collect(),
+            Source::Local(s) => flows.iter().map(|f| s.flow_runs(f, n, instances)).collect(),
             Source::Remote(c) => c
                 .client()
                 .call(Call::FlowRuns {
                     flows: flows.to_vec(),
                     n,
+                    instances,
                 })
                 .unwrap_or_default(),
+        }
+    }
+
+    /// A task instance's tries, if they can be had without waiting: at
+    /// once in-process; from a remote instance what an earlier call
+    /// fetched (None until it came, when the screen is told to look again).
+    pub fn tries_soon(&self, run: &Run, task: &str) -> Option<Vec<Try>> {
+        match self {
+            Source::Local(s) => s.reader.tries(run, task).ok(),
+            Source::Remote(c) => c.ahead(Call::Tries {
+                flow: run.flow.clone(),
+                run: run.id.clone(),
+                task: task.into(),
+            }),
         }
     }
 

@@ -121,37 +121,22 @@ impl Service {
                 })
             }
             Call::Subscribe => json(true),
-            Call::Report(report) => {
-                let me = self.clone();
-                let answer = tokio::task::spawn_blocking(move || me.run(report.command_line()))
-                    .await
-                    .map_err(|e| format!("the report failed inside the instance: {e}"))?;
-                json(answer)
-            }
+            Call::Report(report) => json(
+                self.off_runtime("report", move |me| me.run(report.command_line()))
+                    .await?,
+            ),
             Call::ClearPreview(query) => {
-                let me = self.clone();
-                let found = tokio::task::spawn_blocking(move || match &me.commands {
-                    Some(commands) => commands.clear_preview(query),
-                    None => Err(Failed {
-                        code: 1,
-                        message: "no instance runs here".into(),
-                    }),
-                })
-                .await
-                .map_err(|e| format!("the preview failed inside the instance: {e}"))?;
+                let found = self
+                    .off_runtime("clear preview", move |me| {
+                        me.commands()?.clear_preview(query)
+                    })
+                    .await?;
                 json(found)
             }
             Call::LogTry(query) => {
-                let me = self.clone();
-                let found = tokio::task::spawn_blocking(move || match &me.commands {
-                    Some(commands) => commands.log_try(query),
-                    None => Err(Failed {
-                        code: 1,
-                        message: "no instance runs here".into(),
-                    }),
-                })
-                .await
-                .map_err(|e| format!("the lookup failed inside the instance: {e}"))?;
+                let found = self
+                    .off_runtime("log lookup", move |me| me.commands()?.log_try(query))
+                    .await?;
                 json(found)
             }
             Call::Act(action) => {
@@ -161,29 +146,27 @@ impl Service {
                         action.command_line().join(" ")
                     ));
                 }
-                let me = self.clone();
-                let answer = tokio::task::spawn_blocking(move || me.act(action))
-                    .await
-                    .map_err(|e| format!("the action failed inside the instance: {e}"))?;
-                json(answer)
+                json(self.off_runtime("action", move |me| me.act(action)).await?)
             }
-            read => {
-                let me = self.clone();
-                tokio::task::spawn_blocking(move || me.read(read))
-                    .await
-                    .map_err(|e| format!("the read failed inside the instance: {e}"))?
-            }
+            read => self.off_runtime("read", move |me| me.read(read)).await?,
         }
     }
 
-    /// A flow's newest `n` runs, run count and stored pause.
-    pub fn flow_runs(&self, flow: &str, n: usize) -> FlowRuns {
+    /// A flow's newest `n` runs, run count and stored pause, with the task
+    /// instances of the newest `instances` runs.
+    pub fn flow_runs(&self, flow: &str, n: usize, instances: usize) -> FlowRuns {
         let r = &self.reader;
+        let newest = r.runs(flow, n).unwrap_or_default();
+        let instances = match instances.min(newest.len()) {
+            0 => Vec::new(),
+            k => r.task_instances_of(&newest[..k]).unwrap_or_default(),
+        };
         FlowRuns {
             flow: flow.to_string(),
-            newest: r.runs(flow, n).unwrap_or_default(),
+            newest,
             count: r.run_count(flow),
             paused: r.paused(flow).ok().flatten(),
+            instances,
         }
     }
 
@@ -199,6 +182,27 @@ impl Service {
             run,
             instances,
             tries,
+        })
+    }
+
+    /// Runs `work` on a blocking thread: it reads the store or files, or
+    /// runs a command, and must not hold up the runtime's threads.
+    async fn off_runtime<T: Send + 'static>(
+        self: &Arc<Self>,
+        what: &str,
+        work: impl FnOnce(&Service) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || work(&me))
+            .await
+            .map_err(|e| format!("the {what} failed inside the instance: {e}"))
+    }
+
+    /// drover's commands, when an instance runs here.
+    fn commands(&self) -> Result<&dyn Commands, Failed> {
+        self.commands.as_deref().ok_or_else(|| Failed {
+            code: 1,
+            message: "no instance runs here".into(),
         })
     }
 
@@ -233,10 +237,14 @@ impl Service {
                 json(r.tries(&run_of(&flow, &run)?, &task).map_err(store)?)
             }
             Call::Paused { flow } => json(r.paused(&flow).map_err(store)?),
-            Call::FlowRuns { flows, n } => json(
+            Call::FlowRuns {
+                flows,
+                n,
+                instances,
+            } => json(
                 flows
                     .iter()
-                    .map(|f| self.flow_runs(f, n))
+                    .map(|f| self.flow_runs(f, n, instances))
                     .collect::<Vec<_>>(),
             ),
             Call::TaskDetail { flow, run, task } => {

@@ -275,6 +275,7 @@ async fn watch(
                         continue;
                     }
                     Some(Notice::Resync) => Err(()),
+                    Some(Notice::Fetched) => continue,
                     Some(Notice::Gone(why)) => return Err(Failure::new(EXIT_FAILED, why)),
                     None => return Err(Failure::new(EXIT_FAILED, "the engine stopped")),
                 }

@@ -305,6 +305,12 @@ impl App {
         self.grid.refresh_detail(&self.ctx);
     }
 
+    /// Something asked of a remote instance ahead has come: what waited for
+    /// it is read again.
+    pub fn fetched(&mut self) {
+        self.grid.refresh_detail(&self.ctx);
+    }
+
     /// Reads new log lines of the try shown; true if there were any.
     pub fn poll_log(&mut self) -> bool {
         self.view == View::Logs && self.logs.poll(&self.ctx)

@@ -322,6 +322,10 @@ fn on_notice(
             }
             seen.changed = !events.is_empty();
         }
+        Notice::Fetched => {
+            app.fetched();
+            seen.changed = true;
+        }
         Notice::Resync => {
             // Too many to follow one by one: read everything anew.
             app.refresh_flows();

@@ -89,6 +89,33 @@ pub fn whoami() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+impl Sshd {
+    /// An ssh config file naming this server `box`, reached through `link`
+    /// (its host key known, the test's key used).
+    pub fn config_through(&self, link: &SlowLink) -> std::path::PathBuf {
+        let d = self.dir.path();
+        std::fs::write(
+            d.join("known_hosts"),
+            self.known_host()
+                .replace(&format!("]:{} ", self.port), &format!("]:{} ", link.port)),
+        )
+        .expect("known_hosts");
+        let config = d.join("ssh_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Host box\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}/client_key\n  IdentitiesOnly yes\n  UserKnownHostsFile {}/known_hosts\n  StrictHostKeyChecking yes\n",
+                link.port,
+                whoami(),
+                d.display(),
+                d.display()
+            ),
+        )
+        .expect("ssh_config");
+        config
+    }
+}
+
 /// A TCP relay on 127.0.0.1 that holds every byte `delay` in each
 /// direction before passing it on: a link with latency, to a port here.
 pub struct SlowLink {

@@ -169,9 +169,20 @@ impl GridView {
         let want = (self.run_offset + 2 * self.columns(ctx))
             .max(self.runs.len())
             .max(GRID_RUN_PAGE);
-        // The runs and their count in one ask.
-        let stored = ctx.reader.flow_runs(std::slice::from_ref(&id), want).pop();
-        let (runs, count) = stored.map_or((Vec::new(), 0), |s| (s.newest, s.count));
+        // The runs, their count and the task instances of those on screen
+        // (when the newest are shown) in one ask.
+        let on_screen = if stick_newest {
+            self.columns(ctx) + GRID_READ_AHEAD
+        } else {
+            0
+        };
+        let stored = ctx
+            .reader
+            .flow_runs(std::slice::from_ref(&id), want, on_screen)
+            .pop();
+        let (runs, count, read) = stored.map_or((Vec::new(), 0, Vec::new()), |s| {
+            (s.newest, s.count, s.instances)
+        });
         self.runs = runs;
         self.total_runs = count.max(self.runs.len());
         if !stick_newest
@@ -181,6 +192,9 @@ impl GridView {
         }
         self.run = self.run.min(self.runs.len().saturating_sub(1));
         self.instances.clear();
+        for (run, tis) in self.runs.iter().zip(read) {
+            self.instances.insert(run.id.clone(), tis);
+        }
         self.follow_run_selection(ctx);
         self.sync_tasks(ctx);
     }
@@ -380,8 +394,13 @@ impl GridView {
             .as_ref()
             .is_some_and(|(r, t, n, _)| *r == run.id && t == task && *n == ti.tries);
         if !fresh {
-            let tries = ctx.reader.tries(run, task).unwrap_or_default();
-            self.detail = Some((run.id.clone(), task.to_string(), ti.tries, tries));
+            // (From a remote instance the tries come a moment later.)
+            match ctx.reader.tries_soon(run, task) {
+                Some(tries) => {
+                    self.detail = Some((run.id.clone(), task.to_string(), ti.tries, tries))
+                }
+                None => self.detail = None,
+            }
         }
     }
 
