@@ -170,9 +170,10 @@ impl GridView {
             .max(self.runs.len())
             .max(GRID_RUN_PAGE);
         // The runs, their count and the task instances of those on screen
-        // (when the newest are shown) in one ask.
-        let on_screen = if stick_newest {
-            self.columns(ctx) + GRID_READ_AHEAD
+        // (when they are among the newest) in one ask.
+        let cols = self.columns(ctx);
+        let on_screen = if self.run_offset <= cols {
+            self.run_offset + cols + GRID_READ_AHEAD
         } else {
             0
         };
