@@ -1135,6 +1135,8 @@ impl Engine {
         run_id: &str,
         task: &str,
     ) -> std::result::Result<u32, String> {
+        // A parked run's tasks are read back, to say which state it is in.
+        self.unpark(flow, run_id).map_err(|e| e.to_string())?;
         let Some(active) = self
             .runs
             .values()
