@@ -10,7 +10,11 @@
 //! (c) RSS of the TUI with 10,000 stored runs, against none;
 //! (d) Grid scroll steps (`h`, `<`) back through 300 runs × 200 tasks,
 //!     each step a key and a redraw, on a store just opened (cold) and
-//!     again (warm), median and worst, against one redraw with no scroll.
+//!     again (warm), median and worst, against one redraw with no scroll;
+//! (e) RSS of the TUI, Grid open, after it ran a backfill of 300 runs of a
+//!     200-task flow (`true` tasks), against a fresh start of the TUI on
+//!     the same home showing the same Grid. `DROVER_BENCH_RUNS` and
+//!     `DROVER_BENCH_TASKS` set other sizes.
 
 mod common;
 #[path = "../tests/common/tui_fixture.rs"]
@@ -498,6 +502,96 @@ fn memory_figures() {
     );
 }
 
+/// How many of a flow's runs `drover runs` lists as finished.
+fn finished_runs(home: &Path, flow: &str, n: usize) -> usize {
+    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["runs", flow, "--json", "-n", &n.to_string(), "--home"])
+        .arg(home)
+        .output()
+        .expect("run drover runs");
+    let runs: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    runs.iter()
+        .filter(|r| matches!(r["state"].as_str(), Some("success" | "failed")))
+        .count()
+}
+
+fn size_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn backfill_figures() {
+    let runs = size_from_env("DROVER_BENCH_RUNS", 300);
+    let tasks = size_from_env("DROVER_BENCH_TASKS", 200);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::create_dir_all(home.join("flows")).unwrap();
+    std::fs::write(home.join("drover.toml"), "parallelism = 4\n").unwrap();
+    std::fs::write(home.join("flows/big.toml"), flow_text(tasks, true)).unwrap();
+    let started = |pty: &Pty| Pty::drover_pid(home) != 0 && pty.bytes.load(Ordering::SeqCst) > 1000;
+
+    let mut pty = Pty::start(home);
+    wait_until("the TUI", || started(&pty));
+    let pid = Pty::drover_pid(home);
+    let before = rss_kib(pid);
+    // One fire time a day from 2025-01-01, the last day included.
+    let from = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let to = from + chrono::Duration::days(runs as i64 - 1);
+    let ran = Instant::now();
+    let status = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["backfill", "big", "--from", "2025-01-01", "--to"])
+        .arg(to.format("%Y-%m-%d").to_string())
+        .arg("--home")
+        .arg(home)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run drover backfill");
+    assert!(status.success(), "drover backfill failed");
+    let mut peak = 0;
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while finished_runs(home, "big", runs + 10) < runs {
+        assert!(
+            Instant::now() < deadline,
+            "the backfill did not finish within an hour"
+        );
+        peak = peak.max(rss_kib(pid));
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let took = ran.elapsed().as_secs_f64();
+    pty.keys("/big\r\r");
+    std::thread::sleep(Duration::from_secs(2));
+    let after = rss_kib(pid);
+    pty.quit();
+    wait_until("the first TUI to end", || rss_kib(pid) == 0);
+
+    let mut pty = Pty::start(home);
+    wait_until("the TUI again", || {
+        started(&pty) && Pty::drover_pid(home) != pid
+    });
+    let pid = Pty::drover_pid(home);
+    std::thread::sleep(Duration::from_secs(2));
+    pty.keys("/big\r\r");
+    std::thread::sleep(Duration::from_secs(2));
+    let fresh = rss_kib(pid);
+    pty.quit();
+
+    let mib = |k: u64| k as f64 / 1024.0;
+    println!("(e) RSS of the TUI after a backfill (scheduler and workers included):");
+    println!(
+        "    {runs} runs × {tasks} tasks ran in {took:.0} s; {:.1} MiB before it, {:.1} MiB at most during it",
+        mib(before),
+        mib(peak)
+    );
+    println!(
+        "    Grid of that flow after the backfill: {:.1} MiB; fresh start, same Grid: {:.1} MiB ({:.2}x)",
+        mib(after),
+        mib(fresh),
+        after as f64 / fresh.max(1) as f64
+    );
+}
+
 fn main() {
     // `cargo bench --bench tui -- memory` runs only the parts named.
     let only: Vec<String> = std::env::args()
@@ -516,5 +610,8 @@ fn main() {
     }
     if wanted("memory") {
         memory_figures();
+    }
+    if wanted("backfill") {
+        backfill_figures();
     }
 }

@@ -478,3 +478,68 @@ fn a_clear_preview_names_what_the_clear_resets_by_the_runs_own_graph() {
         cleared.stdout
     );
 }
+
+#[test]
+fn backfill_runs_beyond_max_active_runs_wait_as_queued_and_start_oldest_first() {
+    let home = TestHome::new();
+    home.flow(
+        "b",
+        &format!(
+            "schedule = \"@daily\"\npaused = true\nmax_active_runs = 2\n[tasks.root]\ncmd = \"{}\"\n[tasks.after]\ncmd = \"true\"\ndeps = [\"root\"]\n",
+            gated(&home, "go")
+        ),
+    );
+    let _serve = common::serve_ready(&home, &[]);
+    let b = home.drover(&[
+        "backfill",
+        "b",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-01-06",
+    ]);
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    let day = |d: u32| format!("backfill__2026-01-0{d}T00:00:00Z");
+    wait_until("the two oldest runs to run", || {
+        run_state(&home, "b", &day(1)) == "running" && run_state(&home, "b", &day(2)) == "running"
+    });
+    for d in 3..=6 {
+        assert_eq!(run_state(&home, "b", &day(d)), "queued", "run {}", day(d));
+        let v = json(&home, &["tasks", "b", &day(d), "--json"]);
+        let root = v["tasks"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["task"] == "root"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(root["state"], "pending", "{v}");
+        assert!(
+            root["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("waiting for a run slot (max_active_runs = 2")),
+            "{v}"
+        );
+    }
+    std::fs::write(home.path().join("go"), "").unwrap();
+    wait_until("all six runs to succeed", || {
+        runs(&home, "b")
+            .iter()
+            .filter(|r| r["state"] == "success")
+            .count()
+            == 6
+    });
+    // Slots went oldest first: a run started no earlier than the one before it.
+    let started: Vec<String> = (1..=6)
+        .map(|d| {
+            runs(&home, "b")
+                .iter()
+                .find(|r| r["id"] == day(d).as_str())
+                .and_then(|r| r["started"].as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        started.windows(2).all(|w| w[0] <= w[1]),
+        "runs started out of order: {started:?}"
+    );
+}

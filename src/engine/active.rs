@@ -243,6 +243,18 @@ impl ActiveRun {
         out
     }
 
+    /// Whether nothing of the run has been queued or started yet: each
+    /// instance is pending or done (marked by hand).
+    pub fn untouched(&self) -> bool {
+        self.instances()
+            .all(|(_, ti)| ti.state == TaskState::Pending || ti.state.is_done())
+    }
+
+    /// The run and its flow, without its task instances.
+    pub fn into_bare(self) -> (Run, Arc<Flow>) {
+        (self.run, self.flow)
+    }
+
     /// The run's state from its instances: running while one is unfinished.
     pub fn state(&self) -> RunState {
         if self.unfinished > 0 {

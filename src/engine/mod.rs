@@ -415,6 +415,10 @@ pub struct Engine {
     exec_events: mpsc::UnboundedReceiver<ExecEvent>,
     exec_tx: mpsc::UnboundedSender<ExecEvent>,
     runs: BTreeMap<RunKey, ActiveRun>,
+    /// Queued runs waiting for a run slot, kept bare (their task instances
+    /// stay in the store) until one is free: a backfill queues hundreds of
+    /// runs at once, and only `max_active_runs` of them need their tasks.
+    parked: BTreeMap<RunKey, (Run, Arc<Flow>)>,
     /// Queued task instances of every run, in the order they get slots.
     ready: BTreeSet<Ready>,
     /// Running tries: the pool each holds and its try record as stored.
@@ -468,6 +472,7 @@ impl Engine {
             exec_tx,
             exec_events,
             runs: BTreeMap::new(),
+            parked: BTreeMap::new(),
             ready: BTreeSet::new(),
             running: HashMap::new(),
             pools_used: HashMap::new(),
@@ -1131,6 +1136,8 @@ impl Engine {
         run_id: &str,
         task: &str,
     ) -> std::result::Result<u32, String> {
+        // A parked run's tasks are read back, to say which state it is in.
+        self.unpark(flow, run_id).map_err(|e| e.to_string())?;
         let Some(active) = self
             .runs
             .values()
@@ -1218,12 +1225,16 @@ impl Engine {
         };
         let key = run.key.clone();
         self.ready.retain(|entry| entry.2 != key);
-        let old = self.runs.remove(&key);
+        let old = self
+            .runs
+            .remove(&key)
+            .map(|o| o.flow)
+            .or_else(|| self.parked.remove(&key).map(|(_, flow)| flow));
         // A run marked done is no longer worked on.
         let active = if run.state.is_done() {
             None
         } else {
-            Some(self.load_active(run, old.as_ref().map_or(flow, |o| o.flow.clone()))?)
+            Some(self.load_active(run, old.unwrap_or(flow))?)
         };
         // A try whose instance was marked or cleared while it ran no longer
         // counts: it is stopped (its outcome is still recorded on the try).
@@ -1271,6 +1282,7 @@ impl Engine {
     }
 
     fn stop_run(&mut self, flow: &str, run_id: &str, why: String, at_once: bool) -> Result<()> {
+        self.unpark(flow, run_id)?;
         let Some(active) = self
             .runs
             .values_mut()
@@ -1392,6 +1404,63 @@ impl Engine {
         self.runs.values().filter_map(ActiveRun::next_retry).min()
     }
 
+    /// Brings back the parked runs that get a run slot now, their task
+    /// instances read from the store. Slots go per flow to its queued runs
+    /// oldest first, parked or not, as `step` gives them.
+    fn admit_parked(&mut self) -> Result<()> {
+        if self.parked.is_empty() {
+            return Ok(());
+        }
+        let mut taken: HashMap<&str, u32> = HashMap::new();
+        for active in self.runs.values() {
+            if active.run.state == RunState::Running {
+                *taken.entry(active.run.flow.as_str()).or_default() += 1;
+            }
+        }
+        let queued = self
+            .runs
+            .iter()
+            .filter(|(_, a)| a.run.state == RunState::Queued)
+            .map(|(key, a)| (key, &a.run, &a.flow, false));
+        let parked = self
+            .parked
+            .iter()
+            .map(|(key, (run, flow))| (key, run, flow, true));
+        let mut line: Vec<_> = queued.chain(parked).collect();
+        line.sort_by(|a, b| a.0.cmp(b.0));
+        let mut admit = Vec::new();
+        for (key, run, flow, parked) in line {
+            let count = taken.entry(run.flow.as_str()).or_default();
+            if run.kind == RunKind::Test || *count < flow.max_active_runs {
+                *count += 1;
+                if parked {
+                    admit.push(key.clone());
+                }
+            }
+        }
+        for key in admit {
+            if let Some((run, flow)) = self.parked.remove(&key) {
+                let active = self.load_active(run, flow)?;
+                self.add_run(active);
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings a parked run back among the active ones (to change it).
+    fn unpark(&mut self, flow: &str, run_id: &str) -> Result<()> {
+        let key = self
+            .parked
+            .iter()
+            .find(|(_, (run, _))| run.flow == flow && run.id == run_id)
+            .map(|(key, _)| key.clone());
+        if let Some((run, flow)) = key.and_then(|key| self.parked.remove(&key)) {
+            let active = self.load_active(run, flow)?;
+            self.add_run(active);
+        }
+        Ok(())
+    }
+
     /// One scheduling pass: decisions, queueing, starting (unless not
     /// `start`); then commit and announce. Returns whether anything changed.
     fn step(&mut self, start: bool) -> Result<bool> {
@@ -1400,6 +1469,7 @@ impl Engine {
             return Ok(false);
         }
         let now = Utc::now();
+        self.admit_parked()?;
         let mut finished = Vec::new();
         // Runs beyond a flow's `max_active_runs` wait as `queued`, oldest
         // first out (runs iterate per flow in logical-time order).
@@ -1411,6 +1481,7 @@ impl Engine {
         }
         // Queued runs left waiting, with the runs holding their flow's slots.
         let mut waiting: HashMap<RunKey, u32> = HashMap::new();
+        let mut park = Vec::new();
         for (key, active) in self.runs.iter() {
             if active.run.state == RunState::Queued {
                 let count = active_per_flow.entry(active.run.flow.as_str()).or_default();
@@ -1432,6 +1503,9 @@ impl Engine {
                 for ti in active.note_waiting(&note, now) {
                     self.store.put_task_instance(&active.run, &ti)?;
                     self.pending_events.push(task_event(&active.run, &ti, None));
+                }
+                if active.untouched() {
+                    park.push(key.clone());
                 }
                 continue;
             }
@@ -1460,6 +1534,13 @@ impl Engine {
                     run_id: active.run.id.clone(),
                     state: new_state,
                 });
+            }
+        }
+
+        for key in park {
+            if let Some(active) = self.runs.remove(&key) {
+                let (run, flow) = active.into_bare();
+                self.parked.insert(key, (run, flow));
             }
         }
 
