@@ -1,6 +1,6 @@
 //! A running instance's parts, shared by `drover serve` and the TUI: the
-//! engine with its scheduler, the control socket other commands talk to,
-//! and the watch on flow files and drover.toml.
+//! engine with its scheduler, the socket where commands and screens reach
+//! its API, and the watch on flow files and drover.toml.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,7 @@ pub struct Instance {
     control: tokio::task::JoinHandle<()>,
     watcher: tokio::task::JoinHandle<()>,
     syncer: tokio::task::JoinHandle<()>,
+    trimmer: tokio::task::JoinHandle<()>,
 }
 
 /// Opens a home's store for an instance, or says which process has it.
@@ -113,7 +114,7 @@ impl Instance {
                 .await;
                 if let Err(e) = served {
                     let _ = notes.send(format!(
-                        "no control socket at {} ({e}); other drover commands will find the store busy",
+                        "no socket at {} ({e}); other drover commands and screens will find the store busy",
                         socket.display()
                     ));
                 }
@@ -132,6 +133,8 @@ impl Instance {
         // With [git], the branch is fetched every `interval` (less often
         // while the remote fails); the watcher loads what it deploys.
         let syncer = tokio::spawn(sync_flows(root_abs.clone(), notes_tx));
+        // After a burst of work the memory it freed goes back to the system.
+        let trimmer = tokio::spawn(give_back_after_bursts(handle.subscribe()));
         Ok(Instance {
             engine: handle,
             service,
@@ -141,6 +144,7 @@ impl Instance {
             control,
             watcher,
             syncer,
+            trimmer,
         })
     }
 
@@ -150,6 +154,7 @@ impl Instance {
         self.control.abort();
         self.watcher.abort();
         self.syncer.abort();
+        self.trimmer.abort();
         let _ = std::fs::remove_file(&self.socket);
         if stop_tasks {
             self.engine.shutdown_stopping_tasks().await;
@@ -160,6 +165,38 @@ impl Instance {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Failure::new(EXIT_FAILED, e.to_string())),
             Err(e) => Err(Failure::new(EXIT_FAILED, format!("the engine failed: {e}"))),
+        }
+    }
+}
+
+/// A burst: this many engine events since memory was last given back.
+const BURST_EVENTS: usize = 1000;
+/// How long the engine must be quiet after a burst before memory is given
+/// back (the call locks the allocator for a moment).
+const QUIET_AFTER_BURST: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Gives freed memory back to the system once a burst of work (a
+/// backfill, a wide fan-out) is over: glibc keeps it otherwise.
+async fn give_back_after_bursts(mut events: tokio::sync::broadcast::Receiver<EngineEvent>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut seen = 0usize;
+    loop {
+        let event = if seen >= BURST_EVENTS {
+            match tokio::time::timeout(QUIET_AFTER_BURST, events.recv()).await {
+                Ok(event) => event,
+                Err(_quiet) => {
+                    let _ = tokio::task::spawn_blocking(crate::memory::give_back).await;
+                    seen = 0;
+                    continue;
+                }
+            }
+        } else {
+            events.recv().await
+        };
+        match event {
+            Ok(_) => seen += 1,
+            Err(RecvError::Lagged(n)) => seen = seen.saturating_add(n as usize),
+            Err(RecvError::Closed) => return,
         }
     }
 }

@@ -236,9 +236,9 @@ pub enum Command {
     },
 }
 
-/// Runs a parsed command line and returns the process exit status. When a
-/// `serve` instance runs for the home, commands that use the store are
-/// handed to it over the control socket.
+/// Runs a parsed command line and returns the process exit status. When an
+/// instance runs on the home, commands that use the store ask it through
+/// the instance API (see `client`).
 pub fn run(cli: Cli) -> u8 {
     let from_env = std::env::var_os("DROVER_HOME")
         .filter(|v| !v.is_empty())
@@ -502,9 +502,9 @@ fn time_arg(
     })
 }
 
-/// What a command run for a client of the control socket uses instead of
-/// its own: the running instance's store and engine, and the socket for
-/// its output.
+/// What a command run inside the instance (for a client of its API) uses
+/// instead of its own: the instance's store and engine, and a memory sink
+/// for what it prints.
 #[derive(Clone)]
 pub struct Remote {
     pub store: crate::store::Store,
@@ -556,7 +556,7 @@ pub fn run_for_client(args: Vec<String>, remote: Remote) {
         }
     };
     let Some(command) = cli.command.filter(Command::uses_instance) else {
-        sink.err(b"drover: only commands that use the store (list, runs, tasks, logs, trigger, test, clear, mark, kill, pause, unpause, backfill, sync) run through the control socket\n");
+        sink.err(b"drover: only commands that use the store (list, runs, tasks, logs, trigger, test, clear, mark, kill, pause, unpause, backfill, sync) run inside the instance\n");
         sink.exit(EXIT_USAGE);
         return;
     };
