@@ -129,7 +129,9 @@ fn main() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("drover serve");
-    wait_until("serve", || home.path().join(".drover/drover.sock").exists());
+    wait_until("serve", || {
+        std::os::unix::net::UnixStream::connect(home.path().join(".drover/drover.sock")).is_ok()
+    });
     let config = sshd.config_through(&link);
     let h = home.path().display();
     let attached = Tmux::start(

@@ -74,7 +74,9 @@ fn main() {
     )
     .unwrap();
     let s = serve(home);
-    wait_for("the socket", || home.join(".drover/drover.sock").exists());
+    wait_for("the socket", || {
+        std::os::unix::net::UnixStream::connect(home.join(".drover/drover.sock")).is_ok()
+    });
     let mut latencies = Vec::new();
     for _ in 0..20 {
         let _ = std::fs::remove_file(&stamp);
@@ -134,7 +136,9 @@ fn main() {
     let mut rss = Vec::new();
     for home in [empty.path(), full.path()] {
         let s = serve(home);
-        wait_for("the socket", || home.join(".drover/drover.sock").exists());
+        wait_for("the socket", || {
+            std::os::unix::net::UnixStream::connect(home.join(".drover/drover.sock")).is_ok()
+        });
         std::thread::sleep(Duration::from_secs(2)); // idle: nothing scheduled runs meanwhile
         rss.push(rss_kib(s.id()));
         stop(s);
@@ -174,7 +178,9 @@ fn unpause_latencies() -> (f64, f64) {
         }
     }
     let s = serve(home);
-    wait_for("the socket", || home.join(".drover/drover.sock").exists());
+    wait_for("the socket", || {
+        std::os::unix::net::UnixStream::connect(home.join(".drover/drover.sock")).is_ok()
+    });
     let drover = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_drover"))
             .args(args)

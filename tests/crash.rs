@@ -37,7 +37,7 @@ fn serve_ready(home: &TestHome) -> Guard {
     wait_until(
         Duration::from_secs(30),
         "drover serve made no control socket",
-        || home.path().join(".drover/drover.sock").exists(),
+        || common::listening(home.path()),
     );
     child
 }

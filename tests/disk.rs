@@ -87,9 +87,7 @@ impl DiskHome {
                 .spawn()
                 .expect("start drover serve"),
         );
-        wait_for("serve's control socket", || {
-            self.home.join(".drover/drover.sock").exists()
-        });
+        wait_for("serve's control socket", || common::listening(&self.home));
         child
     }
 

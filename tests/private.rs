@@ -65,9 +65,7 @@ fn state_and_logs_are_the_owners_alone_whatever_the_umask() {
             .spawn()
             .unwrap(),
     );
-    wait_until("serve's socket", || {
-        home.path().join(".drover/drover.sock").exists()
-    });
+    wait_until("serve's socket", || common::listening(home.path()));
     let run = home.drover(&["trigger", "job", "--wait"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let state = home.path().join(".drover");

@@ -254,7 +254,7 @@ pub fn run(cli: Cli) -> u8 {
             client: "cli".into(),
             read_only: false,
         };
-        match crate::api::Client::connect(&crate::control::socket_path(&root), hello) {
+        match connect_settled(&crate::control::socket_path(&root), hello) {
             Ok(client) => return client::run(&client, command.clone()),
             // No instance: the command runs here, on the home's store.
             Err(None) => {}
@@ -309,6 +309,36 @@ impl Command {
                 | Command::Stop
                 | Command::Shim { .. }
         )
+    }
+}
+
+/// How long a command waits for an instance whose socket is there but not
+/// listening yet (it is starting), before taking it for a stale one.
+const STARTING_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Connects to the home's instance, if one runs. A socket file nothing
+/// listens on is either an instance starting (the file comes a moment
+/// before it listens) or one that died: while another process holds the
+/// store, the first is waited for, briefly.
+fn connect_settled(
+    socket: &std::path::Path,
+    hello: crate::api::Hello,
+) -> Result<crate::api::Client, Option<String>> {
+    let deadline = std::time::Instant::now() + STARTING_WITHIN;
+    loop {
+        match crate::api::Client::connect(socket, hello.clone()) {
+            Err(None)
+                if socket.exists()
+                    && std::time::Instant::now() < deadline
+                    && socket
+                        .parent()
+                        .and_then(|d| crate::store::holder(&d.join("store")))
+                        .is_some() =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -238,10 +238,16 @@ pub fn serve(home: &TestHome, extra: &[&str]) -> Guard {
 /// Starts serve and waits (bounded) until its control socket is there.
 pub fn serve_ready(home: &TestHome, extra: &[&str]) -> Guard {
     let child = serve(home, extra);
-    wait_until("drover serve to make its control socket", || {
-        home.path().join(".drover/drover.sock").exists()
+    wait_until("drover serve to listen on its socket", || {
+        listening(home.path())
     });
     child
+}
+
+/// Whether an instance listens on the home's socket (the socket file is
+/// made a moment before it does).
+pub fn listening(home: &Path) -> bool {
+    std::os::unix::net::UnixStream::connect(home.join(".drover/drover.sock")).is_ok()
 }
 
 /// Polls `ok` until it holds, failing the test after a generous bound.
