@@ -116,7 +116,7 @@ impl App {
     /// An app on the Flows view. `themes` holds at least one theme;
     /// `theme_errors` are shown at once.
     pub fn new(
-        reader: Source,
+        source: Source,
         themes: Vec<Theme>,
         theme: &str,
         theme_errors: Vec<crate::flow::Diagnostic>,
@@ -129,7 +129,7 @@ impl App {
                 .collect();
         }
         let index = themes.iter().position(|t| t.name == theme).unwrap_or(0);
-        let mut ctx = Ctx::new(reader);
+        let mut ctx = Ctx::new(source);
         ctx.message = theme_problem(&theme_errors).map(|text| Message::sticky(text, true));
         App {
             ctx,
@@ -433,7 +433,7 @@ impl App {
         let running = self.ctx.running();
         let scheduled = self.flows.scheduled();
         // A screen attached to an instance leaves it running as it was.
-        if (running > 0 || scheduled > 0) && !self.ctx.reader.is_remote() {
+        if (running > 0 || scheduled > 0) && !self.ctx.source.is_remote() {
             self.overlay = Some(Overlay::Quit { running, scheduled });
             Vec::new()
         } else {
@@ -649,8 +649,8 @@ impl App {
         {
             return Some(ti.state);
         }
-        let run = self.ctx.reader.run(flow, run_id).ok()??;
-        let tis = self.ctx.reader.task_instances(&run).ok()?;
+        let run = self.ctx.source.run(flow, run_id).ok()??;
+        let tis = self.ctx.source.task_instances(&run).ok()?;
         tis.into_iter()
             .find(|ti| ti.task == task)
             .map(|ti| ti.state)

@@ -77,7 +77,7 @@ impl Message {
 
 /// The state every view reads, and the status bar they all write to.
 pub struct Ctx {
-    pub reader: Source,
+    pub source: Source,
     /// Actions are refused (`drover --read-only`).
     pub read_only: bool,
     pub now: DateTime<Utc>,
@@ -90,9 +90,9 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(reader: Source) -> Ctx {
+    pub fn new(source: Source) -> Ctx {
         Ctx {
-            reader,
+            source,
             read_only: false,
             now: Utc::now(),
             status: None,

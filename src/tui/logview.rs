@@ -57,7 +57,7 @@ pub struct LogModel {
 
 impl LogModel {
     /// The latest try of `task` in `run`.
-    pub fn open(reader: &Source, run: &Run, task: &str) -> LogModel {
+    pub fn open(source: &Source, run: &Run, task: &str) -> LogModel {
         let mut model = LogModel {
             flow: run.flow.clone(),
             run_id: run.id.clone(),
@@ -84,7 +84,7 @@ impl LogModel {
             matches: Vec::new(),
             current: 0,
         };
-        model.reload_meta(reader);
+        model.reload_meta(source);
         model
     }
 
@@ -101,11 +101,11 @@ impl LogModel {
     /// Re-reads the instance and its tries. A new try is taken up when
     /// following (following follows the task: its newest try) or when the
     /// newest was shown.
-    pub fn reload_meta(&mut self, reader: &Source) {
+    pub fn reload_meta(&mut self, source: &Source) {
         // Whether the newest try was shown, as it was before this read.
         let was_latest = self.try_number >= self.latest_try();
         // The run, its instance of the task and the tries, in one ask.
-        if let Some(detail) = reader.task_detail(&self.flow, &self.run_id, Some(&self.task)) {
+        if let Some(detail) = source.task_detail(&self.flow, &self.run_id, Some(&self.task)) {
             self.run = detail.run;
             self.instance = detail.instances.into_iter().find(|ti| ti.task == self.task);
             self.tries = detail.tries;
@@ -117,12 +117,12 @@ impl LogModel {
     }
 
     /// Turns follow on or off; on, it goes to the newest try.
-    pub fn toggle_follow(&mut self, reader: &Source) {
+    pub fn toggle_follow(&mut self, source: &Source) {
         self.follow = !self.follow;
         let latest = self.latest_try();
         if self.follow && latest != self.try_number {
             self.show_try(latest);
-            self.poll(reader);
+            self.poll(source);
         }
     }
 
@@ -143,7 +143,7 @@ impl LogModel {
     }
 
     /// Shows the previous or next try; false when there is none.
-    pub fn switch_try(&mut self, reader: &Source, forward: bool) -> bool {
+    pub fn switch_try(&mut self, source: &Source, forward: bool) -> bool {
         let target = if forward {
             self.try_number + 1
         } else {
@@ -157,18 +157,18 @@ impl LogModel {
             self.follow = false;
         }
         self.show_try(target);
-        self.poll(reader);
+        self.poll(source);
         true
     }
 
     /// Reads what the log gained since the last poll; true if anything.
-    pub fn poll(&mut self, reader: &Source) -> bool {
+    pub fn poll(&mut self, source: &Source) -> bool {
         if self.try_number == 0 {
             return false;
         }
         let (flow, run_id, task) = (self.flow.clone(), self.run_id.clone(), self.task.clone());
         let try_number = self.try_number;
-        let read = |from: u64, max: u64| reader.log(&flow, &run_id, &task, try_number, from, max);
+        let read = |from: u64, max: u64| source.log(&flow, &run_id, &task, try_number, from, max);
         let Some(mut chunk) = read(self.offset, READ_PER_POLL) else {
             return false;
         };
@@ -215,7 +215,7 @@ impl LogModel {
         self.offset += covered;
         self.take(&bytes);
         if self.times {
-            self.read_times(reader);
+            self.read_times(source);
         }
         true
     }
@@ -264,15 +264,15 @@ impl LogModel {
     }
 
     /// Turns arrival times on or off.
-    pub fn toggle_times(&mut self, reader: &Source) {
+    pub fn toggle_times(&mut self, source: &Source) {
         self.times = !self.times;
         if self.times {
-            self.read_times(reader);
+            self.read_times(source);
         }
     }
 
-    fn read_times(&mut self, reader: &Source) {
-        self.chunk_times = reader.log_times(&self.flow, &self.run_id, &self.task, self.try_number);
+    fn read_times(&mut self, source: &Source) {
+        self.chunk_times = source.log_times(&self.flow, &self.run_id, &self.task, self.try_number);
     }
 
     /// When line `i` (of the shown ones) arrived, if known.

@@ -65,7 +65,7 @@ impl FlowsView {
         ids.dedup();
         let selected = self.selected_id();
         // Every flow's runs in one ask: one round trip for a remote instance.
-        let stored = ctx.reader.flow_runs(&ids, STRIP_RUNS, 0);
+        let stored = ctx.source.flow_runs(&ids, STRIP_RUNS, 0);
         self.rows = stored.into_iter().map(|s| row(ctx, s)).collect();
         if let Some(id) = selected
             && let Some(i) = self.visible().iter().position(|r| r.id == id)
@@ -76,7 +76,7 @@ impl FlowsView {
 
     /// Reads one flow's row again (its runs changed).
     pub fn refresh_row(&mut self, ctx: &Ctx, id: &str) {
-        let Some(stored) = ctx.reader.flow_runs(&[id.to_string()], STRIP_RUNS, 0).pop() else {
+        let Some(stored) = ctx.source.flow_runs(&[id.to_string()], STRIP_RUNS, 0).pop() else {
             return;
         };
         let fresh = row(ctx, stored);

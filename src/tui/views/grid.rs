@@ -178,7 +178,7 @@ impl GridView {
             0
         };
         let stored = ctx
-            .reader
+            .source
             .flow_runs(std::slice::from_ref(&id), want, on_screen)
             .pop();
         let (runs, count, read) = stored.map_or((Vec::new(), 0, Vec::new()), |s| {
@@ -208,7 +208,7 @@ impl GridView {
         };
         let page = GRID_RUN_PAGE.max(2 * self.columns(ctx));
         let older = ctx
-            .reader
+            .source
             .runs_before(&self.flow_id, oldest, page)
             .unwrap_or_default();
         if older.is_empty() {
@@ -255,7 +255,7 @@ impl GridView {
             return;
         };
         let span = &near[first..=last];
-        let read = ctx.reader.task_instances_of(span).unwrap_or_default();
+        let read = ctx.source.task_instances_of(span).unwrap_or_default();
         for (run, tis) in span.iter().zip(read) {
             self.instances.entry(run.id.clone()).or_insert(tis);
         }
@@ -359,7 +359,7 @@ impl GridView {
     fn jump_to_run(&mut self, ctx: &mut Ctx, at: DateTime<Utc>, asked: &str) {
         let flow = self.flow_id.clone();
         let asked = crate::escape::line(asked);
-        match ctx.reader.run_at_or_before(&flow, at) {
+        match ctx.source.run_at_or_before(&flow, at) {
             Ok(Some((index, _))) => {
                 while index >= self.runs.len() && self.load_older(ctx) {}
                 if index >= self.runs.len() {
@@ -396,7 +396,7 @@ impl GridView {
             .is_some_and(|(r, t, n, _)| *r == run.id && t == task && *n == ti.tries);
         if !fresh {
             // (From a remote instance the tries come a moment later.)
-            match ctx.reader.tries_soon(run, task) {
+            match ctx.source.tries_soon(run, task) {
                 Some(tries) => {
                     self.detail = Some((run.id.clone(), task.to_string(), ti.tries, tries))
                 }
@@ -415,7 +415,7 @@ impl GridView {
     /// Reads one run and (if they are loaded) its task instances again.
     pub fn reload_run(&mut self, ctx: &Ctx, run_id: &str) {
         // The run and its instances in one ask.
-        let Some(detail) = ctx.reader.task_detail(&self.flow_id, run_id, None) else {
+        let Some(detail) = ctx.source.task_detail(&self.flow_id, run_id, None) else {
             return;
         };
         let run = detail.run;

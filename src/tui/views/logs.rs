@@ -63,7 +63,7 @@ impl LogsView {
             .as_ref()
             .is_some_and(|l| l.run_id == run.id && l.task == task && l.flow == run.flow);
         if !same {
-            self.log = Some(LogModel::open(&ctx.reader, run, task));
+            self.log = Some(LogModel::open(&ctx.source, run, task));
         }
     }
 
@@ -76,13 +76,13 @@ impl LogsView {
 
     /// Reads new lines of the try shown; true if there were any.
     pub fn poll(&mut self, ctx: &Ctx) -> bool {
-        self.log.as_mut().is_some_and(|log| log.poll(&ctx.reader))
+        self.log.as_mut().is_some_and(|log| log.poll(&ctx.source))
     }
 
     /// Reads the instance and its tries again (they changed).
     pub fn reload_meta(&mut self, ctx: &Ctx) {
         if let Some(log) = self.log.as_mut() {
-            log.reload_meta(&ctx.reader);
+            log.reload_meta(&ctx.source);
         }
     }
 
@@ -100,7 +100,7 @@ impl LogsView {
                 ctx.say("search cleared");
             }
             Action::Follow => {
-                log.toggle_follow(&ctx.reader);
+                log.toggle_follow(&ctx.source);
                 let on = if log.follow { "on" } else { "off" };
                 ctx.say(format!("follow {on}"));
             }
@@ -113,13 +113,13 @@ impl LogsView {
                 let forward = action == Action::NextTry;
                 if log.tries.is_empty() {
                     ctx.say("no tries yet");
-                } else if !log.switch_try(&ctx.reader, forward) {
+                } else if !log.switch_try(&ctx.source, forward) {
                     let edge = if forward { "last" } else { "first" };
                     ctx.say(format!("this is the {edge} try"));
                 }
             }
             Action::Times => {
-                log.toggle_times(&ctx.reader);
+                log.toggle_times(&ctx.source);
                 let on = if log.times { "on" } else { "off" };
                 ctx.say(format!("arrival times {on}"));
             }

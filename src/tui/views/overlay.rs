@@ -169,15 +169,15 @@ impl Overlay {
         else {
             return;
         };
-        let Ok(Some(run)) = ctx.reader.run(flow, run_id) else {
+        let Ok(Some(run)) = ctx.source.run(flow, run_id) else {
             reset.clear();
             return;
         };
-        let instances = ctx.reader.task_instances(&run).unwrap_or_default();
+        let instances = ctx.source.task_instances(&run).unwrap_or_default();
         let version = run
             .flow_version
             .as_ref()
-            .and_then(|v| ctx.reader.flow_text(flow, v).ok().flatten());
+            .and_then(|v| ctx.source.flow_text(flow, v).ok().flatten());
         let current = ctx.current_flow(flow);
         // The run's own flow version says what is downstream of what, read
         // with the instance's pools (as it read it).
