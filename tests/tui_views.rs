@@ -433,14 +433,14 @@ fn clear_dialog_previews_and_toggles_what_it_resets() {
     assert_eq!(
         effects,
         [Effect::Act {
-            action: Action::Clear {
+            action: Action::Clear(drover::api::ClearQuery {
                 flow: "etl".into(),
                 run: f.runs[1].clone(),
                 tasks: vec!["clean_b".into()],
                 downstream: false,
                 upstream: false,
                 failed_only: false,
-            },
+            }),
             what: "clear 1 task".into()
         }]
     );

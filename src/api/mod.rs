@@ -189,18 +189,7 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         date: Option<String>,
     },
-    Clear {
-        flow: String,
-        run: String,
-        #[serde(default)]
-        tasks: Vec<String>,
-        #[serde(default)]
-        downstream: bool,
-        #[serde(default)]
-        upstream: bool,
-        #[serde(default)]
-        failed_only: bool,
-    },
+    Clear(ClearQuery),
     Mark {
         flow: String,
         run: String,
@@ -251,20 +240,13 @@ impl Action {
                 args.push(s("--test-run"));
                 args
             }
-            Action::Clear {
-                flow,
-                run,
-                tasks,
-                downstream,
-                upstream,
-                failed_only,
-            } => {
-                let mut args = vec![s("clear"), flow.clone(), run.clone()];
-                args.extend(tasks.iter().cloned());
+            Action::Clear(q) => {
+                let mut args = vec![s("clear"), q.flow.clone(), q.run.clone()];
+                args.extend(q.tasks.iter().cloned());
                 for (on, flag) in [
-                    (downstream, "--downstream"),
-                    (upstream, "--upstream"),
-                    (failed_only, "--failed-only"),
+                    (&q.downstream, "--downstream"),
+                    (&q.upstream, "--upstream"),
+                    (&q.failed_only, "--failed-only"),
                 ] {
                     if *on {
                         args.push(s(flag));

@@ -75,7 +75,7 @@ fn ask(client: &Client, command: Command) -> Outcome {
             downstream,
             upstream,
             failed_only,
-            dry_run: true,
+            dry_run,
         } => {
             let query = ClearQuery {
                 flow,
@@ -85,31 +85,15 @@ fn ask(client: &Client, command: Command) -> Outcome {
                 upstream,
                 failed_only,
             };
+            if !dry_run {
+                return act(client, Action::Clear(query));
+            }
             let preview: Result<ClearPreview, Failed> =
                 client.call(Call::ClearPreview(query)).map_err(unanswered)?;
             let preview = preview.map_err(|f| Failure::new(f.code, f.message))?;
             super::print(&super::clear::preview_text(&preview.run, &preview.reset));
             Ok(())
         }
-        Command::Clear {
-            flow,
-            run,
-            tasks,
-            downstream,
-            upstream,
-            failed_only,
-            dry_run: false,
-        } => act(
-            client,
-            Action::Clear {
-                flow,
-                run,
-                tasks,
-                downstream,
-                upstream,
-                failed_only,
-            },
-        ),
         Command::Mark {
             flow,
             run,

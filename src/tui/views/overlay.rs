@@ -334,14 +334,15 @@ impl Overlay {
                         ctx.complain("nothing to clear with these choices");
                         return closed(Vec::new());
                     }
-                    let action = api::Action::Clear {
+                    // The instances shown as reset, by name.
+                    let action = api::Action::Clear(api::ClearQuery {
                         flow: flow.clone(),
                         run: run_id.clone(),
                         tasks: reset.clone(),
                         downstream: false,
                         upstream: false,
                         failed_only: false,
-                    };
+                    });
                     return closed(vec![Effect::Act {
                         action,
                         what: format!(
