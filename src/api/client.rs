@@ -88,12 +88,34 @@ impl Drop for Client {
     }
 }
 
+/// Why no client could be made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unreached {
+    /// Nothing listens there.
+    NoInstance,
+    /// The connection ended before the instance answered: it is stopping,
+    /// or dropped the connection in a flood of new ones.
+    Closed,
+    /// Something listens but will not talk, or does not answer: why.
+    Refused(String),
+}
+
+impl std::fmt::Display for Unreached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreached::NoInstance => f.write_str("no instance listens on the socket"),
+            Unreached::Closed => f.write_str("the connection ended before the instance answered"),
+            Unreached::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
 impl Client {
-    /// Connects to the instance listening at `socket`. Err(None) when none
-    /// listens there; Err(Some(why)) when one does but will not talk.
-    pub fn connect(socket: &Path, hello: Hello) -> std::result::Result<Client, Option<String>> {
-        let stream = std::os::unix::net::UnixStream::connect(socket).map_err(|_| None)?;
-        let cannot = |e: std::io::Error| Some(format!("cannot use the socket: {e}"));
+    /// Connects to the instance listening at `socket`.
+    pub fn connect(socket: &Path, hello: Hello) -> std::result::Result<Client, Unreached> {
+        let stream =
+            std::os::unix::net::UnixStream::connect(socket).map_err(|_| Unreached::NoInstance)?;
+        let cannot = |e: std::io::Error| Unreached::Refused(format!("cannot use the socket: {e}"));
         let read = stream.try_clone().map_err(cannot)?;
         let end = stream.try_clone().map_err(cannot)?;
         let _ = stream.set_write_timeout(Some(READ_WITHIN));
@@ -156,8 +178,12 @@ impl Client {
                     .lock()
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
-                let why =
-                    why.unwrap_or_else(|| "the command ended before the instance answered".into());
+                let why = match why {
+                    Unreached::NoInstance | Unreached::Closed => {
+                        "the command ended before the instance answered".to_string()
+                    }
+                    Unreached::Refused(why) => why,
+                };
                 Err(if said.is_empty() {
                     why
                 } else {
@@ -172,12 +198,13 @@ impl Client {
         reader: Box<dyn Read + Send>,
         hello: Hello,
         stderr: Option<Arc<Mutex<String>>>,
-    ) -> std::result::Result<Client, Option<String>> {
-        let line = encode(&Up::Hello(hello)).ok_or(None)?;
+    ) -> std::result::Result<Client, Unreached> {
+        let line = encode(&Up::Hello(hello))
+            .ok_or_else(|| Unreached::Refused("cannot encode the hello".into()))?;
         writer
             .write_all(&line)
             .and_then(|()| writer.flush())
-            .map_err(|_| None)?;
+            .map_err(|_| Unreached::Closed)?;
         let (welcome_tx, welcome_rx) =
             std::sync::mpsc::channel::<std::result::Result<Welcome, String>>();
         let shared = Arc::new(Shared {
@@ -191,25 +218,21 @@ impl Client {
             std::thread::Builder::new()
                 .name("api-client".into())
                 .spawn(move || read_loop(reader, &shared, welcome_tx, notices_tx, stderr))
-                .map_err(|e| Some(format!("cannot start a thread: {e}")))?;
+                .map_err(|e| Unreached::Refused(format!("cannot start a thread: {e}")))?;
         }
         let welcome = match welcome_rx.recv_timeout(WELCOME_WITHIN) {
             Ok(Ok(w)) => w,
-            Ok(Err(why)) => return Err(Some(why)),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Some(
-                    "the connection ended before the instance answered".into(),
-                ));
-            }
+            Ok(Err(why)) => return Err(Unreached::Refused(why)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err(Unreached::Closed),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                return Err(Some(format!(
+                return Err(Unreached::Refused(format!(
                     "the instance did not answer within {} s; is it stopped (Ctrl-Z) or overloaded?",
                     WELCOME_WITHIN.as_secs()
                 )));
             }
         };
         if let Some(refused) = welcome.refused.clone() {
-            return Err(Some(refused));
+            return Err(Unreached::Refused(refused));
         }
         let logs = LogDir::new(welcome.home.join(".drover").join("logs"));
         Ok(Client {

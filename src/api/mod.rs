@@ -37,7 +37,7 @@ use crate::logs::TryFiles;
 use crate::store::{Run, StoreError, TaskInstance, TaskState, Try};
 
 pub use clear::clear_selection;
-pub use client::{Client, Link, Notice};
+pub use client::{Client, Link, Notice, Unreached};
 pub use service::Service;
 
 /// The protocol's version; a client and an instance that differ say so.

@@ -257,8 +257,8 @@ pub fn run(cli: Cli) -> u8 {
         match connect_settled(&crate::control::socket_path(&root), hello) {
             Ok(client) => return client::run(&client, command.clone()),
             // No instance: the command runs here, on the home's store.
-            Err(None) => {}
-            Err(Some(why)) => {
+            Err(crate::api::Unreached::NoInstance) => {}
+            Err(why) => {
                 let who = crate::store::holder(&state_dir(&root).join("store"))
                     .map(|(pid, command)| format!(" (pid {pid}: {command})"))
                     .unwrap_or_default();
@@ -319,22 +319,28 @@ const STARTING_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 /// Connects to the home's instance, if one runs. A socket file nothing
 /// listens on is either an instance starting (the file comes a moment
 /// before it listens) or one that died: while another process holds the
-/// store, the first is waited for, briefly.
-fn connect_settled(
+/// store, the first is waited for, briefly. A connection closed before the
+/// instance answered (dropped in a flood of new ones) is tried again.
+pub(crate) fn connect_settled(
     socket: &std::path::Path,
     hello: crate::api::Hello,
-) -> Result<crate::api::Client, Option<String>> {
+) -> Result<crate::api::Client, crate::api::Unreached> {
+    use crate::api::Unreached;
     let deadline = std::time::Instant::now() + STARTING_WITHIN;
     loop {
+        let held = || {
+            socket
+                .parent()
+                .and_then(|d| crate::store::holder(&d.join("store")))
+                .is_some()
+        };
         match crate::api::Client::connect(socket, hello.clone()) {
-            Err(None)
-                if socket.exists()
-                    && std::time::Instant::now() < deadline
-                    && socket
-                        .parent()
-                        .and_then(|d| crate::store::holder(&d.join("store")))
-                        .is_some() =>
+            Err(Unreached::NoInstance)
+                if socket.exists() && std::time::Instant::now() < deadline && held() =>
             {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(Unreached::Closed) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
             other => return other,

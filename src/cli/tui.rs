@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::instance::{Instance, describe, open_home_store};
 use super::{EXIT_FAILED, EXIT_USAGE, Failure, Outcome, state_dir};
-use crate::api::{Client, Hello, Link, Source};
+use crate::api::{Client, Hello, Link, Source, Unreached};
 use crate::engine::EngineEvent;
 
 pub fn run(root: &Path, read_only: bool) -> Outcome {
@@ -27,21 +27,21 @@ pub fn run(root: &Path, read_only: bool) -> Outcome {
         read_only,
     };
     let socket = crate::control::socket_path(root);
-    match Client::connect(&socket, hello.clone()) {
+    match super::connect_settled(&socket, hello.clone()) {
         Ok(client) => return attach(root, client, hello),
-        Err(Some(why)) => {
-            return Err(Failure::new(
-                EXIT_FAILED,
-                format!("cannot attach to the instance running on this home: {why}"),
-            ));
-        }
-        Err(None) if read_only => {
+        Err(Unreached::NoInstance) if read_only => {
             return Err(Failure::new(
                 EXIT_FAILED,
                 "no instance runs on this home: --read-only attaches to a running one (start it with `drover serve`)",
             ));
         }
-        Err(None) => {}
+        Err(Unreached::NoInstance) => {}
+        Err(why) => {
+            return Err(Failure::new(
+                EXIT_FAILED,
+                format!("cannot attach to the instance running on this home: {why}"),
+            ));
+        }
     }
     let home = super::load_runnable_home(root)?;
     super::require_home(&home)?;
@@ -155,8 +155,7 @@ fn attach(root: &Path, first: Client, hello: Hello) -> Outcome {
     let first = std::sync::Mutex::new(Some(first));
     let dial = move || match first.lock().ok().and_then(|mut f| f.take()) {
         Some(client) => Ok(client),
-        None => Client::connect(&socket, hello.clone())
-            .map_err(|why| why.unwrap_or_else(|| "no instance listens on the socket".into())),
+        None => Client::connect(&socket, hello.clone()).map_err(|why| why.to_string()),
     };
     show(Box::new(dial), &root_abs, read_only, banner)
 }
