@@ -156,7 +156,10 @@ impl Server {
                         error: Some(error),
                     },
                 };
-                if let Some(line) = encode(&reply) {
+                // (A page of runs is a megabyte of JSON: not on the
+                // runtime's thread, which the engine shares.)
+                let encoded = tokio::task::spawn_blocking(move || encode(&reply)).await;
+                if let Ok(Some(line)) = encoded {
                     let _ = out.send(line).await;
                 }
             });
