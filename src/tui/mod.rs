@@ -199,12 +199,7 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
             notice = next_notice(&mut notices) => {
                 let notice = notice.unwrap_or_else(|| Notice::Gone("the scheduler has stopped".into()));
                 let seen = on_notice(&mut app, notice, &deps.source, &tx);
-                dirty |= seen.changed;
-                status_wanted |= seen.changed;
-                status_now |= seen.at_once;
-                if seen.ended {
-                    notices = None;
-                }
+                seen.take(&mut dirty, &mut status_wanted, &mut status_now, &mut notices);
             },
             _ = tick.tick() => {
                 dirty |= app.poll_log();
@@ -233,12 +228,12 @@ async fn event_loop(deps: Deps) -> io::Result<Quit> {
         }
         while let Some(notice) = notices.as_mut().and_then(|n| n.try_recv().ok()) {
             let seen = on_notice(&mut app, notice, &deps.source, &tx);
-            dirty |= seen.changed;
-            status_wanted |= seen.changed;
-            status_now |= seen.at_once;
-            if seen.ended {
-                notices = None;
-            }
+            seen.take(
+                &mut dirty,
+                &mut status_wanted,
+                &mut status_now,
+                &mut notices,
+            );
         }
         // A flow's new version and the home's problems are shown at once; load changes at most
         // five times a second.
@@ -298,6 +293,25 @@ struct Seen {
     at_once: bool,
     /// No more notices come from this listener.
     ended: bool,
+}
+
+impl Seen {
+    /// Folds what a notice did into the loop's flags: redraw, fetch the
+    /// status (soon, or at once), stop listening.
+    fn take(
+        self,
+        dirty: &mut bool,
+        status_wanted: &mut bool,
+        status_now: &mut bool,
+        notices: &mut Option<mpsc::UnboundedReceiver<Notice>>,
+    ) {
+        *dirty |= self.changed;
+        *status_wanted |= self.changed;
+        *status_now |= self.at_once;
+        if self.ended {
+            *notices = None;
+        }
+    }
 }
 
 /// Takes one notice from the instance: events are applied, a resync reads
