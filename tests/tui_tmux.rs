@@ -571,7 +571,7 @@ fn screens_attached_to_one_serve_see_each_others_changes_and_its_restart() {
     }
     // The read-only screen refuses to act.
     watcher.keys(&["t"]);
-    watcher.wait_for("read-only");
+    watcher.wait_for("this screen is read-only");
     let runs = home.drover(&["runs", "hello", "--json"]);
     let runs: serde_json::Value = serde_json::from_str(&runs.stdout).expect("runs --json");
     assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");

@@ -548,6 +548,37 @@ fn quitting_with_running_tasks_asks_what_to_do_with_them() {
 }
 
 #[test]
+fn a_read_only_screen_says_so_and_asks_nothing() {
+    let f = fixture();
+    let mut app = app(&f, 100, 30);
+    assert!(!screen(&app).contains("read-only"), "{}", screen(&app));
+    app.ctx.read_only = true;
+    let shown = screen(&app);
+    let last = shown.lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("read-only · ▶ 1/4 slots"), "{shown}");
+    // Every key that would change something is refused at once: on the
+    // Flows view, and on a task of the Grid.
+    let refused = |app: &mut App, k: char| {
+        app.ctx.message = None;
+        assert!(key(app, KeyCode::Char(k)).is_empty());
+        assert_eq!(app.overlay, None, "`{k}` opened a dialog");
+        assert!(
+            screen(app).contains("this screen is read-only"),
+            "{}",
+            screen(app)
+        );
+    };
+    for k in ['t', 'p'] {
+        refused(&mut app, k);
+    }
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.view, View::Grid);
+    for k in ['c', 's', 'F', 'x', 't'] {
+        refused(&mut app, k);
+    }
+}
+
+#[test]
 fn destructive_actions_ask_first_and_refuse_what_cannot_be_done() {
     let f = fixture();
     let mut app = app(&f, 80, 24);

@@ -273,6 +273,13 @@ fn hints(app: &App, room: usize) -> Line<'static> {
 fn health(app: &App, compact: bool) -> Line<'static> {
     let theme = app.theme();
     let mut spans = Vec::new();
+    // A watcher's screen says it changes nothing, always in sight.
+    if app.ctx.read_only {
+        spans.push(Span::styled(
+            if compact { "ro " } else { "read-only · " },
+            theme.status(),
+        ));
+    }
     let broken = app.ctx.problems.flows.len() + usize::from(app.ctx.problems.config.is_some());
     if broken > 0 {
         let what = match (&app.ctx.problems.config, broken, compact) {
