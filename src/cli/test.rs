@@ -87,15 +87,6 @@ fn made(store: &crate::store::Store, flow: &Flow, run: &Run, json: bool) {
     }
 }
 
-/// Whether a new run of `flow` will wait for a run slot: the flow's
-/// `max_active_runs` and how many of its runs are running, when they are
-/// as many (test runs never wait).
-fn slot_wait(store: &crate::store::Store, flow: &Flow, kind: RunKind) -> Option<(u32, usize)> {
-    let running = store.running_runs(&flow.id).ok()?;
-    (kind != RunKind::Test && running >= flow.max_active_runs as usize)
-        .then_some((flow.max_active_runs, running))
-}
-
 fn start(
     root: &Path,
     flow_id: &str,
@@ -130,24 +121,16 @@ fn start(
     let root_abs = std::fs::canonicalize(&home.root).unwrap_or_else(|_| home.root.clone());
     let logs = LogDir::new(root_abs.join(".drover").join("logs"));
 
-    // In a running instance: its engine runs the flow.
+    // In a running instance: its engine makes the run. (A command that
+    // waits for it watches from the client, `watch_there`: nothing here
+    // holds a thread of the instance for the run's length.)
     if let Some(remote) = super::remote() {
-        let slot = slot_wait(&remote.store, &flow, kind);
-        return remote.runtime.block_on(async {
-            let mut events = local_notices(&remote.engine);
-            let run = remote
-                .engine
-                .trigger(&flow.id, kind, logical, params)
-                .await
-                .map_err(|e| Failure::new(EXIT_FAILED, e))?;
-            if !wait {
-                made(&remote.store, &flow, &run, json);
-                return Ok(());
-            }
-            let how = Watch { json, slot };
-            let watched = Watched::Here(&remote.engine);
-            watch(watched, &mut events, &flow, &run, &logs, None, how).await
-        });
+        let run = remote
+            .runtime
+            .block_on(remote.engine.trigger(&flow.id, kind, logical, params))
+            .map_err(|e| Failure::new(EXIT_FAILED, e))?;
+        made(&remote.store, &flow, &run, json);
+        return Ok(());
     }
 
     let store = open_store(&home)?;
