@@ -7,6 +7,7 @@ use super::{
     EXIT_FAILED, EXIT_NOT_FOUND, Failure, Outcome, columns, find_flow, find_run, load_home,
     open_store, print,
 };
+use crate::api::ClearQuery;
 use crate::flow::suggest;
 use crate::store::TaskState;
 
@@ -20,15 +21,13 @@ fn selection(
     home: &crate::home::Home,
     store: &crate::store::Store,
     flow: &crate::flow::Flow,
-    run_ref: &str,
-    tasks: &[String],
-    (downstream, upstream, failed_only): (bool, bool, bool),
+    q: &ClearQuery,
 ) -> Result<(crate::store::Run, Vec<(String, u32)>), Failure> {
-    let run = find_run(store, &flow.id, run_ref)?;
+    let run = find_run(store, &flow.id, &q.run)?;
     // The run's own task instances are the truth: the flow file may have
     // gained or lost tasks since the run was made.
     let instances = store.task_instances(&run).map_err(store_err)?;
-    for t in tasks {
+    for t in &q.tasks {
         if !instances.iter().any(|ti| &ti.task == t) {
             let hint = suggest::did_you_mean(t, instances.iter().map(|ti| ti.task.as_str()));
             return Err(Failure::new(
@@ -43,10 +42,10 @@ fn selection(
     let reset = crate::api::clear_selection(
         Some(graph),
         &instances,
-        tasks,
-        downstream,
-        upstream,
-        failed_only,
+        &q.tasks,
+        q.downstream,
+        q.upstream,
+        q.failed_only,
     );
     let selection = reset
         .into_iter()
@@ -71,38 +70,24 @@ pub fn preview_text(run_id: &str, reset: &[String]) -> String {
 }
 
 /// The tasks a clear would reset, for the instance API's preview.
-pub fn preview(root: &Path, q: &crate::api::ClearQuery) -> Result<(String, Vec<String>), Failure> {
+pub fn preview(root: &Path, q: &ClearQuery) -> Result<(String, Vec<String>), Failure> {
     let home = load_home(root)?;
     let flow = find_flow(&home, &q.flow)?;
     let store = open_store(&home)?;
-    let flags = (q.downstream, q.upstream, q.failed_only);
-    let (run, selection) = selection(&home, &store, flow, &q.run, &q.tasks, flags)?;
+    let (run, selection) = selection(&home, &store, flow, q)?;
     Ok((run.id, selection.into_iter().map(|(t, _)| t).collect()))
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn clear(
-    root: &Path,
-    flow_id: &str,
-    run_ref: &str,
-    tasks: &[String],
-    downstream: bool,
-    upstream: bool,
-    failed_only: bool,
-    dry_run: bool,
-) -> Outcome {
+/// `drover clear`: resets what `q` chooses (with `dry_run`, says what it
+/// would and changes nothing).
+pub fn clear(root: &Path, q: &ClearQuery, dry_run: bool) -> Outcome {
     let home = load_home(root)?;
-    let flow = find_flow(&home, flow_id)?;
+    let flow = find_flow(&home, &q.flow)?;
     let store = open_store(&home)?;
-    let flags = (downstream, upstream, failed_only);
-    let (mut run, selection) = selection(&home, &store, flow, run_ref, tasks, flags)?;
-    if dry_run {
+    let (mut run, selection) = selection(&home, &store, flow, q)?;
+    if dry_run || selection.is_empty() {
         let names: Vec<String> = selection.into_iter().map(|(t, _)| t).collect();
         print(&preview_text(&run.id, &names));
-        return Ok(());
-    }
-    if selection.is_empty() {
-        print(&format!("nothing to clear in run `{}`\n", run.id));
         return Ok(());
     }
     let before: Vec<TaskState> = selection
@@ -117,12 +102,12 @@ pub fn clear(
         .collect();
     // A finished run that runs again takes a run slot of its flow, as a
     // new one does: with none free it waits as queued.
-    let slot_free = store.running_runs(flow_id).map_err(store_err)? < flow.max_active_runs as usize;
+    let slot_free = store.running_runs(&q.flow).map_err(store_err)? < flow.max_active_runs as usize;
     let cleared = store
         .clear(&mut run, &selection, slot_free)
         .map_err(store_err)?;
     super::make_durable(&store)?;
-    super::notify_changed(flow_id, &run.id);
+    super::notify_changed(&q.flow, &run.id);
     let mut rows = vec![vec![
         "TASK".to_string(),
         "WAS".into(),

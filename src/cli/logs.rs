@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{EXIT_FAILED, EXIT_NOT_FOUND, Failure, Outcome, find_run, load_home, state_dir};
+use crate::api::LogQuery;
 use crate::home::Lookup;
 use crate::logs::{self, LogDir, TryFiles};
 use crate::store::{Store, StoreError, TaskState};
@@ -11,18 +12,11 @@ use crate::store::{Store, StoreError, TaskState};
 /// How often a followed log is checked for more output.
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
 
-pub fn run(
-    root: &Path,
-    flow: &str,
-    run_ref: &str,
-    task: &str,
-    try_number: Option<u32>,
-    follow: bool,
-) -> Outcome {
-    let Located { files, writer, .. } = locate(root, flow, run_ref, task, try_number, follow)?;
+pub fn run(root: &Path, q: &LogQuery) -> Outcome {
+    let Located { files, writer, .. } = locate(root, q)?;
     let store_path = state_dir(root).join("store");
-    let recorded = || recorded_log_error(&store_path, flow, run_ref, task, try_number);
-    show(&files.log, &files.end, writer, follow, recorded)
+    let recorded = || recorded_log_error(&store_path, &q.flow, &q.run, &q.task, q.try_number);
+    show(&files.log, &files.end, writer, q.follow, recorded)
 }
 
 /// A try's log found: its files, the run and try it is of, and (to follow
@@ -37,14 +31,9 @@ struct Located {
 /// Finds the try's files, and (to follow it) the process that writes its
 /// log while it runs: through the running instance's store when this runs
 /// in it, else this home's store, else the log folders alone.
-fn locate(
-    root: &Path,
-    flow: &str,
-    run_ref: &str,
-    task: &str,
-    try_number: Option<u32>,
-    follow: bool,
-) -> Result<Located, Failure> {
+fn locate(root: &Path, q: &LogQuery) -> Result<Located, Failure> {
+    let (flow, run_ref, task) = (q.flow.as_str(), q.run.as_str(), q.task.as_str());
+    let (try_number, follow) = (q.try_number, q.follow);
     let home = load_home(root)?;
     super::require_home(&home)?;
     // A flow whose file is gone may still have runs with logs.
@@ -154,20 +143,13 @@ fn locate(
 
 /// Where the instance running on the home finds a try's log (what a client
 /// of it then prints).
-pub fn log_try(root: &Path, query: &crate::api::LogQuery) -> Result<crate::api::LogTry, Failure> {
+pub fn log_try(root: &Path, query: &LogQuery) -> Result<crate::api::LogTry, Failure> {
     let Located {
         files,
         writer,
         run,
         try_number,
-    } = locate(
-        root,
-        &query.flow,
-        &query.run,
-        &query.task,
-        query.try_number,
-        query.follow,
-    )?;
+    } = locate(root, query)?;
     let store_path = state_dir(root).join("store");
     let log_error = recorded_log_error(
         &store_path,

@@ -409,7 +409,16 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
             task,
             try_number,
             follow,
-        }) => logs::run(&root, &flow, &run, &task, try_number, follow),
+        }) => logs::run(
+            &root,
+            &crate::api::LogQuery {
+                flow,
+                run,
+                task,
+                try_number,
+                follow,
+            },
+        ),
         Some(Command::Clear {
             flow,
             run,
@@ -418,16 +427,17 @@ fn dispatch(root: &std::path::Path, command: Option<Command>, read_only: bool) -
             upstream,
             failed_only,
             dry_run,
-        }) => clear::clear(
-            &root,
-            &flow,
-            &run,
-            &tasks,
-            downstream,
-            upstream,
-            failed_only,
-            dry_run,
-        ),
+        }) => {
+            let query = crate::api::ClearQuery {
+                flow,
+                run,
+                tasks,
+                downstream,
+                upstream,
+                failed_only,
+            };
+            clear::clear(&root, &query, dry_run)
+        }
         Some(Command::Mark {
             flow,
             run,
