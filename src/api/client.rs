@@ -46,8 +46,9 @@ struct Shared {
     pending: Mutex<HashMap<u64, Waiting>>,
     /// Why the connection ended, once it has.
     gone: Mutex<Option<String>>,
-    /// The last words the command reaching the instance wrote to stderr.
-    stderr: Mutex<String>,
+    /// The last words the command reaching the instance wrote to stderr
+    /// (written by the thread that reads them).
+    stderr: Arc<Mutex<String>>,
 }
 
 impl Shared {
@@ -210,14 +211,14 @@ impl Client {
         let shared = Arc::new(Shared {
             pending: Mutex::new(HashMap::new()),
             gone: Mutex::new(None),
-            stderr: Mutex::new(String::new()),
+            stderr: stderr.unwrap_or_default(),
         });
         let (notices_tx, notices) = mpsc::unbounded_channel();
         {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("api-client".into())
-                .spawn(move || read_loop(reader, &shared, welcome_tx, notices_tx, stderr))
+                .spawn(move || read_loop(reader, &shared, welcome_tx, notices_tx))
                 .map_err(|e| Unreached::Refused(format!("cannot start a thread: {e}")))?;
         }
         let welcome = match welcome_rx.recv_timeout(WELCOME_WITHIN) {
@@ -351,7 +352,6 @@ fn read_loop(
     shared: &Shared,
     welcome: std::sync::mpsc::Sender<std::result::Result<Welcome, String>>,
     notices: mpsc::UnboundedSender<Notice>,
-    stderr: Option<Arc<Mutex<String>>>,
 ) {
     let mut reader = BufReader::new(reader);
     let mut line = Vec::new();
@@ -402,11 +402,6 @@ fn read_loop(
             }
         }
     };
-    if let Some(said) = stderr
-        && let (Ok(said), Ok(mut mine)) = (said.lock(), shared.stderr.lock())
-    {
-        *mine = said.clone();
-    }
     shared.end(why.clone());
     let _ = notices.send(Notice::Gone(
         shared
@@ -466,19 +461,8 @@ pub struct Link {
     rx: Mutex<Option<mpsc::UnboundedReceiver<Notice>>>,
     /// Flows read from the files sent, by id, version and timezone.
     flows: Mutex<HashMap<(String, String, String), Arc<Flow>>>,
-    /// Log reads fetched ahead: per try's log, the offset asked and what came.
-    logs: Arc<Mutex<HashMap<LogKey, (u64, Ahead)>>>,
-    /// Other answers fetched ahead (None: asked, not come yet), by call.
+    /// Answers fetched ahead (None: asked, not come yet), by call.
     fetched: Arc<Mutex<HashMap<String, Option<Value>>>>,
-}
-
-/// A try's log: flow, run, task, try.
-type LogKey = (String, String, String, u32);
-
-/// A log read fetched in the background.
-enum Ahead {
-    Asked,
-    Came(Option<super::LogChunk>),
 }
 
 impl Link {
@@ -492,7 +476,6 @@ impl Link {
             tx,
             rx: Mutex::new(Some(rx)),
             flows: Mutex::new(HashMap::new()),
-            logs: Arc::default(),
             fetched: Arc::default(),
         };
         link.subscribe(link.client())?;
@@ -541,57 +524,12 @@ impl Link {
         Ok(())
     }
 
-    /// The answer to a `log` call if it has come, else None (asking for it
-    /// in the background, once): a screen polling a log never waits for
-    /// the link. One read per log is kept: asking another offset of it
-    /// forgets the one before.
-    pub fn log_ahead(&self, call: Call) -> Option<super::LogChunk> {
-        let Call::Log {
-            flow,
-            run,
-            task,
-            try_number,
-            from,
-            ..
-        } = &call
-        else {
-            return None;
-        };
-        let key = (flow.clone(), run.clone(), task.clone(), *try_number);
-        let from = *from;
-        let mut logs = self.logs.lock().ok()?;
-        match logs.get(&key) {
-            Some((at, Ahead::Came(_))) if *at == from => match logs.remove(&key) {
-                Some((_, Ahead::Came(chunk))) => chunk,
-                _ => None,
-            },
-            Some((at, Ahead::Asked)) if *at == from => None,
-            _ => {
-                logs.insert(key.clone(), (from, Ahead::Asked));
-                let (client, logs) = (self.client(), self.logs.clone());
-                client.send(
-                    call,
-                    Box::new(move |answer| {
-                        let chunk = answer
-                            .ok()
-                            .and_then(|v| serde_json::from_value::<Option<super::LogChunk>>(v).ok())
-                            .flatten();
-                        if let Ok(mut logs) = logs.lock()
-                            && logs.get(&key).is_some_and(|(at, _)| *at == from)
-                        {
-                            logs.insert(key, (from, Ahead::Came(chunk)));
-                        }
-                    }),
-                );
-                None
-            }
-        }
-    }
-
     /// The answer to `call` if it has come, else None (asking for it in
-    /// the background, once, and saying `Fetched` when it comes). An
-    /// answer is handed out once: asking again asks anew.
-    pub fn ahead<T: DeserializeOwned + Send + 'static>(&self, call: Call) -> Option<T> {
+    /// the background, once, and saying `Fetched` when it comes): a screen
+    /// polling a log or moving over tries never waits for the link. An
+    /// answer is handed out once: asking again asks anew; so is a failed
+    /// ask.
+    pub fn ahead<T: DeserializeOwned>(&self, call: Call) -> Option<T> {
         let key = serde_json::to_string(&call).ok()?;
         let mut fetched = self.fetched.lock().ok()?;
         match fetched.remove(&key) {
@@ -612,11 +550,19 @@ impl Link {
         self.client().send(
             call,
             Box::new(move |answer| {
-                if let (Ok(value), Ok(mut store)) = (answer, store.lock())
-                    && store.contains_key(&key)
-                {
-                    store.insert(key, Some(value));
-                    let _ = tx.send(Notice::Fetched);
+                let Ok(mut store) = store.lock() else { return };
+                if !store.contains_key(&key) {
+                    return;
+                }
+                match answer {
+                    Ok(value) => {
+                        store.insert(key, Some(value));
+                        let _ = tx.send(Notice::Fetched);
+                    }
+                    // Not kept: the next ask asks again.
+                    Err(_) => {
+                        store.remove(&key);
+                    }
                 }
             }),
         );

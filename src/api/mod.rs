@@ -726,14 +726,16 @@ impl Source {
             }
             // Never waits for the link: what was fetched for this offset,
             // else nothing yet (and the fetch starts).
-            Source::Remote(c) => c.log_ahead(Call::Log {
-                flow: flow.into(),
-                run: run_id.into(),
-                task: task.into(),
-                try_number,
-                from,
-                max: max.min(MAX_LOG_CHUNK),
-            }),
+            Source::Remote(c) => c
+                .ahead::<Option<LogChunk>>(Call::Log {
+                    flow: flow.into(),
+                    run: run_id.into(),
+                    task: task.into(),
+                    try_number,
+                    from,
+                    max: max.min(MAX_LOG_CHUNK),
+                })
+                .flatten(),
         }
     }
 
