@@ -13,9 +13,15 @@ use crate::store::{Store, StoreError, TaskState};
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
 
 pub fn run(root: &Path, q: &LogQuery) -> Outcome {
-    let Located { files, writer, .. } = locate(root, q)?;
+    let Located {
+        files,
+        writer,
+        run,
+        try_number,
+    } = locate(root, q)?;
     let store_path = state_dir(root).join("store");
-    let recorded = || recorded_log_error(&store_path, &q.flow, &q.run, &q.task, q.try_number);
+    // Of the try printed, even if `latest` is another run by the end.
+    let recorded = || recorded_log_error(&store_path, &q.flow, &run, &q.task, Some(try_number));
     show(&files.log, &files.end, writer, q.follow, recorded)
 }
 
@@ -154,9 +160,9 @@ pub fn log_try(root: &Path, query: &LogQuery) -> Result<crate::api::LogTry, Fail
     let log_error = recorded_log_error(
         &store_path,
         &query.flow,
-        &query.run,
+        &run,
         &query.task,
-        query.try_number,
+        Some(try_number),
     );
     Ok(crate::api::LogTry {
         run,
